@@ -1,0 +1,149 @@
+//! The command line: every action input is a flag *and* an `INPUT_<NAME>` variable.
+//!
+//! The composite action maps its inputs to `INPUT_*` variables, and an unset input arrives as
+//! an empty string. So every input is read here as a raw optional string and `config.rs`
+//! decides, once, what an empty value means (always: the default). Nothing below `Config`
+//! re-checks an input.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "sisyphus-action", version, about = "Turn an @mention on GitHub into finished work.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole lifecycle for one GitHub event (the action's entry point).
+    Run(Box<RunArgs>),
+}
+
+/// Raw inputs. Each `Option<String>` may be `Some("")`, which means "use the default".
+#[derive(Debug, Default, Args)]
+#[allow(clippy::struct_field_names)]
+pub struct RunArgs {
+    // ----- event and repository -----
+    /// Event name (default: $GITHUB_EVENT_NAME). Replays a saved payload with --event-path.
+    #[arg(long, env = "GITHUB_EVENT_NAME", hide_env_values = true)]
+    pub event_name: Option<String>,
+    /// Path of the event payload (default: $GITHUB_EVENT_PATH).
+    #[arg(long, env = "GITHUB_EVENT_PATH", hide_env_values = true)]
+    pub event_path: Option<String>,
+    /// Repository `owner/name` (default: $GITHUB_REPOSITORY). With --issue/--prompt, runs without a payload.
+    #[arg(long, env = "GITHUB_REPOSITORY", hide_env_values = true)]
+    pub repo: Option<String>,
+    /// Issue or pull request number to work on, for a run outside Actions (no payload needed).
+    #[arg(long)]
+    pub issue: Option<String>,
+    /// The request itself, for a run outside Actions (like a workflow_dispatch `prompt`).
+    #[arg(long)]
+    pub prompt: Option<String>,
+
+    // ----- trigger and gate -----
+    /// Phrase that summons the bot [default: @sisyphus-dev-ai].
+    #[arg(long, env = "INPUT_TRIGGER_PHRASE")]
+    pub trigger_phrase: Option<String>,
+    /// Label that triggers a run when added to an issue [default: sisyphus].
+    #[arg(long, env = "INPUT_TRIGGER_LABEL")]
+    pub trigger_label: Option<String>,
+    /// Comma-separated author associations allowed to trigger [default: OWNER,MEMBER,COLLABORATOR].
+    #[arg(long, env = "INPUT_ALLOWED_ASSOCIATIONS")]
+    pub allowed_associations: Option<String>,
+    /// Login of the bot account; its own comments never trigger [default: sisyphus-dev-ai].
+    #[arg(long, env = "INPUT_BOT_LOGIN")]
+    pub bot_login: Option<String>,
+    /// Comma-separated bot logins allowed to trigger (bots are ignored otherwise) [default: none].
+    #[arg(long, env = "INPUT_ALLOWED_BOTS")]
+    pub allowed_bots: Option<String>,
+    /// Label shown on the thread while working [default: "sisyphus: working"].
+    #[arg(long, env = "INPUT_LABEL")]
+    pub label: Option<String>,
+
+    // ----- GitHub -----
+    /// Token for the GitHub API and for pushing (default: $GITHUB_TOKEN).
+    #[arg(long, env = "INPUT_GITHUB_TOKEN", hide_env_values = true)]
+    pub github_token: Option<String>,
+    /// Decide, gather and render, then print what would happen: no writes, no agent [default: false].
+    #[arg(long, env = "INPUT_DRY_RUN", num_args = 0..=1, default_missing_value = "true")]
+    pub dry_run: Option<String>,
+
+    // ----- prompt -----
+    /// Handlebars template file replacing the built-in prompt.
+    #[arg(long, env = "INPUT_PROMPT_TEMPLATE")]
+    pub prompt_template: Option<String>,
+
+    // ----- agent runtime -----
+    /// Agent runtime: `opencode`, or `command` to run `agent-command` [default: opencode].
+    #[arg(long, env = "INPUT_RUNTIME")]
+    pub runtime: Option<String>,
+    /// Shell command run as the agent when runtime is `command` (prompt in $SISYPHUS_PROMPT_FILE).
+    #[arg(long, env = "INPUT_AGENT_COMMAND")]
+    pub agent_command: Option<String>,
+    /// Model as provider/model [default: anthropic/claude-opus-4-5].
+    #[arg(long, env = "INPUT_MODEL")]
+    pub model: Option<String>,
+    /// Model variant (thinking budget), e.g. `high`.
+    #[arg(long, env = "INPUT_VARIANT")]
+    pub variant: Option<String>,
+    /// OpenCode agent name, e.g. `Sisyphus - ultraworker` with the oh-my-opencode plugin.
+    #[arg(long, env = "INPUT_AGENT")]
+    pub agent: Option<String>,
+    /// Comma-separated OpenCode plugins, e.g. `oh-my-opencode`.
+    #[arg(long, env = "INPUT_PLUGINS")]
+    pub plugins: Option<String>,
+    /// Extra OpenCode config: inline JSON or a file path, deep-merged over ours.
+    #[arg(long, env = "INPUT_OPENCODE_CONFIG")]
+    pub opencode_config: Option<String>,
+    /// Path of the `opencode` binary (default: found on PATH).
+    #[arg(long, env = "INPUT_OPENCODE_PATH")]
+    pub opencode_path: Option<String>,
+    /// OpenCode version the action installs and expects [default: 1.18.33].
+    #[arg(long, env = "INPUT_OPENCODE_VERSION")]
+    pub opencode_version: Option<String>,
+    /// Minutes the agent may work before it is aborted [default: 30].
+    #[arg(long, env = "INPUT_TIMEOUT_MINUTES")]
+    pub timeout_minutes: Option<String>,
+    /// Anthropic API key (default: $ANTHROPIC_API_KEY).
+    #[arg(long, env = "INPUT_ANTHROPIC_API_KEY", hide_env_values = true)]
+    pub anthropic_api_key: Option<String>,
+    /// Anthropic base URL (default: $ANTHROPIC_BASE_URL).
+    #[arg(long, env = "INPUT_ANTHROPIC_BASE_URL")]
+    pub anthropic_base_url: Option<String>,
+    /// API key of an OpenAI-compatible provider (default: $OPENAI_API_KEY).
+    #[arg(long, env = "INPUT_OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+    /// Base URL of an OpenAI-compatible provider (default: $OPENAI_BASE_URL).
+    #[arg(long, env = "INPUT_OPENAI_BASE_URL")]
+    pub openai_base_url: Option<String>,
+
+    // ----- publish -----
+    /// Prefix of branches the bot creates [default: sisyphus/].
+    #[arg(long, env = "INPUT_BRANCH_PREFIX")]
+    pub branch_prefix: Option<String>,
+    /// Commit author name [default: sisyphus-dev-ai].
+    #[arg(long, env = "INPUT_GIT_USER_NAME")]
+    pub git_user_name: Option<String>,
+    /// Commit author email [default: sisyphus-dev-ai@users.noreply.github.com].
+    #[arg(long, env = "INPUT_GIT_USER_EMAIL")]
+    pub git_user_email: Option<String>,
+    /// Add a Co-authored-by trailer for the requester [default: true].
+    #[arg(long, env = "INPUT_CO_AUTHOR")]
+    pub co_author: Option<String>,
+    /// Push commits [default: true].
+    #[arg(long, env = "INPUT_ALLOW_PUSH")]
+    pub allow_push: Option<String>,
+    /// Open or update a pull request [default: true].
+    #[arg(long, env = "INPUT_ALLOW_PR")]
+    pub allow_pr: Option<String>,
+    /// Post replies on the thread [default: true].
+    #[arg(long, env = "INPUT_ALLOW_COMMENTS")]
+    pub allow_comments: Option<String>,
+    /// Open pull requests as drafts [default: false].
+    #[arg(long, env = "INPUT_DRAFT_PR")]
+    pub draft_pr: Option<String>,
+    /// Push to a fork PR's branch when the author allows maintainer edits [default: false].
+    #[arg(long, env = "INPUT_ALLOW_FORK_PUSH")]
+    pub allow_fork_push: Option<String>,
+}

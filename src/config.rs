@@ -1,0 +1,258 @@
+//! Raw arguments → one validated `Config`. All defaults and all input validation live here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::cli::RunArgs;
+
+pub const DEFAULT_TRIGGER_PHRASE: &str = "@sisyphus-dev-ai";
+pub const DEFAULT_TRIGGER_LABEL: &str = "sisyphus";
+pub const DEFAULT_ASSOCIATIONS: &str = "OWNER,MEMBER,COLLABORATOR";
+pub const DEFAULT_BOT_LOGIN: &str = "sisyphus-dev-ai";
+pub const DEFAULT_LABEL: &str = "sisyphus: working";
+pub const DEFAULT_MODEL: &str = "anthropic/claude-opus-4-5";
+pub const DEFAULT_OPENCODE_VERSION: &str = "1.18.33";
+pub const DEFAULT_TIMEOUT_MINUTES: u64 = 30;
+pub const DEFAULT_BRANCH_PREFIX: &str = "sisyphus/";
+
+/// Which agent runs the work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeKind {
+    /// A real `opencode serve`, driven over HTTP.
+    OpenCode,
+    /// Any CLI agent: a shell command that reads the prompt from `$SISYPHUS_PROMPT_FILE`.
+    Command(String),
+}
+
+/// What GitHub Actions (or the person replaying an event) tells us about the run.
+#[derive(Debug, Clone, Default)]
+pub struct GithubEnv {
+    pub api_url: String,
+    pub graphql_url: String,
+    pub server_url: String,
+    /// `owner/name`; may be empty until the payload is read.
+    pub repository: String,
+    pub workspace: PathBuf,
+    pub run_id: Option<String>,
+    pub output: Option<PathBuf>,
+    pub step_summary: Option<PathBuf>,
+    pub runner_temp: PathBuf,
+    /// True inside GitHub Actions: workflow commands instead of plain logs.
+    pub actions: bool,
+}
+
+impl GithubEnv {
+    /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`, when known.
+    pub fn run_url(&self) -> Option<String> {
+        let id = self.run_id.as_deref()?;
+        if self.repository.is_empty() {
+            return None;
+        }
+        Some(format!("{}/{}/actions/runs/{id}", self.server_url.trim_end_matches('/'), self.repository))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub runtime: RuntimeKind,
+    pub model: String,
+    pub variant: Option<String>,
+    pub agent: Option<String>,
+    pub plugins: Vec<String>,
+    /// Inline JSON or a file path; merged over our config by the runtime.
+    pub opencode_config: Option<String>,
+    pub opencode_path: Option<PathBuf>,
+    pub opencode_version: String,
+    pub timeout: Duration,
+    pub anthropic_api_key: Option<String>,
+    pub anthropic_base_url: Option<String>,
+    pub openai_api_key: Option<String>,
+    pub openai_base_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishConfig {
+    pub branch_prefix: String,
+    pub git_user_name: String,
+    pub git_user_email: String,
+    pub co_author: bool,
+    pub allow_push: bool,
+    pub allow_pr: bool,
+    pub allow_comments: bool,
+    pub draft_pr: bool,
+    pub allow_fork_push: bool,
+}
+
+/// A local run outside Actions: `--repo OWNER/NAME --issue N --prompt "…"`.
+#[derive(Debug, Clone, Default)]
+pub struct ManualRequest {
+    pub issue: Option<u64>,
+    pub prompt: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub event_name: Option<String>,
+    pub event_path: Option<PathBuf>,
+    pub manual: Option<ManualRequest>,
+    pub trigger_phrase: String,
+    pub trigger_label: String,
+    pub allowed_associations: Vec<String>,
+    pub bot_login: String,
+    pub allowed_bots: Vec<String>,
+    pub label: String,
+    pub token: Option<String>,
+    pub dry_run: bool,
+    pub prompt_template: Option<PathBuf>,
+    pub agent: AgentConfig,
+    pub publish: PublishConfig,
+    pub github: GithubEnv,
+}
+
+/// A value is "given" only when it has non-whitespace content.
+fn given(value: Option<&String>) -> Option<String> {
+    value.map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+fn env(name: &str) -> Option<String> {
+    given(std::env::var(name).ok().as_ref())
+}
+
+fn or_default(value: Option<&String>, default: &str) -> String {
+    given(value).unwrap_or_else(|| default.to_owned())
+}
+
+fn list(value: Option<&String>, default: &str) -> Vec<String> {
+    or_default(value, default).split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// Parses a boolean input the way Actions users write them.
+pub fn parse_bool(name: &str, value: Option<&String>, default: bool) -> Result<bool> {
+    let Some(v) = given(value) else { return Ok(default) };
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => bail!("input `{name}` must be true or false, got `{v}`"),
+    }
+}
+
+impl Config {
+    /// Validates every input once. Errors here are usage errors (exit code 2).
+    pub fn from_args(args: &RunArgs) -> Result<Self> {
+        let github = GithubEnv {
+            api_url: env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
+            graphql_url: env("GITHUB_GRAPHQL_URL").unwrap_or_else(|| "https://api.github.com/graphql".into()),
+            server_url: env("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into()),
+            repository: given(args.repo.as_ref()).unwrap_or_default(),
+            workspace: env("GITHUB_WORKSPACE")
+                .map(PathBuf::from)
+                .or_else(|| std::env::current_dir().ok())
+                .unwrap_or_else(|| PathBuf::from(".")),
+            run_id: env("GITHUB_RUN_ID"),
+            output: env("GITHUB_OUTPUT").map(PathBuf::from),
+            step_summary: env("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            runner_temp: env("RUNNER_TEMP").map_or_else(std::env::temp_dir, PathBuf::from),
+            actions: env("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+        };
+        if !github.repository.is_empty() && !valid_repo(&github.repository) {
+            bail!("repository `{}` is not of the form owner/name", github.repository);
+        }
+
+        let issue = given(args.issue.as_ref())
+            .map(|n| {
+                n.trim_start_matches('#')
+                    .parse::<u64>()
+                    .with_context(|| format!("`--issue` must be a number, got `{n}`"))
+            })
+            .transpose()?;
+        let prompt = given(args.prompt.as_ref());
+        let manual = (issue.is_some() || prompt.is_some()).then_some(ManualRequest { issue, prompt });
+
+        let timeout_minutes = match given(args.timeout_minutes.as_ref()) {
+            None => DEFAULT_TIMEOUT_MINUTES as f64,
+            Some(v) => match v.parse::<f64>() {
+                Ok(m) if m > 0.0 && m.is_finite() => m,
+                _ => bail!("input `timeout-minutes` must be a positive number, got `{v}`"),
+            },
+        };
+
+        let runtime = match or_default(args.runtime.as_ref(), "opencode").as_str() {
+            "opencode" => RuntimeKind::OpenCode,
+            "command" => match given(args.agent_command.as_ref()) {
+                Some(cmd) => RuntimeKind::Command(cmd),
+                None => bail!("input `runtime` is `command` but `agent-command` is empty"),
+            },
+            other => bail!("input `runtime` must be `opencode` or `command`, got `{other}`"),
+        };
+
+        let trigger_phrase = or_default(args.trigger_phrase.as_ref(), DEFAULT_TRIGGER_PHRASE);
+        if trigger_phrase.chars().any(char::is_whitespace) {
+            bail!("input `trigger-phrase` must be one word, got `{trigger_phrase}`");
+        }
+
+        Ok(Self {
+            event_name: given(args.event_name.as_ref()),
+            event_path: given(args.event_path.as_ref()).map(PathBuf::from),
+            manual,
+            trigger_phrase,
+            trigger_label: or_default(args.trigger_label.as_ref(), DEFAULT_TRIGGER_LABEL),
+            allowed_associations: list(args.allowed_associations.as_ref(), DEFAULT_ASSOCIATIONS)
+                .into_iter()
+                .map(|a| a.to_ascii_uppercase())
+                .collect(),
+            bot_login: or_default(args.bot_login.as_ref(), DEFAULT_BOT_LOGIN),
+            allowed_bots: list(args.allowed_bots.as_ref(), ""),
+            label: or_default(args.label.as_ref(), DEFAULT_LABEL),
+            token: given(args.github_token.as_ref()).or_else(|| env("GITHUB_TOKEN")),
+            dry_run: parse_bool("dry-run", args.dry_run.as_ref(), false)?,
+            prompt_template: given(args.prompt_template.as_ref()).map(PathBuf::from),
+            agent: AgentConfig {
+                runtime,
+                model: or_default(args.model.as_ref(), DEFAULT_MODEL),
+                variant: given(args.variant.as_ref()),
+                agent: given(args.agent.as_ref()),
+                plugins: list(args.plugins.as_ref(), ""),
+                opencode_config: given(args.opencode_config.as_ref()),
+                opencode_path: given(args.opencode_path.as_ref()).map(PathBuf::from),
+                opencode_version: or_default(args.opencode_version.as_ref(), DEFAULT_OPENCODE_VERSION),
+                timeout: Duration::from_secs_f64(timeout_minutes * 60.0),
+                anthropic_api_key: given(args.anthropic_api_key.as_ref()).or_else(|| env("ANTHROPIC_API_KEY")),
+                anthropic_base_url: given(args.anthropic_base_url.as_ref()).or_else(|| env("ANTHROPIC_BASE_URL")),
+                openai_api_key: given(args.openai_api_key.as_ref()).or_else(|| env("OPENAI_API_KEY")),
+                openai_base_url: given(args.openai_base_url.as_ref()).or_else(|| env("OPENAI_BASE_URL")),
+            },
+            publish: PublishConfig {
+                branch_prefix: or_default(args.branch_prefix.as_ref(), DEFAULT_BRANCH_PREFIX),
+                git_user_name: or_default(args.git_user_name.as_ref(), DEFAULT_BOT_LOGIN),
+                git_user_email: or_default(args.git_user_email.as_ref(), "sisyphus-dev-ai@users.noreply.github.com"),
+                co_author: parse_bool("co-author", args.co_author.as_ref(), true)?,
+                allow_push: parse_bool("allow-push", args.allow_push.as_ref(), true)?,
+                allow_pr: parse_bool("allow-pr", args.allow_pr.as_ref(), true)?,
+                allow_comments: parse_bool("allow-comments", args.allow_comments.as_ref(), true)?,
+                draft_pr: parse_bool("draft-pr", args.draft_pr.as_ref(), false)?,
+                allow_fork_push: parse_bool("allow-fork-push", args.allow_fork_push.as_ref(), false)?,
+            },
+            github,
+        })
+    }
+
+    /// Every secret value we know of, for `::add-mask::` and for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        [&self.token, &self.agent.anthropic_api_key, &self.agent.openai_api_key]
+            .into_iter()
+            .flatten()
+            .filter(|s| s.len() >= 4)
+            .cloned()
+            .collect()
+    }
+}
+
+pub fn valid_repo(repo: &str) -> bool {
+    let mut parts = repo.split('/');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}

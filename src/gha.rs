@@ -1,0 +1,1 @@
+//! Workflow commands (`::add-mask::`, groups, annotations), outputs and the job summary.

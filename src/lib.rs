@@ -1,0 +1,40 @@
+//! sisyphus-action: an `@mention` in a GitHub thread becomes finished work.
+//!
+//! The modules follow the lifecycle, in the order data flows:
+//! `event → gate → context → prompt → runtime → publish → report`.
+//! Side effects live at the edges only: `github` (the API), `publish::git`, `runtime`
+//! (the agent process) and `gha` (workflow commands, outputs, summary).
+
+pub mod cancel;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod event;
+pub mod gate;
+pub mod gha;
+pub mod github;
+pub mod mention;
+pub mod prompt;
+pub mod publish;
+pub mod report;
+pub mod run;
+pub mod runtime;
+
+use std::process::ExitCode;
+
+/// Exit codes, as the runner we replace used them (documented in the README).
+pub mod exit {
+    /// The work is done, or the event was skipped.
+    pub const SUCCESS: u8 = 0;
+    /// The run failed (agent error, GitHub error, publish refused).
+    pub const FAILURE: u8 = 1;
+    /// Bad invocation: a missing variable, an unreadable payload, an invalid input.
+    pub const USAGE: u8 = 2;
+    /// Cancelled by the runner (SIGINT/SIGTERM) or stopped by `timeout-minutes`.
+    pub const CANCELLED: u8 = 130;
+}
+
+/// Parses the command line and runs it; maps every error to one clear line and an exit code.
+pub fn main_entry() -> ExitCode {
+    run::main()
+}

@@ -1,0 +1,1 @@
+//! Markdown-aware mention parsing: a mention inside code or a quote is not a request.

@@ -1,0 +1,1 @@
+//! Handlebars templates in `prompts/` (embedded), no HTML escaping, strict mode.

@@ -1,0 +1,1 @@
+//! Publishing the agent's work: branch, commit, guarded push, pull request.

@@ -1,0 +1,1 @@
+//! What people read: replies on the thread, the job summary, the outputs.

@@ -1,0 +1,75 @@
+//! The agent runtime: one small trait, one file per runtime.
+//!
+//! A runtime takes the rendered prompt and a work tree, runs the agent until the work is
+//! really done (or failed, timed out, was cancelled) and hands back an `Outcome`. It never
+//! sees the GitHub token: publishing is ours.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cancel::Cancel;
+use crate::config::AgentConfig;
+
+/// What the runtime needs to run one request.
+#[derive(Debug, Clone)]
+pub struct AgentRequest {
+    pub prompt: String,
+    /// The work tree the agent edits (the checked-out repository).
+    pub workdir: PathBuf,
+    /// Session title, e.g. `owner/name#12`.
+    pub title: String,
+    /// Private scratch space (under `RUNNER_TEMP`) for state, config and logs.
+    pub scratch: PathBuf,
+    pub config: AgentConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Todo {
+    pub content: String,
+    /// `pending`, `in_progress`, `completed` or `cancelled`.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost: f64,
+}
+
+/// How the agent's turn ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum AgentStatus {
+    Done,
+    /// The agent (or its model) failed: `kind` is e.g. `APIError`, `message` a short excerpt.
+    Failed {
+        kind: String,
+        message: String,
+    },
+    TimedOut,
+    Cancelled,
+}
+
+/// Handed to publish and report, whatever the status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub status: AgentStatus,
+    pub final_text: String,
+    pub todos: Vec<Todo>,
+    pub child_sessions: Vec<String>,
+    pub usage: Usage,
+    pub files_changed: Vec<String>,
+    pub session_id: Option<String>,
+    #[serde(skip)]
+    pub duration: Duration,
+}
+
+pub trait Runtime {
+    /// Runs the agent to the end. `Err` only when the agent could not be started or driven
+    /// at all; a failed turn is an `Ok(Outcome)` with `AgentStatus::Failed`.
+    fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Outcome>;
+}
