@@ -105,7 +105,22 @@ pub struct Trigger {
     pub html_url: Option<String>,
 }
 
-/// Reads and parses the payload for `event_name`.
+/// What the payload (or a manual run's flags) amounts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loaded {
+    Trigger(Trigger),
+    /// An event we never act on (unknown name, `edited`/`deleted` action, …), with the reason.
+    Skip(String),
+}
+
+/// Reads the payload named by the config (event name and path, or a manual `--issue`/`--prompt`
+/// run). A missing variable or unreadable/malformed payload is a `UsageError`.
+pub fn load(config: &crate::config::Config) -> Result<Loaded> {
+    let _ = config;
+    bail!(crate::UsageError("event loading is not implemented yet".into()))
+}
+
+/// Parses the payload for `event_name`.
 pub fn parse(event_name: &str, payload: &str) -> Result<Trigger> {
     let _ = payload;
     bail!("event `{event_name}` parsing is not implemented yet")

@@ -9,10 +9,12 @@ pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod dry_run;
 pub mod event;
 pub mod gate;
 pub mod gha;
 pub mod github;
+pub mod lifecycle;
 pub mod mention;
 pub mod prompt;
 pub mod publish;
@@ -33,6 +35,11 @@ pub mod exit {
     /// Cancelled by the runner (SIGINT/SIGTERM) or stopped by `timeout-minutes`.
     pub const CANCELLED: u8 = 130;
 }
+
+/// An error in how we were invoked (missing variable, unreadable payload, bad input): exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 /// Parses the command line and runs it; maps every error to one clear line and an exit code.
 pub fn main_entry() -> ExitCode {

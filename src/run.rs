@@ -1,12 +1,45 @@
-//! The front door: arguments → config → trigger → decision, then the lifecycle.
+//! The front door: arguments → config → trigger → decision, then the dry run or the lifecycle.
+//! Exit codes are decided here and only here.
 
 use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::exit;
+use crate::event::{self, Loaded};
+use crate::gate::{self, Decision};
+use crate::gha::{self, Gha};
+use crate::{UsageError, exit};
+
+/// How a run ended; also the `conclusion` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conclusion {
+    Success,
+    Failure,
+    Cancelled,
+    Skipped,
+}
+
+impl Conclusion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Cancelled => "cancelled",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    fn exit_code(self) -> u8 {
+        match self {
+            Self::Success | Self::Skipped => exit::SUCCESS,
+            Self::Failure => exit::FAILURE,
+            Self::Cancelled => exit::CANCELLED,
+        }
+    }
+}
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -24,7 +57,72 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
-    let _ = config;
-    eprintln!("error: the lifecycle is not implemented yet");
-    ExitCode::from(exit::FAILURE)
+    let gha = Gha::new(config.github.actions);
+    // Masks go out before the first log line, so no later line can show a secret.
+    for secret in config.secrets() {
+        gha.mask(&secret);
+    }
+    init_logging(config.github.actions);
+
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            gha.error(&format!("cannot start the async runtime: {e}"));
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    match runtime.block_on(run(&config, &gha)) {
+        Ok(conclusion) => {
+            let _ = gha::set_output(config.github.output.as_deref(), "conclusion", conclusion.as_str());
+            ExitCode::from(conclusion.exit_code())
+        }
+        Err(e) => {
+            let usage = e.chain().any(|c| c.is::<UsageError>());
+            gha.error(&gha::redact(&format!("{e:#}"), &config.secrets()));
+            if !usage {
+                let _ = gha::set_output(config.github.output.as_deref(), "conclusion", Conclusion::Failure.as_str());
+            }
+            ExitCode::from(if usage { exit::USAGE } else { exit::FAILURE })
+        }
+    }
+}
+
+async fn run(config: &Config, gha: &Gha) -> Result<Conclusion> {
+    let output = config.github.output.as_deref();
+    let trigger = match event::load(config)? {
+        Loaded::Trigger(trigger) => trigger,
+        Loaded::Skip(reason) => return skip(config, &reason),
+    };
+    let request = match gate::decide(&trigger, config) {
+        Decision::Act { request } => request,
+        Decision::Skip { reason } => return skip(config, &reason),
+    };
+    gha::set_output(output, "triggered", "true")?;
+    gha::set_output(output, "skip-reason", "")?;
+    if config.dry_run {
+        return crate::dry_run::run(config, &trigger, &request, gha).await;
+    }
+    crate::lifecycle::run(config, trigger, request, gha).await
+}
+
+/// The skip path: no network, no agent, exit 0.
+fn skip(config: &Config, reason: &str) -> Result<Conclusion> {
+    tracing::info!("skipping: {reason}");
+    let output = config.github.output.as_deref();
+    gha::set_output(output, "triggered", "false")?;
+    gha::set_output(output, "skip-reason", reason)?;
+    Ok(Conclusion::Skipped)
+}
+
+fn init_logging(actions: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if std::env::var("RUNNER_DEBUG").is_ok_and(|v| v == "1") { "debug" } else { "info" };
+    let filter = EnvFilter::try_from_env("SISYPHUS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).without_time();
+    // In Actions, logs share stdout with workflow commands so groups stay in order.
+    let _ = if actions {
+        builder.with_ansi(false).with_writer(std::io::stdout).try_init()
+    } else {
+        builder.with_writer(std::io::stderr).try_init()
+    };
 }
