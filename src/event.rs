@@ -108,7 +108,7 @@ pub struct Trigger {
 /// What the payload (or a manual run's flags) amounts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Loaded {
-    Trigger(Trigger),
+    Trigger(Box<Trigger>),
     /// An event we never act on (unknown name, `edited`/`deleted` action, …), with the reason.
     Skip(String),
 }

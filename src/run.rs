@@ -90,7 +90,7 @@ pub fn main() -> ExitCode {
 async fn run(config: &Config, gha: &Gha) -> Result<Conclusion> {
     let output = config.github.output.as_deref();
     let trigger = match event::load(config)? {
-        Loaded::Trigger(trigger) => trigger,
+        Loaded::Trigger(trigger) => *trigger,
         Loaded::Skip(reason) => return skip(config, &reason),
     };
     let request = match gate::decide(&trigger, config) {

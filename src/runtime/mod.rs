@@ -73,3 +73,17 @@ pub trait Runtime {
     /// at all; a failed turn is an `Ok(Outcome)` with `AgentStatus::Failed`.
     fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Outcome>;
 }
+
+/// The runtime the config asks for.
+pub fn for_config(config: &AgentConfig) -> Box<dyn Runtime + Send + Sync> {
+    let _ = config;
+    Box::new(Unimplemented)
+}
+
+struct Unimplemented;
+
+impl Runtime for Unimplemented {
+    fn run(&self, _request: &AgentRequest, _cancel: &Cancel) -> Result<Outcome> {
+        anyhow::bail!("this runtime is not implemented yet")
+    }
+}
