@@ -114,23 +114,18 @@ impl Runtime for CommandRuntime {
         });
 
         let deadline = started + request.config.timeout;
-        let status = loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(Event::Exited(Ok(status))) => break exit_status(status, &self.command),
-                Ok(Event::Exited(Err(e))) => {
-                    break AgentStatus::Failed {
-                        kind: "Wait".into(),
-                        message: format!("cannot wait for the agent: {e}"),
-                    };
-                }
-                Ok(Event::Cancelled) => {
-                    stop(group, &rx);
-                    break AgentStatus::Cancelled;
-                }
-                Err(_) => {
-                    stop(group, &rx);
-                    break AgentStatus::TimedOut;
-                }
+        let status = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Event::Exited(Ok(status))) => exit_status(status, &self.command),
+            Ok(Event::Exited(Err(e))) => {
+                AgentStatus::Failed { kind: "Wait".into(), message: format!("cannot wait for the agent: {e}") }
+            }
+            Ok(Event::Cancelled) => {
+                stop(group, &rx);
+                AgentStatus::Cancelled
+            }
+            Err(_) => {
+                stop(group, &rx);
+                AgentStatus::TimedOut
             }
         };
         // Whatever the agent left running in the background goes with it.
