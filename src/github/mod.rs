@@ -81,6 +81,16 @@ impl RetryPolicy {
         policy
     }
 
+    /// For finishing after cancellation: the runner kills the job seconds later.
+    pub fn hurried() -> Self {
+        Self {
+            max_retries: 2,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(1),
+            budget: Duration::from_secs(2),
+        }
+    }
+
     fn backoff(&self, retry: u32) -> Duration {
         self.base.saturating_mul(2u32.saturating_pow(retry)).min(self.cap)
     }
