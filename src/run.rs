@@ -120,7 +120,7 @@ fn init_logging(actions: bool) {
     // octocrab's HTTP tracing reports every 5xx as an error, even the ones our retries absorb;
     // the GitHub client logs its own retries and failures in plain words instead.
     let filter = EnvFilter::try_from_env("SISYPHUS_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default},tower_http=off,octocrab=warn")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},tower_http=off,octocrab=off")));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).without_time();
     // In Actions, logs share stdout with workflow commands so groups stay in order.
     let _ = if actions {

@@ -227,7 +227,7 @@ impl Client {
                 return Err(error);
             }
             retry += 1;
-            tracing::warn!("{what} failed ({error}); retry {retry}/{} in {wait:?}", self.retry.max_retries);
+            tracing::warn!("{error}; retry {retry}/{} in {wait:?}", self.retry.max_retries);
             tokio::time::sleep(wait).await;
         }
     }
