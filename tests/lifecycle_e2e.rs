@@ -36,9 +36,27 @@ impl Env {
         );
         gh.seed_comment(REPO, 1, COMMENT, "@sisyphus-dev-ai please fix the flaky test in `tests/net.rs`", "Codertocat");
         let dir = tempfile::tempdir().unwrap();
-        for sub in ["work", "temp"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        }
+        std::fs::create_dir_all(dir.path().join("temp")).unwrap();
+        // A checkout as actions/checkout leaves it: `main` with one commit, `origin` a bare repo.
+        let git = |args: &[&str], cwd: &Path| {
+            let ok = Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+                .args(args)
+                .current_dir(cwd)
+                .env("HOME", dir.path())
+                .stdout(Stdio::null())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "--bare", "-q", "origin.git"], dir.path());
+        git(&["clone", "-q", "origin.git", "work"], dir.path());
+        let work = dir.path().join("work");
+        std::fs::write(work.join("README.md"), "Hello World\n").unwrap();
+        git(&["add", "README.md"], &work);
+        git(&["commit", "-q", "-m", "initial"], &work);
+        git(&["push", "-q", "origin", "HEAD:main"], &work);
         Self { gh, dir }
     }
 
