@@ -195,3 +195,52 @@ async fn no_token_is_a_clear_usage_error() {
     assert!(format!("{err}").contains("github-token"), "{err}");
     assert!(s.gh.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_review_comment_gets_its_reactions_and_a_threaded_reply() {
+    let s = setup("exit 3");
+    s.gh.seed_pull(REPO, 2, "Codertocat:changes", "master");
+    s.gh.seed_review_comment(REPO, 2, 284_312_630, "@sisyphus-dev-ai rename this variable", "Codertocat");
+    let mut t = trigger();
+    t.kind = EventKind::ReviewComment;
+    t.event_name = "pull_request_review_comment".into();
+    t.number = Some(2);
+    t.is_pull_request = true;
+    t.comment = Some(Comment {
+        id: 284_312_630,
+        kind: CommentKind::Review,
+        html_url: format!("https://github.com/{REPO}/pull/2#discussion_r284312630"),
+        created_at: "2019-05-15T15:20:37Z".into(),
+    });
+    let conclusion =
+        lifecycle::run(&s.config, t.clone(), "rename this variable".into(), &Gha::new(false)).await.unwrap();
+    assert_eq!(conclusion, Conclusion::Failure);
+    assert_eq!(s.gh.reactions_on(&Subject::ReviewComment(284_312_630)), vec!["confused"]);
+    assert!(s.gh.issue_labels(REPO, 2).is_empty());
+    let ours = s.gh.our_comments();
+    assert_eq!(ours.len(), 1);
+    assert_eq!((ours[0].review, ours[0].in_reply_to), (true, Some(284_312_630)));
+    // A re-run updates the threaded reply.
+    lifecycle::run(&s.config, t, "rename this variable".into(), &Gha::new(false)).await.unwrap();
+    assert_eq!(s.gh.our_comments().len(), 1);
+    assert!(s.gh.violations().is_empty(), "{:?}", s.gh.violations());
+}
+
+#[tokio::test]
+async fn a_dispatch_without_a_thread_writes_nothing_on_github() {
+    let s = setup("exit 3");
+    let mut t = trigger();
+    t.kind = EventKind::Dispatch;
+    t.event_name = "workflow_dispatch".into();
+    t.number = None;
+    t.comment = None;
+    assert_eq!(
+        lifecycle::run(&s.config, t, "audit the docs".into(), &Gha::new(false)).await.unwrap(),
+        Conclusion::Failure
+    );
+    let writes: Vec<String> =
+        s.gh.request_lines().into_iter().filter(|l| !l.starts_with("GET") && l != "POST /graphql").collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    let summary = std::fs::read_to_string(s.dir.path().join("summary")).unwrap();
+    assert!(summary.contains("`workflow_dispatch`"), "{summary}");
+}
