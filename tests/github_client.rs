@@ -259,3 +259,16 @@ async fn unknown_operations_are_violations() {
     let _ = client(&gh).rest(Method::POST, "/repos/octo/repo/issues/7/reactions", Some(&bad)).await;
     assert_eq!(gh.violations().len(), 2, "{:?}", gh.violations());
 }
+
+#[tokio::test]
+async fn graphql_rate_limits_inside_200_are_retried() {
+    let gh = seeded();
+    gh.set_graphql(json!({"data": {"ok": true}}));
+    let limited = json!({"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for installation"}]});
+    gh.fault(Fault::on("POST", "/graphql").kind(FaultKind::Answer(200, limited.clone())));
+    assert_eq!(client(&gh).graphql("query { ok }", json!({})).await.unwrap(), json!({"ok": true}));
+    assert_eq!(gh.requests().len(), 2);
+    gh.fault(Fault::on("POST", "/graphql").kind(FaultKind::Answer(200, limited)).times(100));
+    let err = client(&gh).graphql("query { ok }", json!({})).await.unwrap_err();
+    assert!(matches!(err, GithubError::RateLimited(ref m) if m.contains("rate limit exceeded")), "{err}");
+}

@@ -284,7 +284,11 @@ fn strip_query(path: &str) -> &str {
 #[allow(clippy::option_option)]
 fn retryable(reply: &Reply) -> Option<Option<Duration>> {
     let status = reply.status;
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || is_rate_limit(reply) {
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || is_rate_limit(reply)
+        || graphql_rate_limited(&reply.body)
+    {
         Some(server_wait(&reply.headers))
     } else {
         None
@@ -300,6 +304,13 @@ fn is_rate_limit(reply: &Reply) -> bool {
     header("retry-after").is_some()
         || header("x-ratelimit-remaining") == Some("0")
         || message_of(&reply.body).to_ascii_lowercase().contains("rate limit")
+}
+
+/// GraphQL reports its rate limit inside HTTP 200: `{"errors":[{"type":"RATE_LIMITED",…}]}`.
+fn graphql_rate_limited(body: &Value) -> bool {
+    body.get("errors")
+        .and_then(Value::as_array)
+        .is_some_and(|errors| errors.iter().any(|e| e.get("type").and_then(Value::as_str) == Some("RATE_LIMITED")))
 }
 
 /// `retry-after` (seconds), else `x-ratelimit-reset` (epoch seconds) when the limit is spent.
@@ -319,7 +330,12 @@ fn server_wait(headers: &HeaderMap) -> Option<Duration> {
 fn message_of(body: &Value) -> String {
     match body {
         Value::String(s) => s.clone(),
-        _ => body.get("message").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        _ => body
+            .get("message")
+            .or_else(|| body.pointer("/errors/0/message"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 
@@ -337,6 +353,9 @@ fn excerpt(text: &str) -> String {
 fn classify(what: &str, reply: &Reply) -> GithubError {
     let message = message_of(&reply.body);
     let detail = excerpt(&format!("{what}: {}", if message.is_empty() { reply.status.to_string() } else { message }));
+    if graphql_rate_limited(&reply.body) {
+        return GithubError::RateLimited(detail);
+    }
     match reply.status.as_u16() {
         404 => GithubError::NotFound(detail),
         422 if mentions_already_exists(&reply.body) => GithubError::AlreadyExists(detail),

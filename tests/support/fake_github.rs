@@ -49,6 +49,8 @@ pub enum FaultKind {
     Reset,
     /// Sleep, then answer normally.
     Slow(u64),
+    /// Answer with this status and body (e.g. GraphQL's `RATE_LIMITED` inside HTTP 200).
+    Answer(u16, Value),
 }
 
 /// A fault for the `nth` (1-based) request matching `method` and `path_contains`, repeated `times`.
@@ -668,6 +670,7 @@ fn handle(request: &Request, state: &Mutex<State>, ops: &[Operation], port: u16)
                 body,
             ))
         }
+        Some(FaultKind::Answer(status, body)) => Some((status, Vec::new(), body)),
         Some(FaultKind::Slow(ms)) => {
             thread::sleep(Duration::from_millis(ms));
             Some(route(request, &body, state, ops, port))
