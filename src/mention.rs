@@ -52,12 +52,12 @@ fn locate(body: &str, range: Range<usize>, phrase: &str) -> Mention {
     let slice = &body[range.clone()];
     let start = range.start + find_word(slice, phrase).unwrap_or(0);
     let end = (start + phrase.len()).min(body.len());
-    let after = body.get(end..).unwrap_or_default().trim();
-    let after = after.trim_start_matches([',', ':', '.', '!', '?', ')']).trim();
-    let request = if after.is_empty() {
-        format!("{}{}", &body[..start], body.get(end..).unwrap_or_default()).trim().to_owned()
+    // Punctuation right after the mention belongs to it: `@bot, fix it` asks to "fix it".
+    let after = body.get(end..).unwrap_or_default().trim_start_matches([',', ':', '.', '!', '?', ')', ';']);
+    let request = if after.trim().is_empty() {
+        format!("{}{after}", &body[..start]).trim().to_owned()
     } else {
-        after.to_owned()
+        after.trim().to_owned()
     };
     Mention { span: start..end, request }
 }
