@@ -106,7 +106,8 @@ pub struct Trigger {
     pub assignee: Option<String>,
     pub pull: Option<PullInfo>,
     pub default_branch: Option<String>,
-    /// When the triggering text was written (ISO 8601); later comments are not context.
+    /// When the triggering text became visible (ISO 8601): `created_at`, or `updated_at` when later
+    /// (a review comment appears when its review is submitted). Later comments are not context.
     pub created_at: Option<String>,
     pub html_url: Option<String>,
 }
@@ -331,7 +332,12 @@ fn comment_event(event_name: &str, p: &Json<'_>, repo: Repo, action: &str) -> Re
         }),
         _ => None,
     };
-    let created_at = if kind == EventKind::Review { text.opt(&["submitted_at"]) } else { text.opt(&["created_at"]) };
+    // A review comment written in a pending review becomes visible (and fires this event) when
+    // the review is submitted: `updated_at`, not `created_at`. Edits never get here.
+    let created_at = match kind {
+        EventKind::Review => text.opt(&["submitted_at"]),
+        _ => text.opt(&["created_at"]).max(text.opt(&["updated_at"])),
+    };
     Ok(Trigger {
         event_name: event_name.to_owned(),
         action: action.to_owned(),
