@@ -65,8 +65,7 @@ pub fn report(config: &Config, trigger: &Trigger, request: &str, thread: &Thread
     for (i, step) in side_effects(config, trigger, thread, plan).iter().enumerate() {
         let _ = writeln!(out, "  {}. {step}", i + 1);
     }
-    let _ =
-        writeln!(out, "\nPrompt ({} bytes):\n----- prompt -----\n{prompt}\n----- end of prompt -----", prompt.len());
+    let _ = writeln!(out, "\nPrompt:\n----- prompt -----\n{prompt}\n----- end of prompt -----");
     out
 }
 

@@ -34,10 +34,8 @@ pub fn find(body: &str, phrase: &str) -> Option<Mention> {
             Event::End(TagEnd::BlockQuote(_) | TagEnd::Link | TagEnd::Image | TagEnd::CodeBlock) => {
                 hidden_depth = hidden_depth.saturating_sub(1);
             }
-            Event::Text(text) if hidden_depth == 0 => {
-                if find_word(&text, phrase).is_some() {
-                    return Some(locate(body, range, phrase));
-                }
+            Event::Text(text) if hidden_depth == 0 && find_word(&text, phrase).is_some() => {
+                return Some(locate(body, range, phrase));
             }
             _ => {}
         }

@@ -7,17 +7,9 @@ mod core_cli;
 mod graphql_fake;
 
 use apollo_compiler::{ExecutableDocument, Schema, validation::Valid};
+use core_cli::trigger;
 use serde_json::{Value, json};
 use sisyphus_action::context::{self, QUERY, Thread};
-use sisyphus_action::event::{self, Loaded, Trigger};
-
-fn trigger(event: &str, file: &str) -> Trigger {
-    let payload = std::fs::read_to_string(core_cli::fixture(&format!("events/{file}"))).unwrap();
-    match event::parse(event, &payload).unwrap() {
-        Loaded::Trigger(t) => *t,
-        Loaded::Skip(r) => panic!("{r}"),
-    }
-}
 
 fn response(name: &str) -> Value {
     let text = std::fs::read_to_string(core_cli::fixture(&format!("graphql/{name}.response.json"))).unwrap();

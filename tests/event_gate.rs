@@ -14,10 +14,12 @@ use sisyphus_action::gate::{self, Decision, MARKER};
 /// The derived octokit fixtures summon `@agent`, not our default phrase.
 const AGENT: (&str, &str) = ("INPUT_TRIGGER_PHRASE", "@agent");
 
+type Env<'a> = &'a [(&'a str, &'a str)];
+
 #[test]
 fn payloads_that_act() {
     // (event, fixture, extra env, what the dry run must say)
-    let cases: &[(&str, &str, &[(&str, &str)], &[&str])] = &[
+    let cases: &[(&str, &str, Env, &[&str])] = &[
         (
             "issue_comment",
             "issue_comment.created.mention.json",
@@ -88,7 +90,7 @@ fn payloads_that_act() {
 
 #[test]
 fn payloads_that_skip() {
-    let cases: &[(&str, &str, &[(&str, &str)], &str)] = &[
+    let cases: &[(&str, &str, Env, &str)] = &[
         ("issue_comment", "issue_comment.created.payload.json", &[], "`@sisyphus-dev-ai` is not mentioned"),
         ("issue_comment", "ghes-35.issue_comment.created.json", &[], "`@sisyphus-dev-ai` is not mentioned"),
         ("issue_comment", "issue_comment.edited.payload.json", &[], "`issue_comment` with action `edited` never"),

@@ -7,6 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Parses `tests/fixtures/events/<file>` as `event`; panics when it is skipped.
+pub fn trigger(event: &str, file: &str) -> sisyphus_action::event::Trigger {
+    use sisyphus_action::event::{self, Loaded};
+    let payload = std::fs::read_to_string(fixture(&format!("events/{file}"))).unwrap();
+    match event::parse(event, &payload).unwrap() {
+        Loaded::Trigger(t) => *t,
+        Loaded::Skip(r) => panic!("{file} was skipped: {r}"),
+    }
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
