@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::UsageError;
 use crate::config::Config;
 use crate::context::{Thread, sanitize};
-use crate::event::Trigger;
+use crate::event::{EventKind, Trigger};
 
 const MAIN: &str = include_str!("../prompts/main.hbs");
 /// The rules of a headless GitHub run; `{{> github-rules}}` in a custom template.
@@ -123,6 +123,9 @@ pub fn data(input: &PromptInput<'_>, env: &Environment) -> Value {
         "title": thread.title,
         "default_branch": thread.default_branch,
         "comment": sanitize(&trigger.body),
+        // Comments and reviews get their own block; an issue body or a dispatch prompt is
+        // already in the thread or the request.
+        "has_comment": matches!(trigger.kind, EventKind::IssueComment | EventKind::ReviewComment | EventKind::Review),
         "request": sanitize(input.request),
         "bot_login": input.config.bot_login,
         "trigger_phrase": input.config.trigger_phrase,

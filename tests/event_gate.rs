@@ -344,3 +344,18 @@ fn manual_run_needs_no_payload() {
     assert_eq!(r.code, 2);
     assert!(r.one_line_error().contains("needs `--repo owner/name`"));
 }
+
+proptest::proptest! {
+    /// Any text (markdown-ish noise, unicode, broken HTML) parses without a panic, and a
+    /// mention found always points at the phrase in the raw body.
+    #[test]
+    fn mention_and_sanitize_never_panic(body in r"(@sisyphus-dev-ai|[`>*_\[\]()<!\-&#;x0-9 \n]|\PC){0,80}") {
+        if let Some(m) = sisyphus_action::mention::find(&body, "@sisyphus-dev-ai") {
+            proptest::prop_assert!(body[m.span.clone()].eq_ignore_ascii_case("@sisyphus-dev-ai"));
+            proptest::prop_assert_eq!(m.request.trim(), m.request.as_str());
+        }
+        let clean = sisyphus_action::context::sanitize(&body);
+        proptest::prop_assert!(!clean.contains("<!--"), "{clean:?}");
+        proptest::prop_assert!(!clean.contains('\u{200B}'), "{clean:?}");
+    }
+}
