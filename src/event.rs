@@ -122,6 +122,9 @@ pub enum Loaded {
 
 /// Reads the payload named by the config (event name and path, or a manual `--issue`/`--prompt`
 /// run). A missing variable or unreadable/malformed payload is a `UsageError`.
+///
+/// `--issue`/`--prompt` are flags only (never `INPUT_*`), so when they are given they win over
+/// any `GITHUB_EVENT_*` left in the environment: the person typing them meant a manual run.
 pub fn load(config: &Config) -> Result<Loaded> {
     if let Some(manual) = &config.manual {
         return manual_run(config, manual.issue, manual.prompt.as_deref());
