@@ -169,8 +169,17 @@ fn manual_run(config: &Config, issue: Option<u64>, prompt: Option<&str>) -> Resu
     ))))
 }
 
-/// Parses the payload for `event_name`.
-pub fn parse(event_name: &str, payload: &str) -> Result<Loaded> {
+/// Parses the payload for `event_name` into a trigger; an event we never act on is an error
+/// carrying the skip reason (tests and tools that want the trigger itself).
+pub fn parse(event_name: &str, payload: &str) -> Result<Trigger> {
+    match parse_event(event_name, payload)? {
+        Loaded::Trigger(trigger) => Ok(*trigger),
+        Loaded::Skip(reason) => anyhow::bail!("{reason}"),
+    }
+}
+
+/// Parses the payload for `event_name`: a trigger, or the reason the event is never acted on.
+pub fn parse_event(event_name: &str, payload: &str) -> Result<Loaded> {
     let value: Value =
         serde_json::from_str(payload).map_err(|e| UsageError(format!("the event payload is not valid JSON: {e}")))?;
     parse_value(event_name, &value)
@@ -385,10 +394,7 @@ mod tests {
     use super::*;
 
     fn trigger(event: &str, payload: serde_json::Value) -> Trigger {
-        match parse(event, &payload.to_string()).unwrap() {
-            Loaded::Trigger(t) => *t,
-            Loaded::Skip(r) => panic!("skipped: {r}"),
-        }
+        parse(event, &payload.to_string()).unwrap()
     }
 
     #[test]
@@ -426,7 +432,7 @@ mod tests {
         for (event, action) in
             [("issue_comment", "edited"), ("issues", "unlabeled"), ("pull_request_review", "dismissed"), ("push", "")]
         {
-            let loaded = parse(event, &serde_json::json!({"action": action}).to_string()).unwrap();
+            let loaded = parse_event(event, &serde_json::json!({"action": action}).to_string()).unwrap();
             assert!(matches!(loaded, Loaded::Skip(ref r) if r.contains(event)), "{event}/{action}: {loaded:?}");
         }
     }
