@@ -11,7 +11,16 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cancel::Cancel;
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, RuntimeKind};
+
+pub mod api;
+pub mod completion;
+pub mod events;
+pub mod opencode;
+pub mod opencode_config;
+pub mod server;
+pub mod sse;
+pub mod transcript;
 
 /// What the runtime needs to run one request.
 #[derive(Debug, Clone)]
@@ -76,8 +85,11 @@ pub trait Runtime {
 
 /// The runtime the config asks for.
 pub fn for_config(config: &AgentConfig) -> Box<dyn Runtime + Send + Sync> {
-    let _ = config;
-    Box::new(Unimplemented)
+    match &config.runtime {
+        RuntimeKind::OpenCode => Box::new(opencode::OpenCode::default()),
+        #[allow(unreachable_patterns)]
+        _ => Box::new(Unimplemented),
+    }
 }
 
 struct Unimplemented;

@@ -1,0 +1,149 @@
+//! What the agent said and did, from the event stream: streamed to the log as it happens
+//! (assistant text line by line, one line per tool call state) and collected for the
+//! `Outcome` (final text, token and cost totals, files changed). Collecting from events means
+//! the outcome is ready the moment the run is done, with no transcript download.
+//!
+//! The log is untrusted model output: the driver wraps it in `::stop-commands::`.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use super::Usage;
+use super::events::{Event, MessageUsage, Part, excerpt};
+
+#[derive(Debug, Default)]
+pub struct Transcript {
+    root: String,
+    /// Sessions of this run (root and descendants), as the completion machine tracks them.
+    user_messages: HashSet<String>,
+    /// The newest root assistant message that has text, with its text parts in order.
+    text_message: Option<String>,
+    text_parts: Vec<(String, String)>,
+    usage: HashMap<String, MessageUsage>,
+    files: BTreeSet<String>,
+    /// Text not yet logged because its line is not complete, per part.
+    pending_line: HashMap<String, String>,
+}
+
+impl Transcript {
+    pub fn new(root: impl Into<String>) -> Self {
+        Self { root: root.into(), ..Self::default() }
+    }
+
+    /// Records (and logs) one event of a session of this run.
+    pub fn record(&mut self, event: &Event, workdir: &Path) {
+        match event {
+            Event::MessageUpdated { session, id, role, usage } => {
+                if role == "user" && *session == self.root {
+                    self.user_messages.insert(id.clone());
+                }
+                if let Some(usage) = usage {
+                    self.usage.insert(id.clone(), *usage);
+                }
+            }
+            Event::TextDelta { session, message_id, part_id, delta } if *session == self.root => {
+                if !self.user_messages.contains(message_id) {
+                    self.log_text(part_id, delta, false);
+                    self.append_text(message_id, part_id, delta, false);
+                }
+            }
+            Event::PartUpdated { session, part } => match part {
+                Part::Text { id, message_id, text } if *session == self.root => {
+                    if !self.user_messages.contains(message_id) && !text.is_empty() {
+                        // The final text part carries the whole text: log what deltas did not.
+                        let logged: usize = self.part_text(id).map_or(0, str::len);
+                        if let Some(rest) = text.get(logged..) {
+                            self.log_text(id, rest, true);
+                        }
+                        self.append_text(message_id, id, text, true);
+                    }
+                }
+                Part::Tool { tool, status, preview, error, .. } if status != "pending" => {
+                    let who = if *session == self.root { String::new() } else { format!("[{}] ", short(session)) };
+                    match error {
+                        Some(e) => tracing::info!("{who}tool {tool} {preview} → {status}: {e}"),
+                        None => tracing::info!("{who}tool {tool} {preview} → {status}"),
+                    }
+                }
+                Part::Patch { files } => {
+                    for file in files {
+                        let path = Path::new(file);
+                        let rel = path.strip_prefix(workdir).unwrap_or(path);
+                        self.files.insert(rel.to_string_lossy().into_owned());
+                    }
+                }
+                _ => {}
+            },
+            Event::TodoUpdated { session, todos } if *session == self.root => {
+                let done = todos.iter().filter(|t| t.status == "completed" || t.status == "cancelled").count();
+                tracing::info!("todos: {done}/{} done", todos.len());
+            }
+            Event::SessionCreated { id, parent: Some(_) } => tracing::info!("subagent session {} started", short(id)),
+            Event::Error { name, message, .. } => tracing::warn!("session error {name}: {message}"),
+            Event::Status { status: super::events::Status::Retry { attempt }, .. } => {
+                tracing::warn!("model call failed, retry {attempt}")
+            }
+            _ => {}
+        }
+    }
+
+    fn part_text(&self, part_id: &str) -> Option<&str> {
+        self.text_parts.iter().find(|(id, _)| id == part_id).map(|(_, t)| t.as_str())
+    }
+
+    fn append_text(&mut self, message_id: &str, part_id: &str, text: &str, replace: bool) {
+        if self.text_message.as_deref() != Some(message_id) {
+            if text.is_empty() {
+                return;
+            }
+            // A newer message speaks: only the last one is the final answer.
+            self.text_message = Some(message_id.to_owned());
+            self.text_parts.clear();
+        }
+        match self.text_parts.iter_mut().find(|(id, _)| id == part_id) {
+            Some((_, t)) if replace => *t = text.to_owned(),
+            Some((_, t)) => t.push_str(text),
+            None => self.text_parts.push((part_id.to_owned(), text.to_owned())),
+        }
+    }
+
+    /// Logs whole lines; `flush` logs the rest too (the part is complete).
+    fn log_text(&mut self, part_id: &str, text: &str, flush: bool) {
+        let pending = self.pending_line.entry(part_id.to_owned()).or_default();
+        pending.push_str(text);
+        while let Some(nl) = pending.find('\n') {
+            let line: String = pending.drain(..=nl).collect();
+            tracing::info!("│ {}", line.trim_end());
+        }
+        if flush {
+            if !pending.trim().is_empty() {
+                tracing::info!("│ {}", pending.trim_end());
+            }
+            self.pending_line.remove(part_id);
+        }
+    }
+
+    /// The last assistant message's text (the agent's final answer).
+    pub fn final_text(&self) -> String {
+        let parts: Vec<&str> = self.text_parts.iter().map(|(_, t)| t.trim()).filter(|t| !t.is_empty()).collect();
+        parts.join("\n\n")
+    }
+
+    pub fn usage(&self) -> Usage {
+        self.usage.values().fold(Usage::default(), |mut u, m| {
+            u.input_tokens += m.input;
+            u.output_tokens += m.output;
+            u.cost += m.cost;
+            u
+        })
+    }
+
+    pub fn files_changed(&self) -> Vec<String> {
+        self.files.iter().cloned().collect()
+    }
+}
+
+/// The distinctive tail of a session id, for log lines.
+fn short(id: &str) -> String {
+    excerpt(&id.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect::<String>(), 6)
+}
