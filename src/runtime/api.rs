@@ -225,9 +225,14 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648() {
-        for (input, out) in
-            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("opencode:pw", "b3BlbmNvZGU6cHc=")]
-        {
+        for (input, out) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("opencode:pw", "b3BlbmNvZGU6cHc="),
+        ] {
             assert_eq!(base64(input.as_bytes()), out);
         }
     }

@@ -76,7 +76,10 @@ pub enum Input {
     Tick,
     Cancel(CancelReason),
     /// The event stream ended. `server_exited`: the process is gone, so nothing can follow.
-    StreamLost { server_exited: bool, detail: String },
+    StreamLost {
+        server_exited: bool,
+        detail: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,8 +87,12 @@ pub enum Action {
     /// Read status, todos and children via the API and feed back a `Snapshot`.
     Recheck,
     /// Reject a pending permission request (with a message, so the agent loop continues).
-    RejectPermission { id: String },
-    RejectQuestion { id: String },
+    RejectPermission {
+        id: String,
+    },
+    RejectQuestion {
+        id: String,
+    },
     /// `POST /session/{root}/abort`.
     Abort,
     /// The event stream is gone but the server lives: subscribe again (then re-check).

@@ -19,11 +19,25 @@ pub enum Status {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {
-    Text { id: String, message_id: String, text: String },
-    StepStart { id: String },
-    Tool { tool: String, call_id: String, status: String, preview: String, error: Option<String> },
+    Text {
+        id: String,
+        message_id: String,
+        text: String,
+    },
+    StepStart {
+        id: String,
+    },
+    Tool {
+        tool: String,
+        call_id: String,
+        status: String,
+        preview: String,
+        error: Option<String>,
+    },
     /// Files (absolute paths) a step changed.
-    Patch { files: Vec<String> },
+    Patch {
+        files: Vec<String>,
+    },
     Other,
 }
 
@@ -31,18 +45,54 @@ pub enum Part {
 pub enum Event {
     Connected,
     Heartbeat,
-    SessionCreated { id: String, parent: Option<String> },
-    Status { session: String, status: Status },
+    SessionCreated {
+        id: String,
+        parent: Option<String>,
+    },
+    Status {
+        session: String,
+        status: Status,
+    },
     /// `session.idle` (deprecated twin of `session.status idle`; sometimes sent twice).
-    Idle { session: String },
+    Idle {
+        session: String,
+    },
     /// `session.error`; `session` is missing for errors not tied to a session.
-    Error { session: Option<String>, name: String, message: String },
-    MessageUpdated { session: String, id: String, role: String, usage: Option<MessageUsage> },
-    PartUpdated { session: String, part: Part },
-    TextDelta { session: String, message_id: String, part_id: String, delta: String },
-    TodoUpdated { session: String, todos: Vec<Todo> },
-    PermissionAsked { id: String, session: String, permission: String, patterns: Vec<String> },
-    QuestionAsked { id: String, session: String },
+    Error {
+        session: Option<String>,
+        name: String,
+        message: String,
+    },
+    MessageUpdated {
+        session: String,
+        id: String,
+        role: String,
+        usage: Option<MessageUsage>,
+    },
+    PartUpdated {
+        session: String,
+        part: Part,
+    },
+    TextDelta {
+        session: String,
+        message_id: String,
+        part_id: String,
+        delta: String,
+    },
+    TodoUpdated {
+        session: String,
+        todos: Vec<Todo>,
+    },
+    PermissionAsked {
+        id: String,
+        session: String,
+        permission: String,
+        patterns: Vec<String>,
+    },
+    QuestionAsked {
+        id: String,
+        session: String,
+    },
     Other(String),
 }
 
@@ -142,9 +192,9 @@ impl Event {
                 let status = match status.get("type").and_then(Value::as_str) {
                     Some("busy") => Status::Busy,
                     Some("idle") => Status::Idle,
-                    Some("retry") => Status::Retry {
-                        attempt: status.get("attempt").and_then(Value::as_u64).map_or(1, |a| a as u32),
-                    },
+                    Some("retry") => {
+                        Status::Retry { attempt: status.get("attempt").and_then(Value::as_u64).map_or(1, |a| a as u32) }
+                    }
                     _ => return Event::Other(kind.to_owned()),
                 };
                 Event::Status { session: session(), status }
@@ -154,7 +204,9 @@ impl Event {
                 let error = p.get("error").unwrap_or(&Value::Null);
                 Event::Error {
                     session: p.get("sessionID").and_then(Value::as_str).map(str::to_owned),
-                    name: Some(str_at(error, "name")).filter(|n| !n.is_empty()).unwrap_or_else(|| "UnknownError".into()),
+                    name: Some(str_at(error, "name"))
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| "UnknownError".into()),
                     message: error_message(error),
                 }
             }
@@ -210,13 +262,20 @@ mod tests {
 
     #[test]
     fn parses_the_events_we_act_on() {
-        let e = Event::parse(&json!({"type":"session.status","properties":{"sessionID":"s","status":{"type":"retry","attempt":3}}}));
+        let e = Event::parse(
+            &json!({"type":"session.status","properties":{"sessionID":"s","status":{"type":"retry","attempt":3}}}),
+        );
         assert_eq!(e, Event::Status { session: "s".into(), status: Status::Retry { attempt: 3 } });
         let e = Event::parse(
             &json!({"type":"session.error","properties":{"sessionID":"s","error":{"name":"APIError","data":{"message":"bad","statusCode":400}}}}),
         );
-        assert_eq!(e, Event::Error { session: Some("s".into()), name: "APIError".into(), message: "HTTP 400: bad".into() });
-        let e = Event::parse(&json!({"type":"session.created","properties":{"sessionID":"c","info":{"id":"c","parentID":"r"}}}));
+        assert_eq!(
+            e,
+            Event::Error { session: Some("s".into()), name: "APIError".into(), message: "HTTP 400: bad".into() }
+        );
+        let e = Event::parse(
+            &json!({"type":"session.created","properties":{"sessionID":"c","info":{"id":"c","parentID":"r"}}}),
+        );
         assert_eq!(e, Event::SessionCreated { id: "c".into(), parent: Some("r".into()) });
     }
 

@@ -150,7 +150,8 @@ pub fn xdg_dirs(scratch: &Path) -> [(&'static str, PathBuf); 4] {
 
 /// Variables passed through from our environment. Provider keys and endpoints are listed by
 /// prefix; nothing GitHub- or input-related matches any of these.
-const PASS_EXACT: &[&str] = &["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM"];
+const PASS_EXACT: &[&str] =
+    &["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM"];
 const PASS_PREFIX: &[&str] = &[
     "OPENCODE_",
     "ANTHROPIC_",

@@ -109,7 +109,8 @@ impl Server {
         .collect();
         let open = Arc::new(Mutex::new(pipes.len()));
         for pipe in pipes {
-            let (log, tail, url_tx, notes, open) = (log.clone(), tail.clone(), url_tx.clone(), notes.clone(), open.clone());
+            let (log, tail, url_tx, notes, open) =
+                (log.clone(), tail.clone(), url_tx.clone(), notes.clone(), open.clone());
             std::thread::spawn(move || {
                 drain(pipe, &log, &tail, &url_tx);
                 let mut open = open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -221,7 +222,10 @@ mod tests {
             listening_url("opencode server listening on http://127.0.0.1:4096").as_deref(),
             Some("http://127.0.0.1:4096")
         );
-        assert_eq!(listening_url("INFO x opencode server listening on http://127.0.0.1:33/ y").as_deref(), Some("http://127.0.0.1:33"));
+        assert_eq!(
+            listening_url("INFO x opencode server listening on http://127.0.0.1:33/ y").as_deref(),
+            Some("http://127.0.0.1:33")
+        );
         assert_eq!(listening_url("server listening"), None);
     }
 
