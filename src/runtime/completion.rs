@@ -266,11 +266,9 @@ impl Completion {
                 }
             },
             Event::Idle { session } => self.on_idle(&session, now, actions),
-            Event::Error { session, name, message } => {
-                if session.as_deref().is_none_or(|s| s == self.root) {
-                    self.started = true;
-                    self.error = Some((name, message));
-                }
+            Event::Error { session, name, message } if session.as_deref().is_none_or(|s| s == self.root) => {
+                self.started = true;
+                self.error = Some((name, message));
             }
             Event::PartUpdated { session, part: Part::StepStart { id } } if self.tracks(&session) => {
                 self.steps.insert(id);

@@ -87,8 +87,8 @@ pub trait Runtime {
 pub fn for_config(config: &AgentConfig) -> Box<dyn Runtime + Send + Sync> {
     match &config.runtime {
         RuntimeKind::OpenCode => Box::new(opencode::OpenCode::default()),
-        #[allow(unreachable_patterns)]
-        _ => Box::new(Unimplemented),
+        // The command runtime's arm (runtime/command.rs) replaces this one.
+        RuntimeKind::Command(_) => Box::new(Unimplemented),
     }
 }
 

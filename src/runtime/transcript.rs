@@ -21,6 +21,8 @@ pub struct Transcript {
     text_parts: Vec<(String, String)>,
     usage: HashMap<String, MessageUsage>,
     files: BTreeSet<String>,
+    /// `callID:status` already logged.
+    logged_states: HashSet<String>,
     /// Text not yet logged because its line is not complete, per part.
     pending_line: HashMap<String, String>,
 }
@@ -41,24 +43,27 @@ impl Transcript {
                     self.usage.insert(id.clone(), *usage);
                 }
             }
-            Event::TextDelta { session, message_id, part_id, delta } if *session == self.root => {
-                if !self.user_messages.contains(message_id) {
-                    self.log_text(part_id, delta, false);
-                    self.append_text(message_id, part_id, delta, false);
-                }
+            Event::TextDelta { session, message_id, part_id, delta }
+                if *session == self.root && !self.user_messages.contains(message_id) =>
+            {
+                self.log_text(part_id, delta, false);
+                self.append_text(message_id, part_id, delta, false);
             }
             Event::PartUpdated { session, part } => match part {
-                Part::Text { id, message_id, text } if *session == self.root => {
-                    if !self.user_messages.contains(message_id) && !text.is_empty() {
-                        // The final text part carries the whole text: log what deltas did not.
-                        let logged: usize = self.part_text(id).map_or(0, str::len);
-                        if let Some(rest) = text.get(logged..) {
-                            self.log_text(id, rest, true);
-                        }
-                        self.append_text(message_id, id, text, true);
+                Part::Text { id, message_id, text }
+                    if *session == self.root && !self.user_messages.contains(message_id) && !text.is_empty() =>
+                {
+                    // The final text part carries the whole text: log what deltas did not.
+                    let logged: usize = self.part_text(id).map_or(0, str::len);
+                    if let Some(rest) = text.get(logged..) {
+                        self.log_text(id, rest, true);
                     }
+                    self.append_text(message_id, id, text, true);
                 }
-                Part::Tool { tool, status, preview, error, .. } if status != "pending" => {
+                // A tool part is re-sent as its metadata changes: one line per state is enough.
+                Part::Tool { tool, call_id, status, preview, error }
+                    if status != "pending" && self.logged_states.insert(format!("{call_id}:{status}")) =>
+                {
                     let who = if *session == self.root { String::new() } else { format!("[{}] ", short(session)) };
                     match error {
                         Some(e) => tracing::info!("{who}tool {tool} {preview} → {status}: {e}"),
