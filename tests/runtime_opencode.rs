@@ -11,14 +11,14 @@ mod fake_llm;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use fake_llm::FakeLlm;
 use sisyphus_action::cancel::{Cancel, CancelReason};
 use sisyphus_action::config::{AgentConfig, RuntimeKind};
 use sisyphus_action::runtime::completion::Limits;
-use sisyphus_action::runtime::opencode::OpenCode;
+use sisyphus_action::runtime::opencode::{OpenCode, RunStats};
 use sisyphus_action::runtime::{AgentRequest, AgentStatus, Outcome, Runtime};
 
 fn opencode_bin() -> Option<PathBuf> {
@@ -135,9 +135,14 @@ fn processes_of(scratch: &Path) -> Vec<String> {
 }
 
 fn run(s: &Setup, req: &AgentRequest, limits: Option<Limits>, cancel: &Cancel) -> Outcome {
+    run_stats(s, req, limits, cancel).0
+}
+
+fn run_stats(s: &Setup, req: &AgentRequest, limits: Option<Limits>, cancel: &Cancel) -> (Outcome, RunStats) {
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
     let started = Instant::now();
-    let outcome = OpenCode { limits }.run(req, cancel).unwrap_or_else(|e| {
+    let stats = Arc::new(Mutex::new(RunStats::default()));
+    let outcome = OpenCode { limits, stats: Some(stats.clone()) }.run(req, cancel).unwrap_or_else(|e| {
         let log = std::fs::read_to_string(s.scratch.join("opencode/server.log")).unwrap_or_default();
         panic!("run failed: {e:#}\nserver log tail:\n{}", tail(&log))
     });
@@ -147,7 +152,8 @@ fn run(s: &Setup, req: &AgentRequest, limits: Option<Limits>, cancel: &Cancel) -
     }
     eprintln!("run: {:?} in {:?} (agent {:?})", outcome.status, started.elapsed(), outcome.duration);
     assert_eq!(processes_of(&s.scratch), Vec::<String>::new(), "processes left behind");
-    outcome
+    let stats = stats.lock().unwrap().clone();
+    (outcome, stats)
 }
 
 fn tail(log: &str) -> String {
@@ -165,8 +171,12 @@ fn main_turn_writes_files_completes_todos_and_answers() {
     let _slot = Slot::take();
     let s = setup(bin);
     let req = request(&s, "main", |_| {});
-    let o = run(&s, &req, None, &Cancel::new());
+    let (o, stats) = run_stats(&s, &req, None, &Cancel::new());
     assert_eq!(o.status, AgentStatus::Done, "{o:?}");
+    // Event-driven: nothing but the event stream while the agent worked; one re-check at idle.
+    assert_eq!(stats.requests_while_working, 0, "{stats:?}");
+    assert!((1..=4).contains(&stats.requests_to_finish), "{stats:?}");
+    assert_eq!(stats.steps, 5, "{stats:?}");
     assert_eq!(std::fs::read_to_string(s.workdir.join("hello.txt")).unwrap(), "hi\n");
     assert!(std::fs::read_to_string(s.workdir.join("notes.md")).unwrap().contains("written by fake llm"));
     assert_eq!(o.todos.iter().map(|t| t.status.as_str()).collect::<Vec<_>>(), ["completed", "completed"]);

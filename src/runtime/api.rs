@@ -6,6 +6,8 @@
 
 use std::collections::HashSet;
 use std::io::Read as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
@@ -30,6 +32,8 @@ pub struct Api {
     agent: ureq::Agent,
     base: String,
     auth: String,
+    /// Requests made (the event stream not counted): the benchmark's "requests while working".
+    calls: Arc<AtomicUsize>,
 }
 
 /// RFC 4648 base64, for one Basic auth header (not worth a dependency).
@@ -67,7 +71,13 @@ impl Api {
             agent,
             base: base.trim_end_matches('/').to_owned(),
             auth: format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
+            calls: Arc::default(),
         }
+    }
+
+    /// Requests made so far, the event stream not counted.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
     }
 
     fn url(&self, path: &str) -> String {
@@ -85,6 +95,7 @@ impl Api {
     }
 
     fn get_json(&self, path: &str) -> Result<Value> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let response = self
             .agent
             .get(self.url(path))
@@ -96,6 +107,7 @@ impl Api {
     }
 
     fn post_json(&self, path: &str, body: &Value) -> Result<ureq::http::Response<ureq::Body>> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let response = self
             .agent
             .post(self.url(path))

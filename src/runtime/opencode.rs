@@ -8,6 +8,7 @@
 //! stopped before `run` returns.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
@@ -48,12 +49,28 @@ impl From<StreamNote> for Note {
 #[derive(Debug, Clone, Default)]
 pub struct OpenCode {
     pub limits: Option<Limits>,
+    /// Filled in at the end of a run, when set (tests and the benchmark read it).
+    pub stats: Option<Arc<Mutex<RunStats>>>,
+}
+
+/// How the run went, for the benchmark targets (see the README's design notes).
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    /// API requests after the prompt until the input that ended the run arrived (target: 0 —
+    /// only the event stream while the agent works).
+    pub requests_while_working: usize,
+    /// API requests made to decide, after that input (the idle re-check).
+    pub requests_to_finish: usize,
+    /// From that input's arrival (the final root idle, on success) to the outcome being ready.
+    pub finish_latency: Duration,
+    pub events: usize,
+    pub steps: usize,
 }
 
 impl Runtime for OpenCode {
     fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Outcome> {
         let limits = self.limits.unwrap_or(Limits { timeout: request.config.timeout, ..Limits::default() });
-        run(request, cancel, limits)
+        run(request, cancel, limits, self.stats.as_deref())
     }
 }
 
@@ -72,7 +89,7 @@ fn prompt_body(request: &AgentRequest) -> Result<Value> {
     Ok(body)
 }
 
-fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits) -> Result<Outcome> {
+fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits, stats: Option<&Mutex<RunStats>>) -> Result<Outcome> {
     let started = Instant::now();
     let binary = server::locate(request.config.opencode_path.as_deref())?;
     match server::version(&binary) {
@@ -99,7 +116,7 @@ fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits) -> Result<Outcom
     let mut server = Server::start(&binary, &request.workdir, &env, log_path, START_WAIT, server_tx)?;
     tracing::info!("opencode serving at {} (log: {})", server.url, server.log_path.display());
 
-    let outcome = drive(request, cancel, limits, &mut server, &password, tx, rx, started);
+    let outcome = drive(request, cancel, limits, &mut server, &password, (tx, rx), started, stats);
     server.stop(STOP_GRACE);
     outcome
 }
@@ -135,9 +152,9 @@ fn drive(
     limits: Limits,
     server: &mut Server,
     password: &str,
-    tx: Sender<Note>,
-    rx: Receiver<Note>,
+    (tx, rx): (Sender<Note>, Receiver<Note>),
     started: Instant,
+    stats: Option<&Mutex<RunStats>>,
 ) -> Result<Outcome> {
     let api = Api::new(&server.url, "opencode", password);
     let mut backlog = Vec::new();
@@ -152,12 +169,14 @@ fn drive(
         let _ = cancel_tx.send(Note::Cancel(reason));
     });
     api.prompt(&session, &prompt_body(request)?)?;
+    let calls_after_prompt = api.calls();
+    let mut events = 0;
 
     let mut machine = Completion::new(session.clone(), limits, Instant::now());
     let mut transcript = Transcript::new(session.clone());
     let gha = Gha::new(std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"));
     let mut resubscribes = 0;
-    let status = {
+    let (status, decided_at, calls_before) = {
         // Model output is untrusted: it must not be able to issue workflow commands.
         let _guard = gha.stop_commands();
         let mut pending: std::collections::VecDeque<Note> = backlog.into();
@@ -177,10 +196,12 @@ fn drive(
                 }
             };
             let arrived = Instant::now();
+            let calls_before = api.calls();
             let input = match note {
                 None => Input::Tick,
                 Some(Note::Cancel(reason)) => Input::Cancel(reason),
                 Some(Note::Stream(StreamNote::Event(event))) => {
+                    events += 1;
                     // Decided before the machine sees it, which may start tracking a child.
                     if event_of_run(&machine, &event) {
                         transcript.record(&event, &request.workdir);
@@ -199,12 +220,7 @@ fn drive(
             };
             let actions = machine.handle(input, arrived);
             if let Some(status) = perform(&api, &session, &mut machine, actions, &tx, &mut resubscribes)? {
-                // The benchmark's "final root idle → outcome ready" figure.
-                tracing::debug!(
-                    "finished {:.1} ms after the deciding input arrived",
-                    arrived.elapsed().as_secs_f64() * 1e3
-                );
-                break status;
+                break (status, arrived, calls_before);
             }
         }
     };
@@ -218,6 +234,17 @@ fn drive(
         session_id: Some(session),
         duration: started.elapsed(),
     };
+    let latency = decided_at.elapsed();
+    tracing::debug!("outcome ready {:.1} ms after the deciding input arrived", latency.as_secs_f64() * 1e3);
+    if let Some(stats) = stats {
+        *stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = RunStats {
+            requests_while_working: calls_before - calls_after_prompt,
+            requests_to_finish: api.calls() - calls_before,
+            finish_latency: latency,
+            events,
+            steps: machine.steps(),
+        };
+    }
     tracing::info!(
         "agent finished: {:?} after {:.1} s, {} steps, {} todos, {} subagents",
         outcome.status,

@@ -127,6 +127,9 @@ pub fn script(scenario: &str, step: usize, workdir: &str) -> Reply {
         }
         ("permission", _) => Reply::Text("permission scenario done FAKE-PERM-DONE".into()),
         ("slow", _) => Reply::Slow(60),
+        // `long<N>`: a turn that streams text for N seconds, then finishes normally.
+        (long, 0) if long.starts_with("long") => Reply::Slow(long[4..].parse().unwrap_or(60)),
+        (long, _) if long.starts_with("long") => Reply::Text("long turn done".into()),
         ("envcheck", 0) => Reply::Tools(vec![("bash", json!({"command": "env > env.txt", "description": "dump env"}))]),
         ("envcheck", _) => Reply::Text("env dumped FAKE-ENV-DONE".into()),
         _ => Reply::Text(format!("unknown scenario {scenario} step {step}")),
