@@ -293,6 +293,33 @@ fn cancel_signal_stops_everything() {
     assert!(started.elapsed() < Duration::from_secs(45), "{:?}", started.elapsed());
 }
 
+#[test]
+fn server_death_fails_the_run() {
+    let Some(bin) = opencode_bin() else { return };
+    let _slot = Slot::take();
+    let s = setup(bin);
+    let (llm_requests, scratch) = (s.llm.requests.clone(), s.scratch.clone());
+    let killer = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if llm_requests.lock().unwrap().iter().any(|r| r.scenario == "slow" && r.tools) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let pids: Vec<i32> = processes_of(&scratch).iter().filter_map(|p| p.split(':').next()?.parse().ok()).collect();
+        for pid in &pids {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
+        }
+        pids.len()
+    });
+    let started = Instant::now();
+    let o = run(&s, &request(&s, "slow", |_| {}), None, &Cancel::new());
+    assert!(killer.join().unwrap() >= 1, "found no server to kill");
+    assert!(matches!(&o.status, AgentStatus::Failed { kind, .. } if kind == "ServerExited"), "{o:?}");
+    assert!(started.elapsed() < Duration::from_secs(45), "{:?}", started.elapsed());
+}
+
 const CANARY: &str = "ghp_canary0123456789";
 
 /// Runs `server_env_inner` in a child test process whose environment holds GitHub tokens and

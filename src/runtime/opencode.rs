@@ -168,7 +168,10 @@ fn drive(
     cancel.on_cancel(move |reason| {
         let _ = cancel_tx.send(Note::Cancel(reason));
     });
-    api.prompt(&session, &prompt_body(request)?)?;
+    // Cancelled while the server started: the queued cancel note ends the loop at once.
+    if !cancel.is_cancelled() {
+        api.prompt(&session, &prompt_body(request)?)?;
+    }
     let calls_after_prompt = api.calls();
     let mut events = 0;
 
