@@ -3,6 +3,13 @@
 //! A runtime takes the rendered prompt and a work tree, runs the agent until the work is
 //! really done (or failed, timed out, was cancelled) and hands back an `Outcome`. It never
 //! sees the GitHub token: publishing is ours.
+//!
+//! The OpenCode runtime is split by concern: `opencode.rs` drives one run (the only file that
+//! sequences I/O); `opencode_config.rs` computes the server's config and environment;
+//! `server.rs` owns the process; `api.rs` the HTTP calls and the event-stream reader;
+//! `sse.rs` and `events.rs` turn bytes into typed events; `completion.rs` is the pure state
+//! machine that decides when the run is over; `transcript.rs` logs and collects what the agent
+//! said and did.
 
 use std::path::PathBuf;
 use std::time::Duration;

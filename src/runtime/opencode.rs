@@ -223,6 +223,7 @@ fn drive(
             };
             let actions = machine.handle(input, arrived);
             if let Some(status) = perform(&api, &session, &mut machine, actions, &tx, &mut resubscribes)? {
+                transcript.flush_log();
                 break (status, arrived, calls_before);
             }
         }

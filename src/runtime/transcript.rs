@@ -128,6 +128,15 @@ impl Transcript {
         }
     }
 
+    /// Logs text whose line never ended (the run stopped mid-sentence).
+    pub fn flush_log(&mut self) {
+        for (_, pending) in self.pending_line.drain() {
+            if !pending.trim().is_empty() {
+                tracing::info!("│ {}", pending.trim_end());
+            }
+        }
+    }
+
     /// The last assistant message's text (the agent's final answer).
     pub fn final_text(&self) -> String {
         let parts: Vec<&str> = self.text_parts.iter().map(|(_, t)| t.trim()).filter(|t| !t.is_empty()).collect();
@@ -151,4 +160,61 @@ impl Transcript {
 /// The distinctive tail of a session id, for log lines.
 fn short(id: &str) -> String {
     excerpt(&id.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect::<String>(), 6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(message: &str, part: &str, text: &str) -> Event {
+        Event::PartUpdated {
+            session: "r".into(),
+            part: Part::Text { id: part.into(), message_id: message.into(), text: text.into() },
+        }
+    }
+
+    fn message(id: &str, role: &str, input: u64) -> Event {
+        let usage = (role == "assistant").then_some(MessageUsage { input, output: 1, cost: 0.5 });
+        Event::MessageUpdated { session: "r".into(), id: id.into(), role: role.into(), usage }
+    }
+
+    #[test]
+    fn final_text_is_the_last_assistant_message_not_the_prompt() {
+        let mut t = Transcript::new("r");
+        let w = Path::new("/w");
+        for e in [
+            message("m0", "user", 0),
+            text("m0", "p0", "SCENARIO=x the prompt"),
+            message("m1", "assistant", 10),
+            text("m1", "p1", "thinking out loud"),
+            message("m2", "assistant", 20),
+            Event::TextDelta {
+                session: "r".into(),
+                message_id: "m2".into(),
+                part_id: "p2".into(),
+                delta: "All ".into(),
+            },
+            Event::TextDelta { session: "r".into(), message_id: "m2".into(), part_id: "p2".into(), delta: "do".into() },
+            message("m2", "assistant", 30),
+        ] {
+            t.record(&e, w);
+        }
+        assert_eq!(t.final_text(), "All do");
+        t.record(&text("m2", "p2", "All done."), w);
+        assert_eq!(t.final_text(), "All done.");
+        // Usage counts each message once, at its latest totals.
+        assert_eq!(t.usage(), Usage { input_tokens: 40, output_tokens: 2, cost: 1.0 });
+    }
+
+    #[test]
+    fn files_are_relative_to_the_workdir_and_unique() {
+        let mut t = Transcript::new("r");
+        let patch = |files: &[&str]| Event::PartUpdated {
+            session: "c".into(),
+            part: Part::Patch { files: files.iter().map(|f| (*f).to_owned()).collect() },
+        };
+        t.record(&patch(&["/w/b.txt", "/w/src/a.rs"]), Path::new("/w"));
+        t.record(&patch(&["/w/b.txt"]), Path::new("/w"));
+        assert_eq!(t.files_changed(), ["b.txt", "src/a.rs"]);
+    }
 }
