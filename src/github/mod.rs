@@ -48,3 +48,5 @@ impl Client {
         Err(GithubError::GraphQl("not implemented yet".into()))
     }
 }
+
+pub mod pulls;
