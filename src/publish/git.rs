@@ -82,7 +82,9 @@ impl Git {
         cmd
     }
 
-    fn output(&self, mut cmd: Command, args: &[&str], stdin: Option<&str>) -> Result<Output> {
+    /// Output of commands that carried the token is redacted; local commands are left as they
+    /// are, because the guard must see a leaked token in a diff to withhold it.
+    fn output(&self, mut cmd: Command, args: &[&str], stdin: Option<&str>, authed: bool) -> Result<Output> {
         let shown = format!("git {}", args.join(" "));
         tracing::debug!(command = %shown, dir = %self.dir.display(), "running");
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
@@ -92,11 +94,11 @@ impl Git {
             pipe.write_all(text.as_bytes()).with_context(|| format!("could not write to `{shown}`"))?;
         }
         let out = child.wait_with_output().with_context(|| format!("`{shown}` did not finish"))?;
-        Ok(Output {
-            success: out.status.success(),
-            stdout: self.redact(&String::from_utf8_lossy(&out.stdout)),
-            stderr: self.redact(&String::from_utf8_lossy(&out.stderr)),
-        })
+        let text = |bytes: &[u8]| {
+            let text = String::from_utf8_lossy(bytes);
+            if authed { self.redact(&text) } else { text.into_owned() }
+        };
+        Ok(Output { success: out.status.success(), stdout: text(&out.stdout), stderr: text(&out.stderr) })
     }
 
     fn redact(&self, text: &str) -> String {
@@ -105,12 +107,12 @@ impl Git {
 
     /// Runs a local command; whatever it printed, and whether it succeeded.
     pub fn try_run(&self, args: &[&str]) -> Result<Output> {
-        self.output(self.command(args, false), args, None)
+        self.output(self.command(args, false), args, None, false)
     }
 
     /// Runs a command that talks to the server, with the token.
     pub fn try_remote(&self, args: &[&str]) -> Result<Output> {
-        self.output(self.command(args, true), args, None)
+        self.output(self.command(args, true), args, None, true)
     }
 
     /// Runs a local command that must succeed; its trimmed stdout.
@@ -130,7 +132,7 @@ impl Git {
         for role in ["AUTHOR", "COMMITTER"] {
             cmd.env(format!("GIT_{role}_NAME"), who.name).env(format!("GIT_{role}_EMAIL"), who.email);
         }
-        checked(self.output(cmd, &args, Some(message))?, &args).map(drop)
+        checked(self.output(cmd, &args, Some(message), false)?, &args).map(drop)
     }
 
     /// True when the ref exists locally.
