@@ -226,4 +226,31 @@ mod tests {
         assert_eq!(value, format!("AUTHORIZATION: basic {}", base64(b"x-access-token:secret-token")));
         assert_eq!(git.redact("x secret-token y"), "x *** y");
     }
+
+    #[test]
+    fn the_token_travels_in_the_environment_never_in_arguments() {
+        let git = Git::new(Path::new(".")).with_token("https://github.com", "secret-token");
+        let header = git.auth.clone().unwrap().1;
+        let cmd = git.command(&["push", "origin", "HEAD:refs/heads/x"], true);
+        let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert!(args.iter().all(|a| !a.contains("secret-token") && !a.contains(&header)), "{args:?}");
+        let envs: Vec<(String, String)> = cmd
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_string_lossy().into_owned(), v?.to_string_lossy().into_owned())))
+            .collect();
+        let value_of = |key: &str| envs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        // The persisted header is reset (empty value) before ours is added, under the same key.
+        let count: usize = value_of("GIT_CONFIG_COUNT").unwrap().parse().unwrap();
+        let pairs: Vec<(String, String)> = (0..count)
+            .map(|i| {
+                (value_of(&format!("GIT_CONFIG_KEY_{i}")).unwrap(), value_of(&format!("GIT_CONFIG_VALUE_{i}")).unwrap())
+            })
+            .collect();
+        let key = "http.https://github.com/.extraheader".to_owned();
+        let at = pairs.iter().position(|p| *p == (key.clone(), String::new())).unwrap();
+        assert_eq!(pairs[at + 1], (key, header));
+        // A local command carries no token at all.
+        let local = git.command(&["status"], false);
+        assert!(local.get_envs().all(|(_, v)| !v.is_some_and(|v| v.to_string_lossy().contains("basic"))));
+    }
 }
