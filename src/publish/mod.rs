@@ -59,11 +59,14 @@ impl Plan {
 /// What publishing did, and what it deliberately did not do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Published {
+    /// The branch pushed to (only set when the push succeeded).
     pub branch: Option<String>,
+    /// The commit pushed (only set when the push succeeded).
     pub commit_sha: Option<String>,
     pub pr_url: Option<String>,
     pub pr_number: Option<u64>,
-    /// When GitHub refused to open the PR: a link to open it by hand.
+    /// A link to open the PR by hand, when none was opened for a pushed new branch (GitHub
+    /// refused, `allow-pr` off, no token, or another API failure).
     pub compare_url: Option<String>,
     /// Files committed.
     pub files: Vec<String>,

@@ -120,6 +120,45 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::{AgentStatus, Todo, Usage};
+
+    fn outcome() -> Outcome {
+        let todo = |content: &str, status: &str| Todo { content: content.into(), status: status.into() };
+        Outcome {
+            status: AgentStatus::Done,
+            final_text: "Fixed the off-by-one in `answer()` and added a regression test.\n\nAll tests pass.".into(),
+            todos: vec![
+                todo("Find the off-by-one", "completed"),
+                todo("Add a regression\ntest", "completed"),
+                todo("Update the changelog", "cancelled"),
+            ],
+            child_sessions: vec![],
+            usage: Usage::default(),
+            files_changed: vec![],
+            session_id: None,
+            duration: std::time::Duration::from_secs(90),
+        }
+    }
+
+    #[test]
+    fn commit_message_reads_well() {
+        let message = commit_message("Fix the answer", &outcome(), Some("octo/repo#5"), Some("octocat"));
+        insta::assert_snapshot!(message);
+    }
+
+    #[test]
+    fn pr_body_reads_well() {
+        let files = ["src/lib.rs".to_owned(), "tests/answer.rs".to_owned()];
+        let withheld = [(".env".to_owned(), "an environment file: credential files are never committed".to_owned())];
+        let facts = PrFacts {
+            outcome: &outcome(),
+            files: &files,
+            withheld: &withheld,
+            closes: Some(5),
+            run_url: Some("https://github.com/octo/repo/actions/runs/42".into()),
+        };
+        insta::assert_snapshot!(pr_body(&facts));
+    }
 
     #[test]
     fn subject_is_one_capitalised_line_of_at_most_72_chars() {
