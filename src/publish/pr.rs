@@ -2,8 +2,8 @@
 //! is not possible. The branch is already pushed when this runs, so nothing here can lose work:
 //! every failure becomes a note and a link a human can follow. Nothing here merges.
 
-use crate::github::Client;
 use crate::github::pulls::{self, NewPull};
+use crate::github::{Client, GithubError};
 
 use super::Published;
 
@@ -32,14 +32,13 @@ pub async fn open_or_update(client: Option<&Client>, req: &Request<'_>, out: &mu
         return;
     };
     let owner = req.repo.split('/').next().unwrap_or(req.repo);
-    let result = match pulls::find_open(client, req.repo, owner, req.branch).await {
-        Ok(Some(existing)) => pulls::update(client, req.repo, existing.number, req.title, req.body).await,
-        Ok(None) => {
-            let new = NewPull { title: req.title, body: req.body, head: req.branch, base: req.base, draft: req.draft };
-            pulls::create(client, req.repo, &new).await
-        }
-        Err(err) => Err(err),
-    };
+    let mut result = upsert(client, req, owner).await;
+    // Another run may have opened it between our lookup and our create: update that one.
+    if let Err(err) = &result
+        && err.to_string().contains("already exists")
+    {
+        result = upsert(client, req, owner).await;
+    }
     match result {
         Ok(pull) => {
             out.pr_number = Some(pull.number);
@@ -62,6 +61,17 @@ pub async fn open_or_update(client: Option<&Client>, req: &Request<'_>, out: &mu
                 req.branch
             ));
             out.compare_url = Some(compare);
+        }
+    }
+}
+
+/// Updates the open PR for the branch if there is one, else opens it.
+async fn upsert(client: &Client, req: &Request<'_>, owner: &str) -> Result<pulls::Pull, GithubError> {
+    match pulls::find_open(client, req.repo, owner, req.branch).await? {
+        Some(existing) => pulls::update(client, req.repo, existing.number, req.title, req.body).await,
+        None => {
+            let new = NewPull { title: req.title, body: req.body, head: req.branch, base: req.base, draft: req.draft };
+            pulls::create(client, req.repo, &new).await
         }
     }
 }
