@@ -273,7 +273,16 @@ pub async fn publish(client: Option<&Client>, plan: &Plan, input: &PublishInput<
     out.commit_sha = Some(sha);
 
     match plan {
-        Plan::NewBranch { branch, base } => open_pull_request(client, input, branch, base, &title, &mut out).await,
+        Plan::NewBranch { branch, base } => {
+            // A re-run adds to the branch: the PR lists everything the branch changes.
+            let branch_files = target
+                .base
+                .as_ref()
+                .and_then(|(_, tracking)| changed_since(&git, tracking).ok())
+                .filter(|files| !files.is_empty())
+                .unwrap_or_else(|| out.files.clone());
+            open_pull_request(client, input, (branch, base), &branch_files, &title, &mut out).await;
+        }
         Plan::PullHead { .. } | Plan::ForkHead { .. } => {
             if let Some(n) = input.thread.number {
                 out.pr_number = Some(n);
@@ -338,11 +347,17 @@ fn push_refusal(stderr: &str, stdout: &str, branch: &str) -> Option<String> {
     None
 }
 
+/// Files changed on the branch since it left `base` (empty when shallow history hides that).
+fn changed_since(git: &git::Git, base: &str) -> Result<Vec<String>> {
+    let names = git.run(&["diff", "--name-only", "--no-renames", "-z", &format!("{base}...HEAD")])?;
+    Ok(names.split('\0').filter(|n| !n.is_empty()).map(str::to_owned).collect())
+}
+
 async fn open_pull_request(
     client: Option<&Client>,
     input: &PublishInput<'_>,
-    branch: &str,
-    base: &str,
+    (branch, base): (&str, &str),
+    files: &[String],
     title: &str,
     out: &mut Published,
 ) {
@@ -356,7 +371,7 @@ async fn open_pull_request(
     let closes = input.thread.number.filter(|_| !input.thread.is_pull_request);
     let facts = text::PrFacts {
         outcome: input.outcome,
-        files: &out.files,
+        files,
         withheld: &out.withheld,
         closes,
         run_url: config.github.run_url(),
