@@ -4,7 +4,13 @@
 //! or missing optional field never fails. A missing *required* field (say, the comment of an
 //! `issue_comment`) is a clear error naming it.
 
-use anyhow::{Result, bail};
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::Value;
+
+use crate::UsageError;
+use crate::config::Config;
 
 /// Which kind of event summoned us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +106,8 @@ pub struct Trigger {
     pub assignee: Option<String>,
     pub pull: Option<PullInfo>,
     pub default_branch: Option<String>,
-    /// When the triggering text was written (ISO 8601); later comments are not context.
+    /// When the triggering text became visible (ISO 8601): `created_at`, or `updated_at` when later
+    /// (a review comment appears when its review is submitted). Later comments are not context.
     pub created_at: Option<String>,
     pub html_url: Option<String>,
 }
@@ -115,13 +122,324 @@ pub enum Loaded {
 
 /// Reads the payload named by the config (event name and path, or a manual `--issue`/`--prompt`
 /// run). A missing variable or unreadable/malformed payload is a `UsageError`.
-pub fn load(config: &crate::config::Config) -> Result<Loaded> {
-    let _ = config;
-    bail!(crate::UsageError("event loading is not implemented yet".into()))
+///
+/// `--issue`/`--prompt` are flags only (never `INPUT_*`), so when they are given they win over
+/// any `GITHUB_EVENT_*` left in the environment: the person typing them meant a manual run.
+pub fn load(config: &Config) -> Result<Loaded> {
+    if let Some(manual) = &config.manual {
+        return manual_run(config, manual.issue, manual.prompt.as_deref());
+    }
+    let usage = |msg: String| anyhow::Error::new(UsageError(msg));
+    let Some(name) = config.event_name.as_deref() else {
+        return Err(usage(
+            "`GITHUB_EVENT_NAME` is not set: pass `--event-name`, or `--issue`/`--prompt` for a manual run".into(),
+        ));
+    };
+    let Some(path) = config.event_path.as_deref() else {
+        return Err(usage("`GITHUB_EVENT_PATH` is not set: pass `--event-path` with a saved payload".into()));
+    };
+    let payload = read_payload(path).map_err(usage)?;
+    let mut loaded = parse_value(name, &payload)?;
+    if let Loaded::Trigger(trigger) = &mut loaded
+        && trigger.repo.owner.is_empty()
+    {
+        trigger.repo = repo_from(&config.github.repository);
+    }
+    Ok(loaded)
 }
 
-/// Parses the payload for `event_name`.
+fn read_payload(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the event payload `{}`: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("the event payload `{}` is not valid JSON: {e}", path.display()))
+}
+
+/// `--repo O/N --issue N --prompt "…"`: a dispatch with no payload.
+fn manual_run(config: &Config, issue: Option<u64>, prompt: Option<&str>) -> Result<Loaded> {
+    if config.github.repository.is_empty() {
+        return Err(UsageError("a manual run (`--issue`/`--prompt`) needs `--repo owner/name`".into()).into());
+    }
+    let repo = repo_from(&config.github.repository);
+    Ok(Loaded::Trigger(Box::new(dispatch(
+        "workflow_dispatch",
+        repo,
+        issue,
+        prompt.unwrap_or_default(),
+        Actor::default(),
+    ))))
+}
+
+/// Parses the payload for `event_name` into a trigger; an event we never act on is an error
+/// carrying the skip reason (tests and tools that want the trigger itself).
 pub fn parse(event_name: &str, payload: &str) -> Result<Trigger> {
-    let _ = payload;
-    bail!("event `{event_name}` parsing is not implemented yet")
+    match parse_event(event_name, payload)? {
+        Loaded::Trigger(trigger) => Ok(*trigger),
+        Loaded::Skip(reason) => anyhow::bail!("{reason}"),
+    }
+}
+
+/// Parses the payload for `event_name`: a trigger, or the reason the event is never acted on.
+pub fn parse_event(event_name: &str, payload: &str) -> Result<Loaded> {
+    let value: Value =
+        serde_json::from_str(payload).map_err(|e| UsageError(format!("the event payload is not valid JSON: {e}")))?;
+    parse_value(event_name, &value)
+}
+
+/// The payload's fields, by path; absent or mistyped fields read as empty.
+struct Json<'a>(&'a Value);
+
+impl<'a> Json<'a> {
+    fn at(&self, path: &[&str]) -> &'a Value {
+        path.iter().fold(self.0, |v, key| v.get(key).unwrap_or(&Value::Null))
+    }
+    fn str(&self, path: &[&str]) -> String {
+        match self.at(path) {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        }
+    }
+    fn opt(&self, path: &[&str]) -> Option<String> {
+        Some(self.str(path)).filter(|s| !s.is_empty())
+    }
+    fn u64(&self, path: &[&str]) -> Option<u64> {
+        match self.at(path) {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().trim_start_matches('#').parse().ok(),
+            _ => None,
+        }
+    }
+    fn bool(&self, path: &[&str]) -> bool {
+        self.at(path).as_bool().unwrap_or(false)
+    }
+    fn actor(&self, path: &[&str]) -> Actor {
+        let user = Json(self.at(path));
+        let login = user.str(&["login"]);
+        let is_bot = user.str(&["type"]).eq_ignore_ascii_case("bot") || login.ends_with("[bot]");
+        Actor { login, is_bot }
+    }
+    fn labels(&self, path: &[&str]) -> Vec<String> {
+        self.at(path)
+            .as_array()
+            .map(|labels| labels.iter().filter_map(|l| l.get("name")?.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn repo_from(full_name: &str) -> Repo {
+    let (owner, name) = full_name.split_once('/').unwrap_or(("", ""));
+    Repo { owner: owner.to_owned(), name: name.to_owned() }
+}
+
+fn skip(event_name: &str, action: &str) -> Loaded {
+    if action.is_empty() {
+        Loaded::Skip(format!("event `{event_name}` is not one sisyphus-action acts on"))
+    } else {
+        Loaded::Skip(format!("`{event_name}` with action `{action}` never triggers (only new text does)"))
+    }
+}
+
+fn parse_value(event_name: &str, payload: &Value) -> Result<Loaded> {
+    let p = Json(payload);
+    let action = p.str(&["action"]);
+    let acting = match event_name {
+        "issue_comment" | "pull_request_review_comment" => action == "created",
+        "pull_request_review" => action == "submitted",
+        "issues" => matches!(action.as_str(), "opened" | "assigned" | "labeled"),
+        "workflow_dispatch" => true,
+        _ => return Ok(skip(event_name, "")),
+    };
+    if !acting {
+        return Ok(skip(event_name, &action));
+    }
+    let repo = repo_from(&p.str(&["repository", "full_name"]));
+    let trigger = match event_name {
+        "workflow_dispatch" => {
+            let issue = p.u64(&["inputs", "issue-number"]).or_else(|| p.u64(&["inputs", "issue_number"]));
+            let mut t = dispatch(event_name, repo, issue, &p.str(&["inputs", "prompt"]), p.actor(&["sender"]));
+            t.default_branch = p.opt(&["repository", "default_branch"]);
+            t
+        }
+        "issues" => issue_event(&p, repo, &action),
+        _ => comment_event(event_name, &p, repo, &action)?,
+    };
+    Ok(Loaded::Trigger(Box::new(trigger)))
+}
+
+fn dispatch(event_name: &str, repo: Repo, issue: Option<u64>, prompt: &str, author: Actor) -> Trigger {
+    Trigger {
+        event_name: event_name.to_owned(),
+        action: String::new(),
+        kind: EventKind::Dispatch,
+        repo,
+        number: issue,
+        is_pull_request: false,
+        author,
+        author_association: String::new(),
+        body: prompt.to_owned(),
+        comment: None,
+        title: String::new(),
+        thread_body: String::new(),
+        thread_author: String::new(),
+        labels: Vec::new(),
+        added_label: None,
+        assignee: None,
+        pull: None,
+        default_branch: None,
+        created_at: None,
+        html_url: None,
+    }
+}
+
+/// `issues`: the issue itself is the triggering text; for `labeled`/`assigned` the actor is the
+/// sender (who needs triage rights to do that), so there is no association to check.
+fn issue_event(p: &Json<'_>, repo: Repo, action: &str) -> Trigger {
+    let issue = Json(p.at(&["issue"]));
+    let opened = action == "opened";
+    Trigger {
+        event_name: "issues".into(),
+        action: action.to_owned(),
+        kind: EventKind::Issue,
+        repo,
+        number: issue.u64(&["number"]),
+        is_pull_request: !issue.at(&["pull_request"]).is_null(),
+        author: if opened { issue.actor(&["user"]) } else { p.actor(&["sender"]) },
+        author_association: if opened { issue.str(&["author_association"]) } else { String::new() },
+        body: issue.str(&["body"]),
+        comment: None,
+        title: issue.str(&["title"]),
+        thread_body: issue.str(&["body"]),
+        thread_author: issue.actor(&["user"]).login,
+        labels: issue.labels(&["labels"]),
+        added_label: (action == "labeled").then(|| p.str(&["label", "name"])),
+        assignee: (action == "assigned").then(|| p.str(&["assignee", "login"])),
+        pull: None,
+        default_branch: p.opt(&["repository", "default_branch"]),
+        created_at: if opened { issue.opt(&["created_at"]) } else { issue.opt(&["updated_at"]) },
+        html_url: issue.opt(&["html_url"]),
+    }
+}
+
+/// `issue_comment`, `pull_request_review_comment`, `pull_request_review`.
+fn comment_event(event_name: &str, p: &Json<'_>, repo: Repo, action: &str) -> Result<Trigger> {
+    let (kind, text_key, thread_key) = match event_name {
+        "issue_comment" => (EventKind::IssueComment, "comment", "issue"),
+        "pull_request_review_comment" => (EventKind::ReviewComment, "comment", "pull_request"),
+        _ => (EventKind::Review, "review", "pull_request"),
+    };
+    if !p.at(&[text_key]).is_object() {
+        return Err(UsageError(format!("the `{event_name}` payload has no `{text_key}` object")).into());
+    }
+    let text = Json(p.at(&[text_key]));
+    let thread = Json(p.at(&[thread_key]));
+    let pull = (thread_key == "pull_request").then(|| pull_info(&thread, &repo));
+    let comment = match kind {
+        EventKind::IssueComment | EventKind::ReviewComment => Some(Comment {
+            id: text
+                .u64(&["id"])
+                .ok_or_else(|| UsageError(format!("the `{event_name}` payload's comment has no `id`")))?,
+            kind: if kind == EventKind::IssueComment { CommentKind::Issue } else { CommentKind::Review },
+            html_url: text.str(&["html_url"]),
+            created_at: text.str(&["created_at"]),
+        }),
+        _ => None,
+    };
+    // A review comment written in a pending review becomes visible (and fires this event) when
+    // the review is submitted: `updated_at`, not `created_at`. Edits never get here.
+    let created_at = match kind {
+        EventKind::Review => text.opt(&["submitted_at"]),
+        _ => text.opt(&["created_at"]).max(text.opt(&["updated_at"])),
+    };
+    Ok(Trigger {
+        event_name: event_name.to_owned(),
+        action: action.to_owned(),
+        kind,
+        repo,
+        number: thread.u64(&["number"]),
+        is_pull_request: pull.is_some() || !thread.at(&["pull_request"]).is_null(),
+        author: text.actor(&["user"]),
+        author_association: text.str(&["author_association"]),
+        body: text.str(&["body"]),
+        comment,
+        title: thread.str(&["title"]),
+        thread_body: thread.str(&["body"]),
+        thread_author: thread.actor(&["user"]).login,
+        labels: thread.labels(&["labels"]),
+        added_label: None,
+        assignee: None,
+        pull,
+        default_branch: p.opt(&["repository", "default_branch"]),
+        created_at,
+        html_url: text.opt(&["html_url"]),
+    })
+}
+
+fn pull_info(pr: &Json<'_>, base_repo: &Repo) -> PullInfo {
+    let head_repo = pr.opt(&["head", "repo", "full_name"]);
+    let base = pr.opt(&["base", "repo", "full_name"]).unwrap_or_else(|| base_repo.full_name());
+    PullInfo {
+        head_ref: pr.str(&["head", "ref"]),
+        head_sha: pr.str(&["head", "sha"]),
+        base_ref: pr.str(&["base", "ref"]),
+        // A deleted head repository is treated as a fork: there is nowhere safe to push.
+        is_fork: head_repo.as_deref().is_none_or(|h| !h.eq_ignore_ascii_case(&base)),
+        head_repo,
+        maintainer_can_modify: pr.bool(&["maintainer_can_modify"]),
+        draft: pr.bool(&["draft"]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trigger(event: &str, payload: serde_json::Value) -> Trigger {
+        parse(event, &payload.to_string()).unwrap()
+    }
+
+    #[test]
+    fn issue_comment_on_a_pull_request_is_a_pr() {
+        let t = trigger(
+            "issue_comment",
+            serde_json::json!({
+                "action": "created",
+                "issue": {"number": 7, "title": "T", "pull_request": {"url": "x"}, "user": {"login": "a"}},
+                "comment": {"id": 9, "body": "hi", "user": {"login": "dependabot[bot]", "type": "User"},
+                            "author_association": "NONE", "created_at": "2020-01-01T00:00:00Z"},
+                "repository": {"full_name": "o/r", "default_branch": "trunk"}
+            }),
+        );
+        assert!(t.is_pull_request);
+        assert!(t.author.is_bot, "a login ending in [bot] is a bot");
+        assert_eq!(t.number, Some(7));
+        assert_eq!(t.repo.full_name(), "o/r");
+        assert_eq!(t.default_branch.as_deref(), Some("trunk"));
+        assert_eq!(t.comment.unwrap().kind, CommentKind::Issue);
+        assert_eq!(t.created_at.as_deref(), Some("2020-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn dispatch_uses_the_prompt_and_the_issue_number() {
+        let t = trigger(
+            "workflow_dispatch",
+            serde_json::json!({"inputs": {"prompt": "do it", "issue-number": "12"}, "repository": {"full_name": "o/r"}}),
+        );
+        assert_eq!((t.kind, t.body.as_str(), t.number), (EventKind::Dispatch, "do it", Some(12)));
+    }
+
+    #[test]
+    fn non_acting_actions_and_unknown_events_skip() {
+        for (event, action) in
+            [("issue_comment", "edited"), ("issues", "unlabeled"), ("pull_request_review", "dismissed"), ("push", "")]
+        {
+            let loaded = parse_event(event, &serde_json::json!({"action": action}).to_string()).unwrap();
+            assert!(matches!(loaded, Loaded::Skip(ref r) if r.contains(event)), "{event}/{action}: {loaded:?}");
+        }
+    }
+
+    #[test]
+    fn missing_and_mistyped_fields_do_not_fail() {
+        let t = trigger("issues", serde_json::json!({"action": "opened", "issue": {"number": "x", "labels": 3}}));
+        assert_eq!((t.number, t.labels.len()), (None, 0));
+    }
 }

@@ -1,15 +1,363 @@
 //! The lifecycle of one acted-on event: acknowledge → context → prompt → runtime → publish →
-//! finish. Finishing (reaction swap, label removal, failure reply) always happens: on success,
-//! error, timeout and cancellation.
+//! finish. Finishing (reaction swap, label removal, the reply) always happens: on success,
+//! error, timeout and cancellation (SIGINT/SIGTERM from the runner).
+//!
+//! Every GitHub write here is best-effort once the work has started: a failed 👀 must not stop
+//! the work, and a failed 👍 must not hide a pushed branch. Such failures are warnings.
+
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::cancel::{Cancel, CancelReason};
 use crate::config::Config;
-use crate::event::Trigger;
-use crate::gha::Gha;
+use crate::context::{self, Thread};
+use crate::event::{CommentKind, Trigger};
+use crate::gha::{self, Gha};
+use crate::github::reactions::{Content, Reaction, Target};
+use crate::github::{Client, GithubError, RetryPolicy};
+use crate::prompt::{self, PromptInput};
+use crate::publish::{self, Plan, PublishInput, Published};
+use crate::report::{self, Failure, Footer};
 use crate::run::Conclusion;
+use crate::runtime::{self, AgentRequest, AgentStatus, Outcome};
+
+/// How long we wait for a runtime to stop after cancellation before finishing without it.
+/// The runner kills us ~7.5 s after its SIGTERM; finishing on GitHub needs part of that.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// What the run came to, whatever happened.
+#[derive(Default)]
+struct Ending {
+    outcome: Option<Outcome>,
+    published: Option<Published>,
+    failure: Option<Failure>,
+}
+
+impl Ending {
+    fn failed(failure: Failure) -> Self {
+        Self { failure: Some(failure), ..Self::default() }
+    }
+
+    fn conclusion(&self) -> Conclusion {
+        match self.failure.as_ref().map(|f| f.kind.as_str()) {
+            None => Conclusion::Success,
+            Some("timeout" | "cancelled") => Conclusion::Cancelled,
+            Some(_) => Conclusion::Failure,
+        }
+    }
+}
 
 pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) -> Result<Conclusion> {
-    let _ = (config, trigger, request, gha);
-    anyhow::bail!("the lifecycle is not implemented yet")
+    let started = Instant::now();
+    let Some(token) = config.token.as_deref() else {
+        anyhow::bail!(crate::UsageError(
+            "no GitHub token: set the `github-token` input (or `GITHUB_TOKEN`) to act on events".into()
+        ));
+    };
+    let mut client = Client::new(&config.github, token)?;
+    let cancel = Cancel::new();
+    let signals = watch_signals(&cancel)?;
+
+    let eyes = {
+        let _group = gha.group("acknowledge");
+        acknowledge(&client, config, &trigger, gha).await
+    };
+    let ending = work(&client, config, &trigger, &request, gha, &cancel).await;
+    if cancel.is_cancelled() {
+        // The runner will kill us soon: finish with short retries rather than not at all.
+        client = client.with_retry(RetryPolicy::hurried());
+    }
+    let conclusion = ending.conclusion();
+    let reply_url = {
+        let _group = gha.group("finish");
+        finish(&client, config, &trigger, eyes.as_ref(), &ending, started, gha).await
+    };
+    signals.abort();
+
+    let summary = report::summary(&report::Summary {
+        trigger: &trigger,
+        request: &request,
+        conclusion,
+        duration: started.elapsed(),
+        run_url: config.github.run_url().as_deref(),
+        reply_url: reply_url.as_deref(),
+        published: ending.published.as_ref(),
+        failure: ending.failure.as_ref(),
+    });
+    gha::append_summary(config.github.step_summary.as_deref(), &gha::redact(&summary, &config.secrets()))?;
+    write_outputs(config, &ending, reply_url.as_deref())?;
+    Ok(conclusion)
+}
+
+/// SIGINT and SIGTERM (the runner cancelling the job) become one cancellation.
+fn watch_signals(cancel: &Cancel) -> Result<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Registered before any work starts, so an early signal is never the default "die now".
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let cancel = cancel.clone();
+    Ok(tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::warn!("{name} received: stopping the agent, then finishing on GitHub");
+        cancel.cancel(CancelReason::Signal);
+    }))
+}
+
+/// Where the 👀 and the verdict go: the triggering comment, else the issue itself.
+fn reaction_target(trigger: &Trigger) -> Option<Target> {
+    match (&trigger.comment, trigger.number) {
+        (Some(c), _) if c.kind == CommentKind::Review => Some(Target::ReviewComment(c.id)),
+        (Some(c), _) => Some(Target::IssueComment(c.id)),
+        (None, Some(number)) => Some(Target::Issue(number)),
+        (None, None) => None,
+    }
+}
+
+/// 👀 and the working label, before anything slow. Returns our 👀 for later removal.
+async fn acknowledge(client: &Client, config: &Config, trigger: &Trigger, gha: &Gha) -> Option<Reaction> {
+    let repo = &trigger.repo;
+    let eyes = match reaction_target(trigger) {
+        Some(target) => warn_on(gha, "cannot add 👀", client.add_reaction(repo, target, Content::Eyes).await),
+        None => None,
+    };
+    if let Some(number) = trigger.number {
+        let labelled = match client.ensure_label(repo, &config.label).await {
+            Ok(()) => client.add_labels(repo, number, &[&config.label]).await,
+            Err(e) => Err(e),
+        };
+        warn_on(gha, &format!("cannot add the `{}` label", config.label), labelled);
+    }
+    eyes
+}
+
+/// context → prompt → runtime → publish. Never fails: every failure is part of the ending.
+async fn work(
+    client: &Client,
+    config: &Config,
+    trigger: &Trigger,
+    request: &str,
+    gha: &Gha,
+    cancel: &Cancel,
+) -> Ending {
+    let secrets = config.secrets();
+    let fail = |stage: &str, e: &anyhow::Error| {
+        let failure = Failure::new(stage, &error_kind(e), &gha::redact(&format!("{e:#}"), &secrets));
+        gha.error(&format!("{stage} failed ({}): {}", failure.kind, failure.message));
+        Ending::failed(failure)
+    };
+    let workdir = &config.github.workspace;
+
+    let thread: Thread = {
+        let _group = gha.group("context");
+        match until_cancelled(cancel, context::gather(Some(client), trigger)).await {
+            Some(Ok(thread)) => thread,
+            Some(Err(e)) => return fail("context", &e),
+            None => return cancelled(),
+        }
+    };
+    let plan: Plan = publish::plan(trigger, &thread, config);
+    let prompt = {
+        let _group = gha.group("prompt");
+        if let Err(e) = publish::prepare(&plan, workdir, config) {
+            return fail("prepare", &e);
+        }
+        let publishing = plan.describe();
+        let input = PromptInput { config, trigger, thread: &thread, request, publishing: &publishing, workdir };
+        match prompt::render(&input) {
+            Ok(prompt) => prompt,
+            Err(e) => return fail("prompt", &e),
+        }
+    };
+    let outcome = {
+        let _group = gha.group("agent");
+        match run_agent(config, trigger, prompt, cancel, gha).await {
+            Ok(outcome) => outcome,
+            Err(e) => return fail("agent", &e),
+        }
+    };
+    if let Some(mut failure) = report::Failure::from_outcome(&outcome, config.agent.timeout) {
+        failure.message = gha::redact(&failure.message, &secrets);
+        gha.error(&format!("the agent did not finish ({}): {}", failure.kind, failure.message));
+        return Ending { outcome: Some(outcome), published: None, failure: Some(failure) };
+    }
+    let published = {
+        let _group = gha.group("publish");
+        let input =
+            PublishInput { config, trigger, thread: &thread, request, outcome: &outcome, workdir: workdir.as_path() };
+        match until_cancelled(cancel, publish::publish(Some(client), &plan, &input)).await {
+            Some(Ok(published)) => published,
+            Some(Err(e)) => return Ending { outcome: Some(outcome), ..fail("publish", &e) },
+            None => return Ending { outcome: Some(outcome), ..cancelled() },
+        }
+    };
+    Ending { outcome: Some(outcome), published: Some(published), failure: None }
+}
+
+fn cancelled() -> Ending {
+    Ending::failed(Failure::new("cancel", "cancelled", "the run was cancelled"))
+}
+
+/// The agent runs on a blocking thread; cancellation reaches it through `cancel`, and we wait
+/// (bounded) for it to stop so nothing it started outlives the job.
+async fn run_agent(config: &Config, trigger: &Trigger, prompt: String, cancel: &Cancel, gha: &Gha) -> Result<Outcome> {
+    let scratch = tempfile::Builder::new().prefix("sisyphus-").tempdir_in(&config.github.runner_temp)?;
+    let request = AgentRequest {
+        prompt,
+        workdir: config.github.workspace.clone(),
+        title: format!("{}#{}", trigger.repo.full_name(), trigger.number.map_or("dispatch".into(), |n| n.to_string())),
+        scratch: scratch.path().to_path_buf(),
+        config: config.agent.clone(),
+    };
+    let runtime = runtime::for_config(&config.agent);
+    let agent_cancel = cancel.clone();
+    // The agent's output is untrusted: it must not be able to issue workflow commands.
+    let _no_commands = gha.stop_commands();
+    let mut handle = tokio::task::spawn_blocking(move || runtime.run(&request, &agent_cancel));
+    let joined = tokio::select! {
+        joined = &mut handle => joined,
+        _ = cancel.cancelled() => match tokio::time::timeout(STOP_WAIT, &mut handle).await {
+            Ok(joined) => joined,
+            Err(_) => {
+                tracing::warn!("the agent did not stop within {STOP_WAIT:?} of cancellation");
+                return Ok(stopped_outcome());
+            }
+        },
+    };
+    let outcome = joined.map_err(|e| anyhow::anyhow!("the agent's thread failed: {e}"))??;
+    // A cancelled job is cancelled, whatever the runtime managed to report in between.
+    Ok(if cancel.is_cancelled() && outcome.status == AgentStatus::Done { stopped_outcome() } else { outcome })
+}
+
+fn stopped_outcome() -> Outcome {
+    Outcome {
+        status: AgentStatus::Cancelled,
+        final_text: String::new(),
+        todos: Vec::new(),
+        child_sessions: Vec::new(),
+        usage: runtime::Usage::default(),
+        files_changed: Vec::new(),
+        session_id: None,
+        duration: Duration::ZERO,
+    }
+}
+
+/// `None` when cancelled first.
+async fn until_cancelled<T>(cancel: &Cancel, work: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        value = work => Some(value),
+        _ = cancel.cancelled() => None,
+    }
+}
+
+/// Verdict reaction, label removal, reply. Each step runs even when an earlier one failed.
+/// Returns the reply's URL.
+async fn finish(
+    client: &Client,
+    config: &Config,
+    trigger: &Trigger,
+    eyes: Option<&Reaction>,
+    ending: &Ending,
+    started: Instant,
+    gha: &Gha,
+) -> Option<String> {
+    let repo = &trigger.repo;
+    if let Some(target) = reaction_target(trigger) {
+        let success = ending.failure.is_none();
+        warn_on(gha, "cannot set the final reaction", verdict(client, trigger, target, eyes, success).await);
+    }
+    if let Some(number) = trigger.number {
+        let removed = client.remove_label(repo, number, &config.label).await;
+        warn_on(gha, &format!("cannot remove the `{}` label", config.label), removed);
+    }
+    if !config.publish.allow_comments {
+        return None;
+    }
+    let key = report::reply_key(trigger, config.github.run_id.as_deref());
+    let run_url = config.github.run_url();
+    let footer = Footer { duration: started.elapsed(), run_url: run_url.as_deref(), key: &key };
+    let body = match (&ending.failure, &ending.outcome) {
+        (None, Some(outcome)) => report::success_reply(outcome, &ending.published.clone().unwrap_or_default(), &footer),
+        (Some(failure), _) => report::failure_reply(failure, ending.published.as_ref(), &footer),
+        (None, None) => return None,
+    };
+    let body = gha::redact(&body, &config.secrets());
+    warn_on(gha, "cannot post the reply", reply(client, trigger, &key, &body).await).flatten()
+}
+
+/// 👀 → 👍 or 😕. Also clears a verdict or 👀 an earlier run of this event left behind.
+async fn verdict(
+    client: &Client,
+    trigger: &Trigger,
+    target: Target,
+    eyes: Option<&Reaction>,
+    success: bool,
+) -> Result<(), GithubError> {
+    let repo = &trigger.repo;
+    if let Some(eyes) = eyes {
+        client.delete_reaction(repo, target, eyes.id).await?;
+    }
+    let (keep, clear) =
+        if success { (Content::ThumbsUp, Content::Confused) } else { (Content::Confused, Content::ThumbsUp) };
+    let ours = client.add_reaction(repo, target, keep).await?;
+    client.remove_reactions_by(repo, target, clear, &ours.user).await?;
+    if eyes.is_none() {
+        client.remove_reactions_by(repo, target, Content::Eyes, &ours.user).await?;
+    }
+    Ok(())
+}
+
+/// Posts the reply, or updates the one an earlier run of this event posted.
+async fn reply(client: &Client, trigger: &Trigger, key: &str, body: &str) -> Result<Option<String>, GithubError> {
+    let Some(number) = trigger.number else { return Ok(None) };
+    let repo = &trigger.repo;
+    let review = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review);
+    let posted = match client.find_comment(repo, number, key, review.is_some()).await? {
+        Some(earlier) => client.update_comment(repo, &earlier, body).await?,
+        None => match review {
+            Some(comment) => client.reply_to_review_comment(repo, number, comment.id, body).await?,
+            None => client.create_issue_comment(repo, number, body).await?,
+        },
+    };
+    Ok(Some(posted.html_url))
+}
+
+fn write_outputs(config: &Config, ending: &Ending, reply_url: Option<&str>) -> Result<()> {
+    let published = ending.published.clone().unwrap_or_default();
+    let outputs = [
+        ("comment-url", reply_url.unwrap_or_default().to_owned()),
+        ("session-id", ending.outcome.as_ref().and_then(|o| o.session_id.clone()).unwrap_or_default()),
+        ("branch", published.branch.unwrap_or_default()),
+        ("pr-url", published.pr_url.unwrap_or_default()),
+        ("pr-number", published.pr_number.map(|n| n.to_string()).unwrap_or_default()),
+        ("commit-sha", published.commit_sha.unwrap_or_default()),
+    ];
+    for (name, value) in outputs {
+        gha::set_output(config.github.output.as_deref(), name, &value)?;
+    }
+    Ok(())
+}
+
+/// The error kind a failure reply names: the GitHub error variant, else `error`.
+fn error_kind(error: &anyhow::Error) -> String {
+    let github = error.chain().find_map(|e| e.downcast_ref::<GithubError>());
+    match github {
+        Some(GithubError::NotFound(_)) => "not found",
+        Some(GithubError::AlreadyExists(_)) => "already exists",
+        Some(GithubError::RateLimited(_)) => "rate limited",
+        Some(GithubError::Forbidden(_)) => "forbidden",
+        Some(GithubError::Unprocessable(_)) => "validation failed",
+        Some(GithubError::Http { .. }) => "github http error",
+        Some(GithubError::GraphQl(_)) => "graphql",
+        Some(GithubError::Transport(_)) => "network",
+        None => "error",
+    }
+    .to_owned()
+}
+
+fn warn_on<T>(gha: &Gha, what: &str, result: Result<T, GithubError>) -> Option<T> {
+    result.map_err(|e| gha.warning(&format!("{what}: {e}"))).ok()
 }

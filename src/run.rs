@@ -117,7 +117,10 @@ fn skip(config: &Config, reason: &str) -> Result<Conclusion> {
 fn init_logging(actions: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if std::env::var("RUNNER_DEBUG").is_ok_and(|v| v == "1") { "debug" } else { "info" };
-    let filter = EnvFilter::try_from_env("SISYPHUS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // octocrab's HTTP tracing reports every 5xx as an error, even the ones our retries absorb;
+    // the GitHub client logs its own retries and failures in plain words instead.
+    let filter = EnvFilter::try_from_env("SISYPHUS_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},tower_http=off,octocrab=off")));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).without_time();
     // In Actions, logs share stdout with workflow commands so groups stay in order.
     let _ = if actions {

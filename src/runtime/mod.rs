@@ -4,6 +4,8 @@
 //! really done (or failed, timed out, was cancelled) and hands back an `Outcome`. It never
 //! sees the GitHub token: publishing is ours.
 
+pub mod command;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -76,8 +78,10 @@ pub trait Runtime {
 
 /// The runtime the config asks for.
 pub fn for_config(config: &AgentConfig) -> Box<dyn Runtime + Send + Sync> {
-    let _ = config;
-    Box::new(Unimplemented)
+    match &config.runtime {
+        crate::config::RuntimeKind::Command(command) => Box::new(command::CommandRuntime { command: command.clone() }),
+        crate::config::RuntimeKind::OpenCode => Box::new(Unimplemented),
+    }
 }
 
 struct Unimplemented;

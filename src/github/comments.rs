@@ -1,0 +1,73 @@
+//! Replies on the thread: a new issue comment, a threaded reply under a review comment, or an
+//! update of the reply an earlier run of the same event already posted (found by its hidden
+//! key), so a re-run never posts twice.
+
+use http::Method;
+use serde_json::{Value, json};
+
+use super::{Client, GithubError};
+use crate::event::Repo;
+
+/// Where a posted comment lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub id: u64,
+    pub html_url: String,
+    /// Issue comment (`issues/comments/{id}`) or review comment (`pulls/comments/{id}`).
+    pub review: bool,
+}
+
+fn posted(path: &str, body: &Value, review: bool) -> Result<Posted, GithubError> {
+    let id = body.get("id").and_then(Value::as_u64).ok_or_else(|| GithubError::Http {
+        status: 200,
+        message: format!("{path}: the comment in the response has no id"),
+    })?;
+    let html_url = body.get("html_url").and_then(Value::as_str).unwrap_or_default().to_owned();
+    Ok(Posted { id, html_url, review })
+}
+
+impl Client {
+    /// Posts a comment on an issue or pull request conversation.
+    pub async fn create_issue_comment(&self, repo: &Repo, number: u64, body: &str) -> Result<Posted, GithubError> {
+        let path = format!("/repos/{}/{}/issues/{number}/comments", repo.owner, repo.name);
+        let reply = self.rest(Method::POST, &path, Some(&json!({ "body": body }))).await?;
+        posted(&path, &reply, false)
+    }
+
+    /// Replies in the thread of a pull request review comment.
+    pub async fn reply_to_review_comment(
+        &self,
+        repo: &Repo,
+        pull: u64,
+        comment_id: u64,
+        body: &str,
+    ) -> Result<Posted, GithubError> {
+        let path = format!("/repos/{}/{}/pulls/{pull}/comments/{comment_id}/replies", repo.owner, repo.name);
+        let reply = self.rest(Method::POST, &path, Some(&json!({ "body": body }))).await?;
+        posted(&path, &reply, true)
+    }
+
+    /// Replaces the body of a comment we posted earlier.
+    pub async fn update_comment(&self, repo: &Repo, comment: &Posted, body: &str) -> Result<Posted, GithubError> {
+        let kind = if comment.review { "pulls" } else { "issues" };
+        let path = format!("/repos/{}/{}/{kind}/comments/{}", repo.owner, repo.name, comment.id);
+        let reply = self.rest(Method::PATCH, &path, Some(&json!({ "body": body }))).await?;
+        posted(&path, &reply, comment.review)
+    }
+
+    /// Our earlier comment containing `key` (a hidden marker), on the issue conversation or, with
+    /// `review`, among the pull request's review comments. Reads at most 1000 comments.
+    pub async fn find_comment(
+        &self,
+        repo: &Repo,
+        number: u64,
+        key: &str,
+        review: bool,
+    ) -> Result<Option<Posted>, GithubError> {
+        let kind = if review { "pulls" } else { "issues" };
+        let items =
+            self.rest_list(&format!("/repos/{}/{}/{kind}/{number}/comments", repo.owner, repo.name), 10).await?;
+        let found = items.iter().rev().find(|c| c.get("body").and_then(Value::as_str).is_some_and(|b| b.contains(key)));
+        found.map(|c| posted(kind, c, review)).transpose()
+    }
+}

@@ -1,0 +1,313 @@
+//! The `command` runtime: any CLI agent, run as `sh -c <agent-command>` in the work tree.
+//!
+//! The prompt is written to a file named by `$SISYPHUS_PROMPT_FILE`; the last non-empty
+//! paragraph of stdout is the final text; exit 0 is done, anything else failed. The child
+//! gets an allow-listed environment (never `GITHUB_TOKEN`, `GH_TOKEN` or `INPUT_*`: pushing
+//! and commenting are ours) and its own process group, so stopping it on timeout or
+//! cancellation stops everything it started (SIGTERM, then SIGKILL after a grace period).
+//!
+//! It does not stream progress or count tokens: a plain command has neither.
+
+use std::io::Read as _;
+use std::os::unix::process::CommandExt as _;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use super::{AgentRequest, AgentStatus, Outcome, Runtime, Usage};
+use crate::cancel::Cancel;
+
+/// Variables a CLI agent may need; everything else (tokens, action inputs) stays out.
+const PASSED_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TERM",
+    "TZ",
+    "TMPDIR",
+    "RUNNER_TEMP",
+    "RUNNER_OS",
+    "RUNNER_ARCH",
+    "CI",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+];
+
+/// Time the agent gets between SIGTERM and SIGKILL. The runner itself sends SIGKILL ~7.5 s
+/// after its SIGTERM, and we still have to finish on GitHub after this.
+const GRACE: Duration = Duration::from_secs(3);
+
+/// Bytes of stdout kept (the tail): the final text is at the end.
+const STDOUT_LIMIT: usize = 1 << 20;
+
+pub struct CommandRuntime {
+    pub command: String,
+}
+
+enum Event {
+    Exited(std::io::Result<ExitStatus>),
+    Cancelled,
+}
+
+impl Runtime for CommandRuntime {
+    fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Outcome> {
+        let started = Instant::now();
+        let prompt_file = request.scratch.join("prompt.md");
+        std::fs::write(&prompt_file, &request.prompt)
+            .with_context(|| format!("cannot write the prompt to `{}`", prompt_file.display()))?;
+
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(&self.command)
+            .current_dir(&request.workdir)
+            .env_clear()
+            .envs(PASSED_ENV.iter().filter_map(|k| std::env::var_os(k).map(|v| (*k, v))))
+            .env("SISYPHUS_PROMPT_FILE", &prompt_file)
+            .env("SISYPHUS_WORKDIR", &request.workdir)
+            .env("SISYPHUS_TITLE", &request.title)
+            .env("SISYPHUS_MODEL", &request.config.model)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .process_group(0);
+        // The model keys are the agent's to use (never the GitHub token).
+        let keys = [
+            ("ANTHROPIC_API_KEY", &request.config.anthropic_api_key),
+            ("ANTHROPIC_BASE_URL", &request.config.anthropic_base_url),
+            ("OPENAI_API_KEY", &request.config.openai_api_key),
+            ("OPENAI_BASE_URL", &request.config.openai_base_url),
+        ];
+        for (name, value) in keys {
+            if let Some(value) = value {
+                command.env(name, value);
+            }
+        }
+        let mut child = command.spawn().with_context(|| format!("cannot start `sh -c {}`", self.command))?;
+        let group = Pid::from_raw(i32::try_from(child.id()).context("the agent's pid does not fit a pid_t")?);
+
+        let stdout = child.stdout.take();
+        let (out_tx, out_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = out_tx.send(read_tail(stdout));
+        });
+        let (tx, rx) = mpsc::channel();
+        let exit_tx = tx.clone();
+        std::thread::spawn(move || {
+            let _ = exit_tx.send(Event::Exited(child.wait()));
+        });
+        let cancel_tx = std::sync::Mutex::new(tx);
+        cancel.on_cancel(move |_| {
+            if let Ok(tx) = cancel_tx.lock() {
+                let _ = tx.send(Event::Cancelled);
+            }
+        });
+
+        let deadline = started + request.config.timeout;
+        let status = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Event::Exited(Ok(status))) => exit_status(status, &self.command),
+            Ok(Event::Exited(Err(e))) => {
+                AgentStatus::Failed { kind: "Wait".into(), message: format!("cannot wait for the agent: {e}") }
+            }
+            Ok(Event::Cancelled) => {
+                stop(group, &rx);
+                AgentStatus::Cancelled
+            }
+            Err(_) => {
+                stop(group, &rx);
+                AgentStatus::TimedOut
+            }
+        };
+        // Whatever the agent left running in the background goes with it.
+        let _ = killpg(group, Signal::SIGKILL);
+        let stdout = out_rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
+        Ok(Outcome {
+            status,
+            final_text: last_paragraph(&stdout),
+            todos: Vec::new(),
+            child_sessions: Vec::new(),
+            usage: Usage::default(),
+            files_changed: Vec::new(),
+            session_id: None,
+            duration: started.elapsed(),
+        })
+    }
+}
+
+fn exit_status(status: ExitStatus, command: &str) -> AgentStatus {
+    use std::os::unix::process::ExitStatusExt as _;
+    if status.success() {
+        return AgentStatus::Done;
+    }
+    let how = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        (None, None) => "failed".to_owned(),
+    };
+    AgentStatus::Failed { kind: "AgentCommand".into(), message: format!("`{command}` {how}") }
+}
+
+/// SIGTERM the group, give it `GRACE`, then SIGKILL; waits (bounded) for the exit.
+fn stop(group: Pid, rx: &mpsc::Receiver<Event>) {
+    let _ = killpg(group, Signal::SIGTERM);
+    if wait_exit(rx, GRACE) {
+        return;
+    }
+    tracing::warn!("the agent did not stop within {GRACE:?} of SIGTERM; killing it");
+    let _ = killpg(group, Signal::SIGKILL);
+    wait_exit(rx, Duration::from_secs(5));
+}
+
+fn wait_exit(rx: &mpsc::Receiver<Event>, within: Duration) -> bool {
+    let until = Instant::now() + within;
+    loop {
+        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(Event::Exited(_)) => return true,
+            Ok(Event::Cancelled) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+fn read_tail(stdout: Option<std::process::ChildStdout>) -> String {
+    let Some(mut stdout) = stdout else { return String::new() };
+    let mut kept = Vec::new();
+    let mut chunk = [0u8; 8192];
+    while let Ok(n) = stdout.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&chunk[..n]);
+        if kept.len() > 2 * STDOUT_LIMIT {
+            kept.drain(..kept.len() - STDOUT_LIMIT);
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// The last paragraph (lines between blank lines) with any text in it.
+pub fn last_paragraph(text: &str) -> String {
+    let mut paragraphs = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(current.join("\n"));
+                current.clear();
+            }
+        } else {
+            current.push(line.trim_end());
+        }
+    }
+    if !current.is_empty() {
+        paragraphs.push(current.join("\n"));
+    }
+    paragraphs.pop().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cancel::CancelReason;
+    use crate::config::{AgentConfig, RuntimeKind};
+
+    fn request(dir: &std::path::Path, command: &str, timeout: Duration) -> (CommandRuntime, AgentRequest) {
+        let config = AgentConfig {
+            runtime: RuntimeKind::Command(command.into()),
+            model: "test/model".into(),
+            variant: None,
+            agent: None,
+            plugins: Vec::new(),
+            opencode_config: None,
+            opencode_path: None,
+            opencode_version: String::new(),
+            timeout,
+            anthropic_api_key: None,
+            anthropic_base_url: None,
+            openai_api_key: None,
+            openai_base_url: None,
+        };
+        let request = AgentRequest {
+            prompt: "fix the flaky test".into(),
+            workdir: dir.to_path_buf(),
+            title: "octo/repo#7".into(),
+            scratch: dir.to_path_buf(),
+            config,
+        };
+        (CommandRuntime { command: command.into() }, request)
+    }
+
+    #[test]
+    fn last_paragraph_is_the_final_text() {
+        assert_eq!(last_paragraph("working…\n\nstep 2\n\nAll done.\nTests pass.\n\n\n"), "All done.\nTests pass.");
+        assert_eq!(last_paragraph("  \n"), "");
+    }
+
+    #[test]
+    fn runs_in_the_workdir_with_the_prompt_and_without_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let cmd = r#"echo noise; echo; cat "$SISYPHUS_PROMPT_FILE"; echo " in $(basename "$PWD") token=${GITHUB_TOKEN:-none} input=${INPUT_GITHUB_TOKEN:-none}""#;
+        let (rt, req) = request(dir.path(), cmd, Duration::from_secs(10));
+        let outcome = rt.run(&req, &Cancel::new()).unwrap();
+        assert_eq!(outcome.status, AgentStatus::Done);
+        let name = dir.path().file_name().unwrap().to_string_lossy().to_string();
+        assert_eq!(outcome.final_text, format!("fix the flaky test in {name} token=none input=none"));
+    }
+
+    #[test]
+    fn nonzero_exit_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rt, req) = request(dir.path(), "echo half done; exit 3", Duration::from_secs(10));
+        let outcome = rt.run(&req, &Cancel::new()).unwrap();
+        assert_eq!(
+            outcome.status,
+            AgentStatus::Failed {
+                kind: "AgentCommand".into(),
+                message: "`echo half done; exit 3` exited with status 3".into()
+            }
+        );
+        assert_eq!(outcome.final_text, "half done");
+    }
+
+    #[test]
+    fn timeout_stops_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        let cmd = format!("(sleep 2; touch {}) & sleep 30", marker.display());
+        let (rt, req) = request(dir.path(), &cmd, Duration::from_millis(300));
+        let started = Instant::now();
+        let outcome = rt.run(&req, &Cancel::new()).unwrap();
+        assert_eq!(outcome.status, AgentStatus::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        std::thread::sleep(Duration::from_millis(2500));
+        assert!(!marker.exists(), "a background child outlived the agent");
+    }
+
+    #[test]
+    fn cancel_terminates_then_kills() {
+        let dir = tempfile::tempdir().unwrap();
+        // Ignores SIGTERM, so only the SIGKILL after the grace period stops it.
+        let (rt, req) = request(dir.path(), "trap '' TERM; sleep 30 & wait; sleep 30", Duration::from_secs(60));
+        let cancel = Cancel::new();
+        let c = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            c.cancel(CancelReason::Signal);
+        });
+        let started = Instant::now();
+        let outcome = rt.run(&req, &cancel).unwrap();
+        assert_eq!(outcome.status, AgentStatus::Cancelled);
+        let took = started.elapsed();
+        assert!(took >= GRACE && took < GRACE + Duration::from_secs(3), "{took:?}");
+    }
+}
