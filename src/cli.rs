@@ -146,4 +146,8 @@ pub struct RunArgs {
     /// Push to a fork PR's branch when the author allows maintainer edits [default: false].
     #[arg(long, env = "INPUT_ALLOW_FORK_PUSH")]
     pub allow_fork_push: Option<String>,
+    /// Push changes under .github/workflows/ (needs a token with the `workflows` permission;
+    /// a GITHUB_TOKEN never has it) [default: false].
+    #[arg(long, env = "INPUT_ALLOW_WORKFLOW_CHANGES")]
+    pub allow_workflow_changes: Option<String>,
 }

@@ -83,6 +83,8 @@ pub struct PublishConfig {
     pub allow_comments: bool,
     pub draft_pr: bool,
     pub allow_fork_push: bool,
+    /// The token may push `.github/workflows/` changes (a PAT or App token with `workflows`).
+    pub allow_workflow_changes: bool,
 }
 
 /// A local run outside Actions: `--repo OWNER/NAME --issue N --prompt "…"`.
@@ -233,6 +235,11 @@ impl Config {
                 allow_comments: parse_bool("allow-comments", args.allow_comments.as_ref(), true)?,
                 draft_pr: parse_bool("draft-pr", args.draft_pr.as_ref(), false)?,
                 allow_fork_push: parse_bool("allow-fork-push", args.allow_fork_push.as_ref(), false)?,
+                allow_workflow_changes: parse_bool(
+                    "allow-workflow-changes",
+                    args.allow_workflow_changes.as_ref(),
+                    false,
+                )?,
             },
             github,
         })

@@ -1,0 +1,90 @@
+//! Opening (or updating) the pull request for a pushed branch, and the compare link when that
+//! is not possible. The branch is already pushed when this runs, so nothing here can lose work:
+//! every failure becomes a note and a link a human can follow. Nothing here merges.
+
+use crate::github::pulls::{self, NewPull};
+use crate::github::{Client, GithubError};
+
+use super::Published;
+
+/// `{server}/{repo}/compare/{base}...{branch}?expand=1`: GitHub's "open a pull request" page.
+pub fn compare_url(server_url: &str, repo: &str, base: &str, branch: &str) -> String {
+    format!("{}/{repo}/compare/{base}...{branch}?expand=1", server_url.trim_end_matches('/'))
+}
+
+/// The PR a branch is for: where it goes and what it says.
+pub struct Request<'a> {
+    pub repo: &'a str,
+    pub server_url: &'a str,
+    pub branch: &'a str,
+    pub base: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub draft: bool,
+}
+
+/// Updates the open PR for the branch, or opens one; falls back to a compare link.
+pub async fn open_or_update(client: Option<&Client>, req: &Request<'_>, out: &mut Published) {
+    let compare = compare_url(req.server_url, req.repo, req.base, req.branch);
+    let Some(client) = client else {
+        out.notes.push("No pull request was opened: there is no GitHub token to open it with.".into());
+        out.compare_url = Some(compare);
+        return;
+    };
+    let owner = req.repo.split('/').next().unwrap_or(req.repo);
+    let mut result = upsert(client, req, owner).await;
+    // Another run may have opened it between our lookup and our create: update that one.
+    if let Err(err) = &result
+        && err.to_string().contains("already exists")
+    {
+        result = upsert(client, req, owner).await;
+    }
+    match result {
+        Ok(pull) => {
+            out.pr_number = Some(pull.number);
+            out.pr_url = Some(pull.html_url);
+        }
+        Err(err) if pulls::is_actions_not_permitted(&err) => {
+            out.notes.push(format!(
+                "GitHub does not allow Actions to open pull requests in this repository, so the branch `{}` \
+                 was pushed without one; open it with the compare link (or enable \"Allow GitHub Actions to \
+                 create and approve pull requests\" in the repository settings).",
+                req.branch
+            ));
+            out.compare_url = Some(compare);
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "could not open or update the pull request");
+            out.notes.push(format!(
+                "The pull request could not be opened or updated ({err}); the branch `{}` is pushed, \
+                 open it with the compare link.",
+                req.branch
+            ));
+            out.compare_url = Some(compare);
+        }
+    }
+}
+
+/// Updates the open PR for the branch if there is one, else opens it.
+async fn upsert(client: &Client, req: &Request<'_>, owner: &str) -> Result<pulls::Pull, GithubError> {
+    match pulls::find_open(client, req.repo, owner, req.branch).await? {
+        Some(existing) => pulls::update(client, req.repo, existing.number, req.title, req.body).await,
+        None => {
+            let new = NewPull { title: req.title, body: req.body, head: req.branch, base: req.base, draft: req.draft };
+            pulls::create(client, req.repo, &new).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compare_url;
+
+    #[test]
+    fn compare_link_points_at_the_expanded_compare_page() {
+        assert_eq!(
+            compare_url("https://github.com/", "o/r", "main", "sisyphus/issue-5-fix"),
+            "https://github.com/o/r/compare/main...sisyphus/issue-5-fix?expand=1"
+        );
+    }
+}
