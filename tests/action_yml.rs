@@ -271,3 +271,21 @@ fn the_example_workflow_queues_per_thread_and_prefilters_on_the_phrase() {
         assert!(on["workflow_dispatch"]["inputs"].get(input).is_some(), "dispatch input {input}");
     }
 }
+
+#[test]
+fn scripts_the_action_runs_exist_and_are_executable() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let action = action();
+    let Value::Sequence(steps) = &action["runs"]["steps"] else { unreachable!() };
+    let mut seen = 0;
+    for s in steps {
+        let run = s["run"].as_str().unwrap_or_default();
+        for script in run.split("$GITHUB_ACTION_PATH/").skip(1).map(|rest| rest.split('"').next().unwrap()) {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
+            let mode = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{script}: {e}")).permissions().mode();
+            assert!(mode & 0o111 != 0, "{script} is not executable");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 3, "install, build and opencode steps each run a script");
+}

@@ -382,3 +382,81 @@ fn checksums_written_by_the_release_script_are_accepted_by_the_install_script() 
     }
     assert_eq!(host.requests().len(), 2);
 }
+
+/// Runs scripts/install-opencode.sh with `bin` first on PATH (fake `opencode`/`npm` live there).
+fn install_opencode(world: &World, version: &str) -> Run {
+    let output_file = world.path("github-output");
+    let _ = std::fs::remove_file(&output_file);
+    let path = format!("{}:{}", world.path("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let output = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-opencode.sh"))
+        .arg(version)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", world.dir.path())
+        .env("RUNNER_TOOL_CACHE", world.path("cache"))
+        .env("GITHUB_OUTPUT", &output_file)
+        .output()
+        .unwrap();
+    Run { output, outputs: std::fs::read_to_string(&output_file).unwrap_or_default() }
+}
+
+fn fake_tool(world: &World, name: &str, script: &str) {
+    let bin = world.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let file = bin.join(name);
+    std::fs::write(&file, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A fake `npm install --prefix P … opencode-ai@V` that logs its arguments and installs an
+/// `opencode` reporting V.
+fn fake_npm(world: &World) {
+    let log = world.path("npm-calls");
+    fake_tool(
+        world,
+        "npm",
+        &format!(
+            r#"echo "$*" >> '{}'
+prefix=""; pkg=""
+while [ $# -gt 0 ]; do case "$1" in --prefix) prefix="$2"; shift ;; opencode-ai@*) pkg="$1" ;; esac; shift; done
+mkdir -p "$prefix/node_modules/.bin"
+printf '#!/bin/sh\necho %s\n' "${{pkg#opencode-ai@}}" > "$prefix/node_modules/.bin/opencode"
+chmod +x "$prefix/node_modules/.bin/opencode""#,
+            log.display()
+        ),
+    );
+}
+
+#[test]
+fn opencode_on_path_at_the_pinned_version_is_reused() {
+    let world = World::new();
+    fake_tool(&world, "opencode", "echo 1.18.33");
+    fake_npm(&world);
+    let run = install_opencode(&world, "1.18.33");
+    run.assert_ok();
+    assert_eq!(run.get("path"), Some(world.path("bin/opencode").display().to_string()));
+    assert!(!world.path("npm-calls").exists(), "npm ran although the right version was on PATH");
+}
+
+#[test]
+fn another_opencode_version_is_installed_pinned_into_the_tool_cache() {
+    let world = World::new();
+    fake_tool(&world, "opencode", "echo 1.0.0");
+    fake_npm(&world);
+    let run = install_opencode(&world, "1.18.33");
+    run.assert_ok();
+    let installed = world.path("cache/opencode-ai/1.18.33/node_modules/.bin/opencode");
+    assert_eq!(run.get("path"), Some(installed.display().to_string()));
+    let calls = std::fs::read_to_string(world.path("npm-calls")).unwrap();
+    assert!(calls.contains("opencode-ai@1.18.33"), "{calls}");
+
+    // The second job on this runner reuses the tool cache without npm.
+    std::fs::remove_file(world.path("npm-calls")).unwrap();
+    install_opencode(&world, "1.18.33").assert_ok();
+    assert!(!world.path("npm-calls").exists());
+
+    let bad = install_opencode(&world, "1.18.33; rm -rf /");
+    assert_eq!(bad.code(), 1);
+    assert!(bad.stderr().contains("not a version"), "{}", bad.stderr());
+}
