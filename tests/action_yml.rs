@@ -289,3 +289,20 @@ fn scripts_the_action_runs_exist_and_are_executable() {
     }
     assert_eq!(seen, 3, "install, build and opencode steps each run a script");
 }
+
+#[test]
+fn readme_shows_the_example_workflow_and_quickstart_files_that_exist() {
+    let readme = read("README.md");
+    let example = read("examples/sisyphus.yml");
+    assert!(
+        readme.contains(&format!("```yaml\n{}```", example)),
+        "README's workflow differs from examples/sisyphus.yml"
+    );
+    let quickstart = readme.split_once("## Quickstart").unwrap().1.split_once("```sh\n").unwrap().1;
+    let commands: Vec<&str> = quickstart.split_once("```").unwrap().0.lines().collect();
+    assert_eq!(commands.len(), 2, "the quickstart is exactly two commands: {commands:?}");
+    let payload = commands[0].split_whitespace().skip_while(|w| *w != "--event-path").nth(1).unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&read(payload)).unwrap();
+    assert!(payload["comment"]["body"].as_str().unwrap().starts_with(sisyphus_action::config::DEFAULT_TRIGGER_PHRASE));
+    assert_eq!(commands[1], "scripts/test");
+}
