@@ -45,6 +45,7 @@ impl Env {
                 .current_dir(cwd)
                 .env("HOME", dir.path())
                 .stdout(Stdio::null())
+                .stderr(Stdio::null())
                 .status()
                 .unwrap()
                 .success();
@@ -155,6 +156,23 @@ fn success_leaves_only_thumbs_up_and_one_reply() {
     let out = env.run("echo working; echo; echo \"Fixed it. gh=${GITHUB_TOKEN:-none} key=$ANTHROPIC_API_KEY\"");
     assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
     env.assert_finished("+1", &out);
+    // The whole conversation with GitHub, in order (no changes, so no branch and no PR).
+    let comment = format!("/repos/{REPO}/issues/comments/{COMMENT}/reactions");
+    let expected = [
+        format!("POST {comment}"),
+        format!("POST /repos/{REPO}/labels"),
+        format!("POST /repos/{REPO}/issues/1/labels"),
+        "POST /graphql".into(),
+        format!("DELETE {comment}/ID"),
+        format!("POST {comment}"),
+        format!("GET {comment}"),
+        format!("DELETE /repos/{REPO}/issues/1/labels/sisyphus%3A%20working"),
+        format!("GET /repos/{REPO}/issues/1/comments"),
+        format!("POST /repos/{REPO}/issues/1/comments"),
+    ];
+    let lines: Vec<String> =
+        env.gh.request_lines().iter().map(|l| l.replace("/reactions/90001", "/reactions/ID")).collect();
+    assert_eq!(lines, expected);
     let reply = &env.gh.our_comments()[0].body;
     assert!(reply.starts_with("Fixed it. gh=none key=***"), "{reply}");
     let outputs = env.file("output");
