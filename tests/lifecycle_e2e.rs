@@ -308,3 +308,25 @@ fn workflow_commands_inside_actions_and_masks_first() {
     assert_eq!(stdout.matches("::group::").count(), stdout.matches("::endgroup::").count(), "{stdout}");
     env.assert_finished("+1", &out);
 }
+
+#[test]
+fn changes_are_published_and_reported() {
+    let env = Env::new();
+    let out = env.run("echo 'Hello, World' > README.md; echo Fixed the greeting.");
+    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
+    env.assert_finished("+1", &out);
+    let pulls = env.gh.pulls();
+    assert_eq!(pulls.len(), 1, "{:?}\n{}", env.gh.request_lines(), logs(&out));
+    let outputs = env.file("output");
+    let pr_url = format!("https://github.com/{REPO}/pull/{}", pulls[0].number);
+    assert!(outputs.contains("pr-url<<") && outputs.contains(&pr_url), "{outputs}");
+    let branch = pulls[0].head.split_once(':').unwrap().1.to_owned();
+    assert!(outputs.contains(&format!("\n{branch}\n")), "{outputs}");
+    let reply = &env.gh.our_comments()[0].body;
+    assert!(reply.starts_with("Fixed the greeting.") && reply.contains(&pr_url), "{reply}");
+    let pushed = Command::new("git")
+        .args(["--git-dir", &env.path("origin.git").to_string_lossy(), "show", &format!("{branch}:README.md")])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pushed.stdout), "Hello, World\n");
+}
