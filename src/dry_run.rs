@@ -123,6 +123,7 @@ fn side_effects(config: &Config, trigger: &Trigger, thread: &Thread, plan: &Plan
             }
         }
         Plan::PullHead { branch } => steps.push(push_line(p.allow_push, branch)),
+        Plan::ForkHead { repo, branch } => steps.push(push_line(p.allow_push, &format!("{repo}:{branch}"))),
     }
     if p.allow_comments && thread.number.is_some() {
         steps.push(format!("reply on {target} with the summary"));
@@ -137,6 +138,7 @@ fn plan_line(plan: &Plan) -> String {
     match plan {
         Plan::NewBranch { branch, base } => format!("new branch `{branch}` from `{base}`"),
         Plan::PullHead { branch } => format!("the pull request's branch `{branch}`"),
+        Plan::ForkHead { repo, branch } => format!("the pull request's branch `{branch}` in the fork `{repo}`"),
         Plan::ReadOnly { .. } => "stay read-only".into(),
     }
 }
