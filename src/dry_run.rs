@@ -138,7 +138,7 @@ fn plan_line(plan: &Plan) -> String {
     match plan {
         Plan::NewBranch { branch, base } => format!("new branch `{branch}` from `{base}`"),
         Plan::PullHead { branch } => format!("the pull request's branch `{branch}`"),
-        Plan::ForkHead { repo, branch } => format!("the pull request's branch `{branch}` in the fork `{repo}`"),
+        Plan::ForkHead { repo, branch } => format!("the fork's branch `{branch}` of `{repo}`"),
         Plan::ReadOnly { .. } => "stay read-only".into(),
     }
 }

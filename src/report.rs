@@ -12,7 +12,7 @@ use crate::run::Conclusion;
 use crate::runtime::{AgentStatus, Outcome};
 
 /// Hidden in every comment we post, so the gate never acts on our own comments.
-pub const MARKER: &str = "<!-- sisyphus-action -->";
+pub use crate::gate::MARKER;
 
 /// A hidden line naming the event a reply answers: a re-run of the same event finds its
 /// earlier reply by it and updates that instead of posting a second one.

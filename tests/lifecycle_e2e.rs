@@ -45,6 +45,7 @@ impl Env {
                 .current_dir(cwd)
                 .env("HOME", dir.path())
                 .stdout(Stdio::null())
+                .stderr(Stdio::null())
                 .status()
                 .unwrap()
                 .success();
@@ -155,6 +156,23 @@ fn success_leaves_only_thumbs_up_and_one_reply() {
     let out = env.run("echo working; echo; echo \"Fixed it. gh=${GITHUB_TOKEN:-none} key=$ANTHROPIC_API_KEY\"");
     assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
     env.assert_finished("+1", &out);
+    // The whole conversation with GitHub, in order (no changes, so no branch and no PR).
+    let comment = format!("/repos/{REPO}/issues/comments/{COMMENT}/reactions");
+    let expected = [
+        format!("POST {comment}"),
+        format!("POST /repos/{REPO}/labels"),
+        format!("POST /repos/{REPO}/issues/1/labels"),
+        "POST /graphql".into(),
+        format!("DELETE {comment}/ID"),
+        format!("POST {comment}"),
+        format!("GET {comment}"),
+        format!("DELETE /repos/{REPO}/issues/1/labels/sisyphus%3A%20working"),
+        format!("GET /repos/{REPO}/issues/1/comments"),
+        format!("POST /repos/{REPO}/issues/1/comments"),
+    ];
+    let lines: Vec<String> =
+        env.gh.request_lines().iter().map(|l| l.replace("/reactions/90001", "/reactions/ID")).collect();
+    assert_eq!(lines, expected);
     let reply = &env.gh.our_comments()[0].body;
     assert!(reply.starts_with("Fixed it. gh=none key=***"), "{reply}");
     let outputs = env.file("output");
@@ -289,4 +307,26 @@ fn workflow_commands_inside_actions_and_masks_first() {
     }
     assert_eq!(stdout.matches("::group::").count(), stdout.matches("::endgroup::").count(), "{stdout}");
     env.assert_finished("+1", &out);
+}
+
+#[test]
+fn changes_are_published_and_reported() {
+    let env = Env::new();
+    let out = env.run("echo 'Hello, World' > README.md; echo Fixed the greeting.");
+    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
+    env.assert_finished("+1", &out);
+    let pulls = env.gh.pulls();
+    assert_eq!(pulls.len(), 1, "{:?}\n{}", env.gh.request_lines(), logs(&out));
+    let outputs = env.file("output");
+    let pr_url = format!("https://github.com/{REPO}/pull/{}", pulls[0].number);
+    assert!(outputs.contains("pr-url<<") && outputs.contains(&pr_url), "{outputs}");
+    let branch = pulls[0].head.split_once(':').unwrap().1.to_owned();
+    assert!(outputs.contains(&format!("\n{branch}\n")), "{outputs}");
+    let reply = &env.gh.our_comments()[0].body;
+    assert!(reply.starts_with("Fixed the greeting.") && reply.contains(&pr_url), "{reply}");
+    let pushed = Command::new("git")
+        .args(["--git-dir", &env.path("origin.git").to_string_lossy(), "show", &format!("{branch}:README.md")])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pushed.stdout), "Hello, World\n");
 }

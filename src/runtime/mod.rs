@@ -3,6 +3,13 @@
 //! A runtime takes the rendered prompt and a work tree, runs the agent until the work is
 //! really done (or failed, timed out, was cancelled) and hands back an `Outcome`. It never
 //! sees the GitHub token: publishing is ours.
+//!
+//! The OpenCode runtime is split by concern: `opencode.rs` drives one run (the only file that
+//! sequences I/O); `opencode_config.rs` computes the server's config and environment;
+//! `server.rs` owns the process; `api.rs` the HTTP calls and the event-stream reader;
+//! `sse.rs` and `events.rs` turn bytes into typed events; `completion.rs` is the pure state
+//! machine that decides when the run is over; `transcript.rs` logs and collects what the agent
+//! said and did.
 
 pub mod command;
 
@@ -13,7 +20,16 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cancel::Cancel;
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, RuntimeKind};
+
+pub mod api;
+pub mod completion;
+pub mod events;
+pub mod opencode;
+pub mod opencode_config;
+pub mod server;
+pub mod sse;
+pub mod transcript;
 
 /// What the runtime needs to run one request.
 #[derive(Debug, Clone)]
@@ -79,15 +95,7 @@ pub trait Runtime {
 /// The runtime the config asks for.
 pub fn for_config(config: &AgentConfig) -> Box<dyn Runtime + Send + Sync> {
     match &config.runtime {
-        crate::config::RuntimeKind::Command(command) => Box::new(command::CommandRuntime { command: command.clone() }),
-        crate::config::RuntimeKind::OpenCode => Box::new(Unimplemented),
-    }
-}
-
-struct Unimplemented;
-
-impl Runtime for Unimplemented {
-    fn run(&self, _request: &AgentRequest, _cancel: &Cancel) -> Result<Outcome> {
-        anyhow::bail!("this runtime is not implemented yet")
+        RuntimeKind::OpenCode => Box::new(opencode::OpenCode::default()),
+        RuntimeKind::Command(command) => Box::new(command::CommandRuntime { command: command.clone() }),
     }
 }

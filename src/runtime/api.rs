@@ -1,0 +1,256 @@
+//! The OpenCode HTTP API (v1 routes, as the official SDK uses them), over ureq on loopback:
+//! Basic auth, no proxy (a `*_PROXY` variable must not reroute 127.0.0.1), bounded timeouts on
+//! every call except the event stream, which a reader thread follows into a channel.
+//!
+//! Only requests; deciding what to request is `completion.rs`'s and `opencode.rs`'s business.
+
+use std::collections::HashSet;
+use std::io::Read as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Value, json};
+
+use super::Todo;
+use super::completion::Snapshot;
+use super::events::{Event, todos_from};
+use super::sse::Parser;
+
+/// What the event-stream reader thread sends.
+#[derive(Debug)]
+pub enum StreamNote {
+    Event(Event),
+    /// The stream ended (EOF or error) — the detail says which.
+    Ended(String),
+}
+
+#[derive(Clone)]
+pub struct Api {
+    agent: ureq::Agent,
+    base: String,
+    auth: String,
+    /// Requests made (the event stream not counted): the benchmark's "requests while working".
+    calls: Arc<AtomicUsize>,
+}
+
+/// RFC 4648 base64, for one Basic auth header (not worth a dependency).
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn path_segment(id: &str) -> String {
+    // Session and permission ids are `ses_…`/`per_…`; refuse anything that could change the path.
+    id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
+}
+
+impl Api {
+    pub fn new(base: &str, user: &str, password: &str) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .proxy(None)
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
+        Self {
+            agent,
+            base: base.trim_end_matches('/').to_owned(),
+            auth: format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
+            calls: Arc::default(),
+        }
+    }
+
+    /// Requests made so far, the event stream not counted.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn check(what: &str, response: ureq::http::Response<ureq::Body>) -> Result<ureq::http::Response<ureq::Body>> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let mut response = response;
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        bail!("{what} answered HTTP {status}: {}", super::events::excerpt(&body, 300))
+    }
+
+    fn get_json(&self, path: &str) -> Result<Value> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .agent
+            .get(self.url(path))
+            .header("Authorization", &self.auth)
+            .call()
+            .with_context(|| format!("cannot reach the OpenCode server for `GET {path}`"))?;
+        let mut response = Self::check(&format!("`GET {path}`"), response)?;
+        response.body_mut().read_json().with_context(|| format!("`GET {path}` did not answer JSON"))
+    }
+
+    fn post_json(&self, path: &str, body: &Value) -> Result<ureq::http::Response<ureq::Body>> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .agent
+            .post(self.url(path))
+            .header("Authorization", &self.auth)
+            .send_json(body)
+            .with_context(|| format!("cannot reach the OpenCode server for `POST {path}`"))?;
+        Self::check(&format!("`POST {path}`"), response)
+    }
+
+    /// `POST /session` → the session id.
+    pub fn create_session(&self, title: &str) -> Result<String> {
+        let mut response = self.post_json("/session", &json!({"title": title}))?;
+        let session: Value = response.body_mut().read_json().context("`POST /session` did not answer JSON")?;
+        match session.get("id").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => Ok(id.to_owned()),
+            _ => bail!("`POST /session` answered without a session id"),
+        }
+    }
+
+    /// `POST /session/{id}/prompt_async` (204, returns before the work starts).
+    pub fn prompt(&self, session: &str, body: &Value) -> Result<()> {
+        self.post_json(&format!("/session/{}/prompt_async", path_segment(session)), body)?;
+        Ok(())
+    }
+
+    pub fn abort(&self, session: &str) -> Result<()> {
+        self.post_json(&format!("/session/{}/abort", path_segment(session)), &json!({}))?;
+        Ok(())
+    }
+
+    /// Rejects with a message: OpenCode then fails just that tool call and the loop continues
+    /// (a reject without message stops the whole session).
+    pub fn reject_permission(&self, id: &str) -> Result<()> {
+        let body = json!({
+            "reply": "reject",
+            "message": "This run is headless (GitHub Actions): nobody can approve this request, and it is not \
+                        allowed. Continue without it, within the working directory.",
+        });
+        self.post_json(&format!("/permission/{}/reply", path_segment(id)), &body)?;
+        Ok(())
+    }
+
+    pub fn reject_question(&self, id: &str) -> Result<()> {
+        self.post_json(&format!("/question/{}/reject", path_segment(id)), &json!({}))?;
+        Ok(())
+    }
+
+    pub fn todos(&self, session: &str) -> Result<Vec<Todo>> {
+        Ok(todos_from(&self.get_json(&format!("/session/{}/todo", path_segment(session)))?))
+    }
+
+    /// Status, todos and the whole descendant tree: the answer to `Action::Recheck`.
+    pub fn snapshot(&self, root: &str) -> Result<Snapshot> {
+        let status = self.get_json("/session/status")?;
+        let busy: HashSet<String> = status
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, s)| s.get("type").and_then(Value::as_str) != Some("idle"))
+                    .map(|(id, _)| id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut children = Vec::new();
+        let mut queue = vec![root.to_owned()];
+        // Bounded: a tree of subagents is small; a cycle or a runaway must not spin here.
+        while let Some(parent) = queue.pop()
+            && children.len() < 500
+        {
+            let list = self.get_json(&format!("/session/{}/children", path_segment(&parent)))?;
+            for child in list.as_array().into_iter().flatten() {
+                if let Some(id) = child.get("id").and_then(Value::as_str)
+                    && !children.iter().any(|(c, _)| c == id)
+                {
+                    children.push((id.to_owned(), parent.clone()));
+                    queue.push(id.to_owned());
+                }
+            }
+        }
+        Ok(Snapshot { busy, todos: self.todos(root)?, children })
+    }
+
+    /// Opens `GET /event` and follows it on a thread until it ends; every event goes to `tx`.
+    /// Returns once the server answered the subscription (not when `server.connected` arrived).
+    pub fn subscribe<T: From<StreamNote> + Send + 'static>(&self, tx: Sender<T>) -> Result<()> {
+        let response = self
+            .agent
+            .get(self.url("/event"))
+            .header("Authorization", &self.auth)
+            .header("Accept", "text/event-stream")
+            .config()
+            .timeout_global(None)
+            .build()
+            .call()
+            .context("cannot reach the OpenCode server for `GET /event`")?;
+        let response = Self::check("`GET /event`", response)?;
+        let mut reader = response.into_body().into_reader();
+        std::thread::spawn(move || {
+            let mut parser = Parser::new();
+            let mut buf = vec![0u8; 16 * 1024];
+            let end = loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break "the event stream ended".to_owned(),
+                    Ok(n) => {
+                        for frame in parser.feed(&buf[..n]) {
+                            let event = match serde_json::from_str::<Value>(&frame.data) {
+                                Ok(v) => Event::parse(&v),
+                                Err(_) => continue,
+                            };
+                            if tx.send(T::from(StreamNote::Event(event))).is_err() {
+                                return; // the driver is gone
+                            }
+                        }
+                    }
+                    Err(e) => break format!("the event stream failed: {e}"),
+                }
+            };
+            let _ = tx.send(T::from(StreamNote::Ended(end)));
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (input, out) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("opencode:pw", "b3BlbmNvZGU6cHc="),
+        ] {
+            assert_eq!(base64(input.as_bytes()), out);
+        }
+    }
+
+    #[test]
+    fn ids_cannot_escape_the_path() {
+        assert_eq!(path_segment("ses_ab-1/../x?y"), "ses_ab-1xy");
+    }
+}

@@ -1,0 +1,296 @@
+//! OpenCode `/event` payloads (`{id, type, properties}`) → the few typed events the runtime
+//! acts on. Shapes as observed on OpenCode 1.18.33 (see the recorded streams in
+//! `tests/fixtures/opencode/`). Anything else — and anything malformed — is `Other`: an event we
+//! do not understand must never stop the run, only fail to advance it.
+
+use serde_json::Value;
+
+use super::Todo;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Busy,
+    /// The model call failed and is retried; `attempt` counts from 1.
+    Retry {
+        attempt: u32,
+    },
+    Idle,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Text {
+        id: String,
+        message_id: String,
+        text: String,
+    },
+    StepStart {
+        id: String,
+    },
+    Tool {
+        tool: String,
+        call_id: String,
+        status: String,
+        preview: String,
+        error: Option<String>,
+    },
+    /// Files (absolute paths) a step changed.
+    Patch {
+        files: Vec<String>,
+    },
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Connected,
+    Heartbeat,
+    SessionCreated {
+        id: String,
+        parent: Option<String>,
+    },
+    Status {
+        session: String,
+        status: Status,
+    },
+    /// `session.idle` (deprecated twin of `session.status idle`; sometimes sent twice).
+    Idle {
+        session: String,
+    },
+    /// `session.error`; `session` is missing for errors not tied to a session.
+    Error {
+        session: Option<String>,
+        name: String,
+        message: String,
+    },
+    MessageUpdated {
+        session: String,
+        id: String,
+        role: String,
+        usage: Option<MessageUsage>,
+    },
+    PartUpdated {
+        session: String,
+        part: Part,
+    },
+    TextDelta {
+        session: String,
+        message_id: String,
+        part_id: String,
+        delta: String,
+    },
+    TodoUpdated {
+        session: String,
+        todos: Vec<Todo>,
+    },
+    PermissionAsked {
+        id: String,
+        session: String,
+        permission: String,
+        patterns: Vec<String>,
+    },
+    QuestionAsked {
+        id: String,
+        session: String,
+    },
+    Other(String),
+}
+
+/// Token and cost totals of one assistant message (re-sent with every update).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MessageUsage {
+    pub input: u64,
+    pub output: u64,
+    pub cost: f64,
+}
+
+fn str_at(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// The first `max` characters of `s` on one line, with `…` when cut.
+pub fn excerpt(s: &str, max: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}
+
+pub fn todos_from(v: &Value) -> Vec<Todo> {
+    v.as_array()
+        .map(|items| {
+            items.iter().map(|t| Todo { content: str_at(t, "content"), status: str_at(t, "status") }).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A short, single-line view of a tool's input: the field a reader recognises the call by.
+fn tool_preview(input: &Value) -> String {
+    for key in ["command", "filePath", "pattern", "description", "url", "query", "path"] {
+        if let Some(s) = input.get(key).and_then(Value::as_str) {
+            return excerpt(s, 80);
+        }
+    }
+    if let Some(todos) = input.get("todos").and_then(Value::as_array) {
+        return format!("{} todos", todos.len());
+    }
+    String::new()
+}
+
+fn part(p: &Value) -> Part {
+    match p.get("type").and_then(Value::as_str).unwrap_or_default() {
+        "text" => Part::Text { id: str_at(p, "id"), message_id: str_at(p, "messageID"), text: str_at(p, "text") },
+        "step-start" => Part::StepStart { id: str_at(p, "id") },
+        "tool" => {
+            let state = p.get("state").unwrap_or(&Value::Null);
+            Part::Tool {
+                tool: str_at(p, "tool"),
+                call_id: str_at(p, "callID"),
+                status: str_at(state, "status"),
+                preview: state.get("input").map(tool_preview).unwrap_or_default(),
+                error: state.get("error").and_then(Value::as_str).map(|e| excerpt(e, 200)),
+            }
+        }
+        "patch" => Part::Patch {
+            files: p
+                .get("files")
+                .and_then(Value::as_array)
+                .map(|f| f.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default(),
+        },
+        _ => Part::Other,
+    }
+}
+
+/// A short message for an error object (`{name, data:{message, statusCode?}}`).
+fn error_message(error: &Value) -> String {
+    let data = error.get("data").unwrap_or(&Value::Null);
+    let message = data.get("message").and_then(Value::as_str).unwrap_or_default();
+    let message = match data.get("statusCode").and_then(Value::as_u64) {
+        Some(code) => format!("HTTP {code}: {message}"),
+        None => message.to_owned(),
+    };
+    excerpt(&message, 300)
+}
+
+impl Event {
+    pub fn parse(v: &Value) -> Event {
+        let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
+        let p = v.get("properties").unwrap_or(&Value::Null);
+        let session = || str_at(p, "sessionID");
+        match kind {
+            "server.connected" => Event::Connected,
+            "server.heartbeat" => Event::Heartbeat,
+            "session.created" => {
+                let info = p.get("info").unwrap_or(&Value::Null);
+                let id = Some(str_at(info, "id")).filter(|s| !s.is_empty()).unwrap_or_else(session);
+                Event::SessionCreated { id, parent: info.get("parentID").and_then(Value::as_str).map(str::to_owned) }
+            }
+            "session.status" => {
+                let status = p.get("status").unwrap_or(&Value::Null);
+                let status = match status.get("type").and_then(Value::as_str) {
+                    Some("busy") => Status::Busy,
+                    Some("idle") => Status::Idle,
+                    Some("retry") => {
+                        Status::Retry { attempt: status.get("attempt").and_then(Value::as_u64).map_or(1, |a| a as u32) }
+                    }
+                    _ => return Event::Other(kind.to_owned()),
+                };
+                Event::Status { session: session(), status }
+            }
+            "session.idle" => Event::Idle { session: session() },
+            "session.error" => {
+                let error = p.get("error").unwrap_or(&Value::Null);
+                Event::Error {
+                    session: p.get("sessionID").and_then(Value::as_str).map(str::to_owned),
+                    name: Some(str_at(error, "name"))
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| "UnknownError".into()),
+                    message: error_message(error),
+                }
+            }
+            "message.updated" => {
+                let info = p.get("info").unwrap_or(&Value::Null);
+                let role = str_at(info, "role");
+                let usage = (role == "assistant").then(|| {
+                    let tokens = info.get("tokens").unwrap_or(&Value::Null);
+                    let n = |k: &str| tokens.get(k).and_then(Value::as_u64).unwrap_or(0);
+                    MessageUsage {
+                        input: n("input"),
+                        output: n("output") + n("reasoning"),
+                        cost: info.get("cost").and_then(Value::as_f64).unwrap_or(0.0),
+                    }
+                });
+                let s = Some(str_at(info, "sessionID")).filter(|s| !s.is_empty()).unwrap_or_else(session);
+                Event::MessageUpdated { session: s, id: str_at(info, "id"), role, usage }
+            }
+            "message.part.updated" => {
+                let p_part = p.get("part").unwrap_or(&Value::Null);
+                let s = Some(str_at(p_part, "sessionID")).filter(|s| !s.is_empty()).unwrap_or_else(session);
+                Event::PartUpdated { session: s, part: part(p_part) }
+            }
+            "message.part.delta" if p.get("field").and_then(Value::as_str) == Some("text") => Event::TextDelta {
+                session: session(),
+                message_id: str_at(p, "messageID"),
+                part_id: str_at(p, "partID"),
+                delta: str_at(p, "delta"),
+            },
+            "todo.updated" => {
+                Event::TodoUpdated { session: session(), todos: todos_from(p.get("todos").unwrap_or(&Value::Null)) }
+            }
+            "permission.asked" => Event::PermissionAsked {
+                id: str_at(p, "id"),
+                session: session(),
+                permission: str_at(p, "permission"),
+                patterns: p
+                    .get("patterns")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            },
+            "question.asked" => Event::QuestionAsked { id: str_at(p, "id"), session: session() },
+            _ => Event::Other(kind.to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_the_events_we_act_on() {
+        let e = Event::parse(
+            &json!({"type":"session.status","properties":{"sessionID":"s","status":{"type":"retry","attempt":3}}}),
+        );
+        assert_eq!(e, Event::Status { session: "s".into(), status: Status::Retry { attempt: 3 } });
+        let e = Event::parse(
+            &json!({"type":"session.error","properties":{"sessionID":"s","error":{"name":"APIError","data":{"message":"bad","statusCode":400}}}}),
+        );
+        assert_eq!(
+            e,
+            Event::Error { session: Some("s".into()), name: "APIError".into(), message: "HTTP 400: bad".into() }
+        );
+        let e = Event::parse(
+            &json!({"type":"session.created","properties":{"sessionID":"c","info":{"id":"c","parentID":"r"}}}),
+        );
+        assert_eq!(e, Event::SessionCreated { id: "c".into(), parent: Some("r".into()) });
+    }
+
+    #[test]
+    fn malformed_events_are_other() {
+        assert_eq!(Event::parse(&json!(42)), Event::Other(String::new()));
+        assert_eq!(
+            Event::parse(&json!({"type":"session.status","properties":{"status":{"type":"weird"}}})),
+            Event::Other("session.status".into())
+        );
+    }
+
+    #[test]
+    fn excerpt_cuts_on_chars() {
+        assert_eq!(excerpt("héllo\n  world", 7), "héllo w…");
+        assert_eq!(excerpt("short", 10), "short");
+    }
+}

@@ -1,0 +1,329 @@
+//! The OpenCode runtime: starts a private `opencode serve`, sends the prompt, follows the event
+//! stream until the completion machine says the run is over, and hands back the `Outcome`.
+//!
+//! One thread waits on one channel: events (from the stream reader thread), the server's
+//! output closing (it died) and cancellation all arrive there, and the wait is bounded by the
+//! completion machine's next deadline. Nothing polls; while the agent works the only traffic
+//! to the server is the event stream. Whatever ends the run, the server's process group is
+//! stopped before `run` returns.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Value, json};
+
+use super::api::{Api, StreamNote};
+use super::completion::{Action, Completion, Input, Limits};
+use super::events::Event;
+use super::server::{Server, ServerNote};
+use super::transcript::Transcript;
+use super::{AgentRequest, AgentStatus, Outcome, Runtime, opencode_config, server};
+use crate::cancel::{Cancel, CancelReason};
+use crate::gha::Gha;
+
+/// How long `opencode serve` may take to print its URL (a cold start is ~1.5-4 s; a plugin
+/// install can take much longer).
+const START_WAIT: Duration = Duration::from_secs(120);
+/// SIGTERM → SIGKILL grace for the server's process group.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How often a lost event stream is re-opened before the run fails.
+const MAX_RESUBSCRIBES: u32 = 3;
+
+/// Everything the driver thread waits for, on one channel.
+#[derive(Debug)]
+pub enum Note {
+    Stream(StreamNote),
+    Server(ServerNote),
+    Cancel(CancelReason),
+}
+
+impl From<StreamNote> for Note {
+    fn from(n: StreamNote) -> Self {
+        Note::Stream(n)
+    }
+}
+
+/// The OpenCode runtime. `limits` defaults from the config; tests may tighten them.
+#[derive(Debug, Clone, Default)]
+pub struct OpenCode {
+    pub limits: Option<Limits>,
+    /// Filled in at the end of a run, when set (tests and the benchmark read it).
+    pub stats: Option<Arc<Mutex<RunStats>>>,
+}
+
+/// How the run went, for the benchmark targets (see the README's design notes).
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    /// API requests after the prompt until the input that ended the run arrived (target: 0 —
+    /// only the event stream while the agent works).
+    pub requests_while_working: usize,
+    /// API requests made to decide, after that input (the idle re-check).
+    pub requests_to_finish: usize,
+    /// From that input's arrival (the final root idle, on success) to the outcome being ready.
+    pub finish_latency: Duration,
+    pub events: usize,
+    pub steps: usize,
+}
+
+impl Runtime for OpenCode {
+    fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Outcome> {
+        let limits = self.limits.unwrap_or(Limits { timeout: request.config.timeout, ..Limits::default() });
+        run(request, cancel, limits, self.stats.as_deref())
+    }
+}
+
+fn prompt_body(request: &AgentRequest) -> Result<Value> {
+    let (provider, model) = opencode_config::split_model(&request.config.model)?;
+    let mut body = json!({
+        "parts": [{"type": "text", "text": request.prompt}],
+        "model": {"providerID": provider, "modelID": model},
+    });
+    if let Some(agent) = &request.config.agent {
+        body["agent"] = json!(agent);
+    }
+    if let Some(variant) = &request.config.variant {
+        body["variant"] = json!(variant);
+    }
+    Ok(body)
+}
+
+fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits, stats: Option<&Mutex<RunStats>>) -> Result<Outcome> {
+    let started = Instant::now();
+    let binary = server::locate(request.config.opencode_path.as_deref())?;
+    match server::version(&binary) {
+        Ok(v) if v == request.config.opencode_version => tracing::info!("opencode {v} at {}", binary.display()),
+        Ok(v) => tracing::warn!(
+            "opencode at `{}` is version {v}, not the pinned {}; continuing",
+            binary.display(),
+            request.config.opencode_version
+        ),
+        Err(e) => tracing::warn!("cannot read the opencode version: {e:#}"),
+    }
+
+    let config = opencode_config::build(&request.config, &request.workdir)?;
+    for (_, dir) in opencode_config::xdg_dirs(&request.scratch) {
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    let password = crate::gha::random_token();
+    let env = opencode_config::server_env(std::env::vars_os(), &config.to_string(), &password, &request.scratch);
+
+    let (tx, rx) = mpsc::channel::<Note>();
+    let (server_tx, server_rx) = mpsc::channel::<ServerNote>();
+    forward(server_rx, tx.clone(), Note::Server);
+    let log_path = request.scratch.join("opencode").join("server.log");
+    let mut server = Server::start(&binary, &request.workdir, &env, log_path, START_WAIT, server_tx)?;
+    tracing::info!("opencode serving at {} (log: {})", server.url, server.log_path.display());
+
+    let outcome = drive(request, cancel, limits, &mut server, &password, (tx, rx), started, stats);
+    server.stop(STOP_GRACE);
+    outcome
+}
+
+/// Forwards one channel into another (the server notes into the driver's channel).
+fn forward<T: Send + 'static>(from: Receiver<T>, to: Sender<Note>, wrap: fn(T) -> Note) {
+    std::thread::spawn(move || {
+        for note in from {
+            if to.send(wrap(note)).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Waits for `server.connected` on a fresh subscription (events before it are kept).
+fn await_connected(rx: &Receiver<Note>, backlog: &mut Vec<Note>, wait: Duration) -> Result<()> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Note::Stream(StreamNote::Event(Event::Connected))) => return Ok(()),
+            Ok(Note::Stream(StreamNote::Ended(why))) => bail!("the event stream closed before connecting: {why}"),
+            Ok(note) => backlog.push(note),
+            Err(_) => bail!("the event stream did not connect within {wait:?}"),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    request: &AgentRequest,
+    cancel: &Cancel,
+    limits: Limits,
+    server: &mut Server,
+    password: &str,
+    (tx, rx): (Sender<Note>, Receiver<Note>),
+    started: Instant,
+    stats: Option<&Mutex<RunStats>>,
+) -> Result<Outcome> {
+    let api = Api::new(&server.url, "opencode", password);
+    let mut backlog = Vec::new();
+    // Subscribe before prompting: `prompt_async` answers before the work starts.
+    api.subscribe(tx.clone())?;
+    await_connected(&rx, &mut backlog, Duration::from_secs(30))?;
+    let session = api.create_session(&request.title)?;
+    tracing::info!("session {session}: {}", request.title);
+
+    let cancel_tx = tx.clone();
+    cancel.on_cancel(move |reason| {
+        let _ = cancel_tx.send(Note::Cancel(reason));
+    });
+    // Cancelled while the server started: the queued cancel note ends the loop at once.
+    if !cancel.is_cancelled() {
+        api.prompt(&session, &prompt_body(request)?)?;
+    }
+    let calls_after_prompt = api.calls();
+    let mut events = 0;
+
+    let mut machine = Completion::new(session.clone(), limits, Instant::now());
+    let mut transcript = Transcript::new(session.clone());
+    let gha = Gha::new(std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"));
+    let mut resubscribes = 0;
+    let (status, decided_at, calls_before) = {
+        // Model output is untrusted: it must not be able to issue workflow commands.
+        let _guard = gha.stop_commands();
+        let mut pending: std::collections::VecDeque<Note> = backlog.into();
+        loop {
+            let note = match pending.pop_front() {
+                Some(note) => Some(note),
+                None => {
+                    let wait = machine.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+                    match wait {
+                        Some(wait) => match rx.recv_timeout(wait) {
+                            Ok(note) => Some(note),
+                            Err(RecvTimeoutError::Timeout) => None,
+                            Err(RecvTimeoutError::Disconnected) => bail!("the runtime's event channel closed"),
+                        },
+                        None => Some(rx.recv().context("the runtime's event channel closed")?),
+                    }
+                }
+            };
+            let arrived = Instant::now();
+            let calls_before = api.calls();
+            let input = match note {
+                None => Input::Tick,
+                Some(Note::Cancel(reason)) => Input::Cancel(reason),
+                Some(Note::Stream(StreamNote::Event(event))) => {
+                    events += 1;
+                    // Decided before the machine sees it, which may start tracking a child.
+                    if event_of_run(&machine, &event) {
+                        transcript.record(&event, &request.workdir);
+                    }
+                    Input::Event(event)
+                }
+                Some(Note::Stream(StreamNote::Ended(detail))) => {
+                    let server_exited = server.exited().is_some() || resubscribes >= MAX_RESUBSCRIBES;
+                    Input::StreamLost { server_exited, detail }
+                }
+                Some(Note::Server(ServerNote::OutputClosed)) => {
+                    let detail = format!("`opencode serve` exited; last log lines:\n{}", server.tail());
+                    Input::StreamLost { server_exited: true, detail }
+                }
+                Some(Note::Server(ServerNote::Listening(_))) => continue,
+            };
+            let actions = machine.handle(input, arrived);
+            if let Some(status) = perform(&api, &session, &mut machine, actions, &tx, &mut resubscribes)? {
+                transcript.flush_log();
+                break (status, arrived, calls_before);
+            }
+        }
+    };
+    let outcome = Outcome {
+        status,
+        final_text: transcript.final_text(),
+        todos: machine.todos().to_vec(),
+        child_sessions: machine.children().to_vec(),
+        usage: transcript.usage(),
+        files_changed: transcript.files_changed(),
+        session_id: Some(session),
+        duration: started.elapsed(),
+    };
+    let latency = decided_at.elapsed();
+    tracing::debug!("outcome ready {:.1} ms after the deciding input arrived", latency.as_secs_f64() * 1e3);
+    if let Some(stats) = stats {
+        *stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = RunStats {
+            requests_while_working: calls_before - calls_after_prompt,
+            requests_to_finish: api.calls() - calls_before,
+            finish_latency: latency,
+            events,
+            steps: machine.steps(),
+        };
+    }
+    tracing::info!(
+        "agent finished: {:?} after {:.1} s, {} steps, {} todos, {} subagents",
+        outcome.status,
+        outcome.duration.as_secs_f64(),
+        machine.steps(),
+        outcome.todos.len(),
+        outcome.child_sessions.len()
+    );
+    Ok(outcome)
+}
+
+/// Events of sessions we do not track (another client's) only count as stream liveness.
+fn event_of_run(machine: &Completion, event: &Event) -> bool {
+    match event {
+        Event::SessionCreated { parent: Some(p), .. } => machine.tracks(p),
+        Event::Status { session, .. }
+        | Event::Idle { session }
+        | Event::MessageUpdated { session, .. }
+        | Event::PartUpdated { session, .. }
+        | Event::TextDelta { session, .. }
+        | Event::TodoUpdated { session, .. } => machine.tracks(session),
+        Event::Error { session, .. } => session.as_deref().is_none_or(|s| machine.tracks(s)),
+        _ => false,
+    }
+}
+
+/// Carries out the machine's actions; returns the final status once it finishes.
+fn perform(
+    api: &Api,
+    session: &str,
+    machine: &mut Completion,
+    actions: Vec<Action>,
+    tx: &Sender<Note>,
+    resubscribes: &mut u32,
+) -> Result<Option<AgentStatus>> {
+    let mut queue: std::collections::VecDeque<Action> = actions.into();
+    while let Some(action) = queue.pop_front() {
+        match action {
+            Action::Finish(status) => return Ok(Some(status)),
+            Action::Recheck => {
+                let input = match api.snapshot(session) {
+                    Ok(snapshot) => Input::Snapshot(snapshot),
+                    Err(e) => {
+                        tracing::warn!("re-check failed: {e:#}");
+                        Input::RecheckFailed
+                    }
+                };
+                queue.extend(machine.handle(input, Instant::now()));
+            }
+            Action::Abort => {
+                tracing::warn!("aborting the session");
+                if let Err(e) = api.abort(session) {
+                    tracing::warn!("abort failed: {e:#}");
+                }
+            }
+            Action::RejectPermission { id } => {
+                tracing::warn!("permission request {id} rejected: this run is headless");
+                if let Err(e) = api.reject_permission(&id) {
+                    tracing::warn!("cannot answer permission request {id}: {e:#}");
+                }
+            }
+            Action::RejectQuestion { id } => {
+                tracing::warn!("question {id} rejected: this run is headless");
+                if let Err(e) = api.reject_question(&id) {
+                    tracing::warn!("cannot answer question {id}: {e:#}");
+                }
+            }
+            Action::Resubscribe => {
+                *resubscribes += 1;
+                tracing::warn!("event stream lost; subscribing again ({resubscribes}/{MAX_RESUBSCRIBES})");
+                if let Err(e) = api.subscribe(tx.clone()) {
+                    tracing::warn!("cannot subscribe again: {e:#}");
+                }
+            }
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,385 @@
+//! Replays event streams recorded from a real OpenCode 1.18.33 (`tests/fixtures/opencode/`)
+//! through the completion state machine, at their recorded times, with a simulated API that
+//! answers re-checks from the state the stream had reached. No server, no sleeping: time is
+//! the recording's `t`.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sisyphus_action::cancel::CancelReason;
+use sisyphus_action::runtime::completion::{Action, Completion, Input, Limits, Snapshot};
+use sisyphus_action::runtime::events::{Event, Status};
+use sisyphus_action::runtime::sse::Parser;
+use sisyphus_action::runtime::{AgentStatus, Todo};
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/opencode/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// `(t seconds, event)` from a `.jsonl` recording.
+fn recording(name: &str) -> Vec<(f64, Event)> {
+    fixture(name)
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            (v["t"].as_f64().unwrap(), Event::parse(&v["event"]))
+        })
+        .collect()
+}
+
+/// What the server would answer, built from the events seen so far.
+#[derive(Default)]
+struct SimApi {
+    busy: HashSet<String>,
+    todos: HashMap<String, Vec<Todo>>,
+    children: Vec<(String, String)>,
+    requests: usize,
+}
+
+impl SimApi {
+    fn see(&mut self, event: &Event) {
+        match event {
+            Event::Status { session, status: Status::Idle } | Event::Idle { session } => {
+                self.busy.remove(session);
+            }
+            Event::Status { session, .. } => {
+                self.busy.insert(session.clone());
+            }
+            Event::TodoUpdated { session, todos } => {
+                self.todos.insert(session.clone(), todos.clone());
+            }
+            Event::SessionCreated { id, parent: Some(p) } => self.children.push((id.clone(), p.clone())),
+            _ => {}
+        }
+    }
+
+    fn snapshot(&mut self, root: &str) -> Snapshot {
+        self.requests += 3;
+        Snapshot {
+            busy: self.busy.clone(),
+            todos: self.todos.get(root).cloned().unwrap_or_default(),
+            children: self.children.clone(),
+        }
+    }
+}
+
+struct Replay {
+    machine: Completion,
+    api: SimApi,
+    root: String,
+    base: Instant,
+    /// Every action with the recording time it was emitted at.
+    actions: Vec<(f64, Action)>,
+    finished: Option<(f64, AgentStatus)>,
+}
+
+impl Replay {
+    fn new(events: &[(f64, Event)], limits: Limits) -> Self {
+        let root = events
+            .iter()
+            .find_map(|(_, e)| match e {
+                Event::SessionCreated { id, parent: None } => Some(id.clone()),
+                _ => None,
+            })
+            .expect("a root session.created");
+        let base = Instant::now();
+        Replay {
+            machine: Completion::new(root.clone(), limits, base),
+            api: SimApi::default(),
+            root,
+            base,
+            actions: vec![],
+            finished: None,
+        }
+    }
+
+    fn at(&self, t: f64) -> Instant {
+        self.base + Duration::from_secs_f64(t)
+    }
+
+    fn input(&mut self, t: f64, input: Input) {
+        let mut queue = self.machine.handle(input, self.at(t));
+        while !queue.is_empty() {
+            let action = queue.remove(0);
+            self.actions.push((t, action.clone()));
+            match action {
+                Action::Recheck => {
+                    let snapshot = self.api.snapshot(&self.root);
+                    queue.extend(self.machine.handle(Input::Snapshot(snapshot), self.at(t)));
+                }
+                Action::Finish(status) => self.finished = Some((t, status)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Delivers the ticks a driver waiting until `t` would deliver.
+    fn advance(&mut self, t: f64) {
+        while self.finished.is_none() {
+            match self.machine.next_deadline() {
+                Some(d) if d <= self.at(t) => {
+                    let dt = d.duration_since(self.base).as_secs_f64();
+                    self.input(dt, Input::Tick);
+                }
+                _ => break,
+            }
+        }
+    }
+
+    fn run(events: Vec<(f64, Event)>, limits: Limits, extra: &[(f64, Input)], horizon: f64) -> Replay {
+        let mut r = Replay::new(&events, limits);
+        let mut extra: Vec<(f64, Input)> = extra.to_vec();
+        for (t, event) in events {
+            while let Some(pos) = extra.iter().position(|(te, _)| *te <= t) {
+                let (te, input) = extra.remove(pos);
+                r.advance(te);
+                r.input(te, input);
+            }
+            r.advance(t);
+            if r.finished.is_some() {
+                break;
+            }
+            r.api.see(&event);
+            r.input(t, Input::Event(event));
+        }
+        r.advance(horizon);
+        r
+    }
+
+    fn count(&self, pred: impl Fn(&Action) -> bool) -> usize {
+        self.actions.iter().filter(|(_, a)| pred(a)).count()
+    }
+}
+
+fn limits() -> Limits {
+    Limits { timeout: Duration::from_secs(600), ..Limits::default() }
+}
+
+#[test]
+fn main_run_is_done_at_the_final_root_idle() {
+    let r = Replay::run(recording("events-main.jsonl"), limits(), &[], 700.0);
+    let (t, status) = r.finished.clone().expect("finished");
+    assert_eq!(status, AgentStatus::Done);
+    // Done on the idle event itself (3.948), not after a poll interval or quiet period.
+    assert!((t - 3.948).abs() < 1e-9, "done at {t}");
+    assert_eq!(r.machine.todos().iter().map(|t| t.status.as_str()).collect::<Vec<_>>(), ["completed", "completed"]);
+    // One re-check (3 requests), at the idle; nothing while the agent worked.
+    assert_eq!(r.count(|a| *a == Action::Recheck), 1);
+    assert!(r.actions.iter().all(|(at, _)| (*at - 3.948).abs() < 1e-9), "{:?}", r.actions);
+    assert_eq!(r.api.requests, 3);
+}
+
+#[test]
+fn parent_waits_for_the_child_and_lists_it() {
+    let events = recording("events-parent.jsonl");
+    let r = Replay::run(events, limits(), &[], 700.0);
+    let (t, status) = r.finished.clone().expect("finished");
+    assert_eq!(status, AgentStatus::Done);
+    assert!((t - 1.971).abs() < 1e-9, "done at {t}, not at the child's idle (1.268)");
+    assert_eq!(r.machine.children().len(), 1);
+    assert!(r.machine.children()[0].ends_with("VbJuoL"));
+}
+
+#[test]
+fn a_busy_child_holds_completion_even_when_the_root_is_idle() {
+    // The parent run, cut so the root goes idle while the child still works (background task).
+    let mut events: Vec<(f64, Event)> = recording("events-parent.jsonl")
+        .into_iter()
+        .filter(|(t, e)| !matches!(e, Event::Status { status: Status::Idle, .. } | Event::Idle { .. }) || *t > 1.9)
+        .collect();
+    let child = events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::SessionCreated { id, parent: Some(_) } => Some(id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    events.push((5.0, Event::Status { session: child.clone(), status: Status::Idle }));
+    let r = Replay::run(events, limits(), &[], 700.0);
+    let (t, status) = r.finished.clone().expect("finished");
+    assert_eq!(status, AgentStatus::Done);
+    assert!((t - 5.0).abs() < 1e-9, "done when the child went idle, at {t}");
+}
+
+#[test]
+fn http_400_fails_with_the_error_name() {
+    let r = Replay::run(recording("events-http400.jsonl"), limits(), &[], 700.0);
+    let (t, status) = r.finished.clone().expect("finished");
+    match status {
+        AgentStatus::Failed { kind, message } => {
+            assert_eq!(kind, "APIError");
+            assert!(message.contains("400") && message.contains("fake bad request"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!((t - 0.11).abs() < 1e-9, "{t}");
+}
+
+#[test]
+fn malformed_stream_fails() {
+    let r = Replay::run(recording("events-malformed.jsonl"), limits(), &[], 700.0);
+    match r.finished.clone().expect("finished").1 {
+        AgentStatus::Failed { kind, message } => {
+            assert_eq!(kind, "UnknownError");
+            assert!(message.contains("JSON parsing failed"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn doom_loop_error_fails() {
+    let r = Replay::run(recording("events-doom3.jsonl"), limits(), &[], 700.0);
+    assert!(matches!(r.finished.clone().unwrap().1, AgentStatus::Failed { kind, .. } if kind == "UnknownError"));
+}
+
+#[test]
+fn permission_denied_by_config_completes() {
+    let r = Replay::run(recording("events-permission.jsonl"), limits(), &[], 700.0);
+    assert_eq!(r.finished.clone().unwrap(), (0.401, AgentStatus::Done));
+}
+
+#[test]
+fn retries_are_progress_and_cost_no_requests() {
+    // 60 s of 5xx retries with heartbeats: still working, and no re-check was needed.
+    let r = Replay::run(recording("events-http500-retry.jsonl"), limits(), &[], 61.0);
+    assert_eq!(r.finished, None);
+    assert!(r.actions.is_empty(), "{:?}", r.actions);
+    assert_eq!(r.api.requests, 0);
+}
+
+#[test]
+fn too_many_retries_abort() {
+    let l = Limits { max_retries: 3, ..limits() };
+    let r = Replay::run(recording("events-http500-retry.jsonl"), l, &[], 61.0);
+    let aborts: Vec<f64> = r.actions.iter().filter(|(_, a)| *a == Action::Abort).map(|(t, _)| *t).collect();
+    assert_eq!(aborts, [16.338], "abort at attempt 4");
+    let (t, status) = r.finished.clone().expect("finished after the abort grace");
+    assert!(matches!(status, AgentStatus::Failed { kind, .. } if kind == "RetryLimit"));
+    assert!((t - (16.338 + l.abort_grace.as_secs_f64())).abs() < 1e-6, "{t}");
+}
+
+#[test]
+fn permission_ask_is_answered_once() {
+    let r = Replay::run(recording("events-permission-ask-hang.jsonl"), limits(), &[], 10.0);
+    let asked: Vec<&Action> =
+        r.actions.iter().map(|(_, a)| a).filter(|a| matches!(a, Action::RejectPermission { .. })).collect();
+    assert_eq!(asked, [&Action::RejectPermission { id: "per_1fbcc4062001eLyGdNAGlttZX1".into() }]);
+    assert_eq!(r.finished, None, "the recording ends busy (nobody answered it then)");
+}
+
+#[test]
+fn cancel_aborts_and_ends_cancelled_at_the_idle() {
+    let r = Replay::run(
+        recording("events-slow-abort.jsonl"),
+        limits(),
+        &[(2.0, Input::Cancel(CancelReason::Signal))],
+        700.0,
+    );
+    assert_eq!(r.actions.iter().filter(|(_, a)| *a == Action::Abort).map(|(t, _)| *t).collect::<Vec<_>>(), [2.0]);
+    // MessageAbortedError then idle at 2.16: the abort's own error is not a failure.
+    assert_eq!(r.finished.clone().unwrap(), (2.16, AgentStatus::Cancelled));
+}
+
+#[test]
+fn timeout_aborts_and_ends_timed_out() {
+    let l = Limits { timeout: Duration::from_secs(2), ..limits() };
+    let r = Replay::run(recording("events-slow-abort.jsonl"), l, &[], 700.0);
+    assert_eq!(r.actions.iter().filter(|(_, a)| *a == Action::Abort).map(|(t, _)| *t).collect::<Vec<_>>(), [2.0]);
+    assert_eq!(r.finished.clone().unwrap(), (2.16, AgentStatus::TimedOut));
+}
+
+#[test]
+fn truncated_stream_loop_hits_the_step_cap() {
+    let l = Limits { max_steps: 10, ..limits() };
+    let r = Replay::run(recording("events-truncated-loop.jsonl"), l, &[], 700.0);
+    assert_eq!(r.count(|a| *a == Action::Abort), 1);
+    let (_, status) = r.finished.clone().expect("finished");
+    assert!(matches!(status, AgentStatus::Failed { kind, .. } if kind == "StepLimit"));
+    assert_eq!(r.machine.steps(), 11);
+}
+
+#[test]
+fn truncated_stream_loop_is_not_capped_early() {
+    // The recording has fewer steps than the default cap: no false alarm.
+    let r = Replay::run(recording("events-truncated-loop.jsonl"), limits(), &[], 5.0);
+    assert_eq!(r.finished, None);
+    assert!(r.machine.steps() > 10);
+}
+
+#[test]
+fn stalled_stream_triggers_one_recheck_per_watchdog_period() {
+    // The main run cut at 3.0 s, then silence: the watchdog re-checks at 33 s and 63 s, and
+    // the re-check that finds the root idle (events missed) completes the run.
+    let events: Vec<(f64, Event)> = recording("events-main.jsonl").into_iter().filter(|(t, _)| *t < 3.0).collect();
+    let mut r = Replay::run(events, limits(), &[], 40.0);
+    assert_eq!(
+        r.actions.iter().map(|(t, a)| (t.round() as i64, a.clone())).collect::<Vec<_>>(),
+        [(33, Action::Recheck)]
+    );
+    r.api.busy.clear(); // meanwhile the session finished
+    r.api.todos.values_mut().flatten().for_each(|t| t.status = "completed".into());
+    r.advance(70.0);
+    assert_eq!(r.finished.clone().map(|(t, s)| (t.round() as i64, s)), Some((63, AgentStatus::Done)));
+}
+
+#[test]
+fn server_exit_fails_at_once() {
+    let mut r =
+        Replay::run(recording("events-main.jsonl").into_iter().filter(|(t, _)| *t < 2.0).collect(), limits(), &[], 2.0);
+    r.input(2.5, Input::StreamLost { server_exited: true, detail: "gone".into() });
+    assert_eq!(
+        r.finished.clone().unwrap().1,
+        AgentStatus::Failed { kind: "ServerExited".into(), message: "gone".into() }
+    );
+}
+
+/// The oh-my-opencode run: raw SSE frames (no timestamps) parsed by our SSE parser. Spinner
+/// toasts come every ~150 ms, so each frame is given 150 ms; heartbeats 10 s.
+fn omo_events() -> Vec<(f64, Event)> {
+    let raw = fixture("omo-todo-continuation-raw-sse.txt");
+    let mut parser = Parser::new();
+    // Fed in odd-sized chunks: the parser must not care.
+    let frames: Vec<_> = raw.as_bytes().chunks(777).flat_map(|c| parser.feed(c)).collect();
+    let mut t = 0.0;
+    frames
+        .into_iter()
+        .map(|f| {
+            let event = Event::parse(&serde_json::from_str(&f.data).unwrap());
+            t += if event == Event::Heartbeat { 10.0 } else { 0.15 };
+            (t, event)
+        })
+        .collect()
+}
+
+#[test]
+fn omo_todo_continuation_is_not_mistaken_for_done() {
+    let events = omo_events();
+    let idles: Vec<f64> = events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Status { status: Status::Idle, .. }))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(idles.len(), 2);
+    let r = Replay::run(events, limits(), &[], 700.0);
+    let (t, status) = r.finished.clone().expect("finished");
+    assert_eq!(status, AgentStatus::Done);
+    // Not at the first idle (the plugin resumed ~2 s later) but a quiet period after the last.
+    let quiet = limits().quiet.as_secs_f64();
+    assert!((t - (idles[1] + quiet)).abs() < 1e-6, "done at {t}, idles {idles:?}");
+    assert_eq!(r.machine.todos().iter().map(|t| t.status.as_str()).collect::<Vec<_>>(), ["pending"]);
+}
+
+#[test]
+fn a_too_short_quiet_period_would_stop_omo_early() {
+    // Documents why `quiet` must outlast the plugin's ~2 s resume delay.
+    let l = Limits { quiet: Duration::from_secs(1), ..limits() };
+    let events = omo_events();
+    let first_idle =
+        events.iter().find(|(_, e)| matches!(e, Event::Status { status: Status::Idle, .. })).map(|(t, _)| *t).unwrap();
+    let r = Replay::run(events, l, &[], 700.0);
+    let (t, _) = r.finished.clone().unwrap();
+    assert!((t - (first_idle + 1.0)).abs() < 1e-6);
+}
