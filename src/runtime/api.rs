@@ -22,7 +22,8 @@ use super::sse::Parser;
 /// What the event-stream reader thread sends.
 #[derive(Debug)]
 pub enum StreamNote {
-    Event(Event),
+    /// The events of one read: a burst costs the driver one wake-up, not one per event.
+    Events(Vec<Event>),
     /// The stream ended (EOF or error) — the detail says which.
     Ended(String),
 }
@@ -212,14 +213,10 @@ impl Api {
                 match reader.read(&mut buf) {
                     Ok(0) => break "the event stream ended".to_owned(),
                     Ok(n) => {
-                        for frame in parser.feed(&buf[..n]) {
-                            let event = match serde_json::from_str::<Value>(&frame.data) {
-                                Ok(v) => Event::parse(&v),
-                                Err(_) => continue,
-                            };
-                            if tx.send(T::from(StreamNote::Event(event))).is_err() {
-                                return; // the driver is gone
-                            }
+                        let events: Vec<Event> =
+                            parser.feed(&buf[..n]).iter().filter_map(|f| parse_frame(&f.data)).collect();
+                        if !events.is_empty() && tx.send(T::from(StreamNote::Events(events))).is_err() {
+                            return; // the driver is gone
                         }
                     }
                     Err(e) => break format!("the event stream failed: {e}"),
@@ -229,6 +226,31 @@ impl Api {
         });
         Ok(())
     }
+}
+
+/// Event types nothing here acts on, dropped before JSON parsing so they cost neither a parse
+/// nor a wake-up of the driver (oh-my-opencode alone sends a toast every ~150 ms). Liveness
+/// for the watchdog comes from `server.heartbeat` every ~10 s.
+const NOISE: &[&str] = &[
+    "tui.toast.show",
+    "plugin.added",
+    "catalog.updated",
+    "reference.updated",
+    "integration.updated",
+    "file.watcher.updated",
+    "lsp.updated",
+    "lsp.client.diagnostics",
+];
+
+fn parse_frame(data: &str) -> Option<Event> {
+    let head = data.get(..data.len().min(200)).unwrap_or(data);
+    if let Some(at) = head.find("\"type\":\"") {
+        let rest = &head[at + 8..];
+        if rest.find('"').is_some_and(|end| NOISE.contains(&&rest[..end])) {
+            return None;
+        }
+    }
+    serde_json::from_str::<Value>(data).ok().map(|v| Event::parse(&v))
 }
 
 #[cfg(test)]
@@ -247,6 +269,13 @@ mod tests {
         ] {
             assert_eq!(base64(input.as_bytes()), out);
         }
+    }
+
+    #[test]
+    fn noise_is_dropped_before_parsing() {
+        assert_eq!(parse_frame(r#"{"id":"e","type":"tui.toast.show","properties":{}}"#), None);
+        assert_eq!(parse_frame(r#"{"type":"server.heartbeat","properties":{}}"#), Some(Event::Heartbeat));
+        assert_eq!(parse_frame("{not json"), None);
     }
 
     #[test]
