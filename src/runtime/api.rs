@@ -161,9 +161,17 @@ impl Api {
     }
 
     /// Status, todos and the whole descendant tree: the answer to `Action::Recheck`.
+    /// The three independent requests run concurrently: this sits between the final idle and
+    /// the outcome, so its latency is the run's.
     pub fn snapshot(&self, root: &str) -> Result<Snapshot> {
-        let status = self.get_json("/session/status")?;
-        let busy: HashSet<String> = status
+        let (status, todos, children) = std::thread::scope(|scope| {
+            let status = scope.spawn(|| self.get_json("/session/status"));
+            let todos = scope.spawn(|| self.todos(root));
+            let children = self.descendants(root);
+            let join = |e: Box<dyn std::any::Any + Send>| anyhow::anyhow!("a re-check thread panicked: {e:?}");
+            (status.join().map_err(join), todos.join().map_err(join), children)
+        });
+        let busy: HashSet<String> = status??
             .as_object()
             .map(|m| {
                 m.iter()
@@ -172,6 +180,11 @@ impl Api {
                     .collect()
             })
             .unwrap_or_default();
+        Ok(Snapshot { busy, todos: todos??, children: children? })
+    }
+
+    /// `(child, parent)` for the whole tree under `root`.
+    fn descendants(&self, root: &str) -> Result<Vec<(String, String)>> {
         let mut children = Vec::new();
         let mut queue = vec![root.to_owned()];
         // Bounded: a tree of subagents is small; a cycle or a runaway must not spin here.
@@ -188,7 +201,7 @@ impl Api {
                 }
             }
         }
-        Ok(Snapshot { busy, todos: self.todos(root)?, children })
+        Ok(children)
     }
 
     /// Opens `GET /event` and follows it on a thread until it ends; every event goes to `tx`.
