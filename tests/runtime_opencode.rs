@@ -220,6 +220,23 @@ fn model_400_fails_with_api_error() {
 }
 
 #[test]
+fn model_500_is_retried_then_fails() {
+    let Some(bin) = opencode_bin() else { return };
+    let _slot = Slot::take();
+    let s = setup(bin);
+    let o = run(&s, &request(&s, "http500fast", |_| {}), None, &Cancel::new());
+    match o.status {
+        AgentStatus::Failed { kind, message } => {
+            assert_eq!(kind, "APIError");
+            assert!(message.contains("500"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let calls = s.llm.requests().iter().filter(|r| r.scenario == "http500fast" && r.tools).count();
+    assert!(calls > 1, "retried: {calls} calls");
+}
+
+#[test]
 fn malformed_model_stream_fails() {
     let Some(bin) = opencode_bin() else { return };
     let _slot = Slot::take();
