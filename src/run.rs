@@ -42,6 +42,7 @@ impl Conclusion {
 }
 
 pub fn main() -> ExitCode {
+    hide_from_same_user();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -112,6 +113,16 @@ fn skip(config: &Config, reason: &str) -> Result<Conclusion> {
     gha::set_output(output, "triggered", "false")?;
     gha::set_output(output, "skip-reason", reason)?;
     Ok(Conclusion::Skipped)
+}
+
+/// The agent's tools run as our user, and `/proc/<our pid>/environ` holds the GitHub token (the
+/// action passes it to us in the environment). A non-dumpable process's `/proc` entries belong
+/// to root, so nothing the agent runs can read our environment or memory. Children start
+/// dumpable again after `exec`, which is fine: their environment is built without the token.
+fn hide_from_same_user() {
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        eprintln!("warning: cannot make the process non-dumpable ({e}); same-user processes may read its environment");
+    }
 }
 
 fn init_logging(actions: bool) {
