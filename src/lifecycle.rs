@@ -216,7 +216,7 @@ async fn run_agent(config: &Config, trigger: &Trigger, prompt: String, cancel: &
     let agent_cancel = cancel.clone();
     // The agent's output is untrusted: it must not be able to issue workflow commands.
     let _no_commands = gha.stop_commands();
-    // Declared after `scratch`, so on an early return it is dropped (and restores) first.
+    // An early return below drops `hidden`, which restores checkout's credentials all the same.
     let hidden = publish::credentials::hide(&request.workdir).context("could not hide checkout's credentials")?;
     tracing::info!("hid {} persisted git credential entries from the agent", hidden.count());
     let mut handle = tokio::task::spawn_blocking(move || runtime.run(&request, &agent_cancel));

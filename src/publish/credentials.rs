@@ -28,7 +28,7 @@ use super::git::Git;
 const HEADER_KEYS: &str = r"^http\.(.+\.)?extraheader$";
 /// Config keys that include another file (checkout v6 points them at its credentials file).
 const INCLUDE_KEYS: &str = r"^include(if\..+)?\.path$";
-/// Submodules nest their git dirs under `modules/`; a bound keeps a odd layout from looping.
+/// Submodules nest their git dirs under `modules/`; a bound keeps an odd layout from looping.
 const MAX_DEPTH: usize = 8;
 
 /// What `hide` took away; put back by `restore`, or on drop as a fallback.
