@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cancel::{Cancel, CancelReason};
 use crate::config::Config;
@@ -216,6 +216,9 @@ async fn run_agent(config: &Config, trigger: &Trigger, prompt: String, cancel: &
     let agent_cancel = cancel.clone();
     // The agent's output is untrusted: it must not be able to issue workflow commands.
     let _no_commands = gha.stop_commands();
+    // An early return below drops `hidden`, which restores checkout's credentials all the same.
+    let hidden = publish::credentials::hide(&request.workdir).context("could not hide checkout's credentials")?;
+    tracing::info!("hid {} persisted git credential entries from the agent", hidden.count());
     let mut handle = tokio::task::spawn_blocking(move || runtime.run(&request, &agent_cancel));
     let joined = tokio::select! {
         joined = &mut handle => joined,
@@ -227,6 +230,9 @@ async fn run_agent(config: &Config, trigger: &Trigger, prompt: String, cancel: &
             }
         },
     };
+    if let Err(e) = hidden.restore() {
+        gha.warning(&format!("{e:#}"));
+    }
     let outcome = joined.map_err(|e| anyhow::anyhow!("the agent's thread failed: {e}"))??;
     // A cancelled job is cancelled, whatever the runtime managed to report in between.
     Ok(if cancel.is_cancelled() && outcome.status == AgentStatus::Done { stopped_outcome() } else { outcome })

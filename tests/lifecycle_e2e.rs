@@ -360,4 +360,24 @@ fn the_agent_cannot_read_our_environment() {
     let seen = std::fs::read_to_string(&seen).unwrap();
     assert!(!seen.contains(TOKEN), "the agent read the token from our environment:\n{seen}");
     assert!(seen.contains("rc=1") && seen.contains("Permission denied"), "{seen}");
+
+fn checkout_credentials_are_hidden_from_the_agent_and_back_after() {
+    let env = Env::new();
+    // What actions/checkout v4/v5 persist: base64("x-access-token:" + TOKEN) in a header.
+    let basic = "eC1hY2Nlc3MtdG9rZW46Z2hzX2UyZVNlY3JldFRva2VuVmFsdWU5ODc=";
+    let header = format!("AUTHORIZATION: basic {basic}");
+    let work = env.path("work");
+    let config = |args: &[&str]| Command::new("git").arg("-C").arg(&work).arg("config").args(args).output().unwrap();
+    assert!(config(&["--local", "http.https://github.com/.extraheader", &header]).status.success());
+
+    // The last paragraph of the command's output is its final text, i.e. the reply.
+    let out = env.run("echo working; echo; echo Seen:; git config --get-regexp extraheader; cat .git/config");
+    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
+    env.assert_finished("+1", &out);
+    let reply = &env.gh.our_comments()[0].body;
+    assert!(reply.contains("[remote \"origin\"]"), "the agent's output is in the reply: {reply}");
+    assert!(!reply.contains(basic) && !logs(&out).contains(basic), "{reply}");
+    assert!(logs(&out).contains("hid 1 persisted git credential entries"), "{}", logs(&out));
+    let after = config(&["--get-all", "http.https://github.com/.extraheader"]);
+    assert_eq!(String::from_utf8_lossy(&after.stdout).trim(), header);
 }

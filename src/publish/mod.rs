@@ -6,6 +6,7 @@
 //! the default branch, never with force) and opens or updates the PR. What it did not do goes
 //! into `Published::notes` in plain words; the reply is the report stage's.
 
+pub mod credentials;
 mod git;
 pub mod guard;
 mod plan;
