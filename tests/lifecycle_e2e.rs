@@ -360,7 +360,9 @@ fn the_agent_cannot_read_our_environment() {
     let seen = std::fs::read_to_string(&seen).unwrap();
     assert!(!seen.contains(TOKEN), "the agent read the token from our environment:\n{seen}");
     assert!(seen.contains("rc=1") && seen.contains("Permission denied"), "{seen}");
+}
 
+#[test]
 fn checkout_credentials_are_hidden_from_the_agent_and_back_after() {
     let env = Env::new();
     // What actions/checkout v4/v5 persist: base64("x-access-token:" + TOKEN) in a header.
