@@ -267,7 +267,8 @@ async fn finish(
     let repo = &trigger.repo;
     if let Some(target) = reaction_target(trigger) {
         let success = ending.failure.is_none();
-        warn_on(gha, "cannot set the final reaction", verdict(client, trigger, target, eyes, success).await);
+        let first = config.github.first_attempt();
+        warn_on(gha, "cannot set the final reaction", verdict(client, trigger, target, eyes, success, first).await);
     }
     if let Some(number) = trigger.number {
         let removed = client.remove_label(repo, number, &config.label).await;
@@ -285,16 +286,21 @@ async fn finish(
         (None, None) => return None,
     };
     let body = gha::redact(&body, &config.secrets());
-    warn_on(gha, "cannot post the reply", reply(client, trigger, &key, &body).await).flatten()
+    let first = config.github.first_attempt();
+    warn_on(gha, "cannot post the reply", reply(client, trigger, &key, &body, first).await).flatten()
 }
 
-/// 👀 → 👍 or 😕. Also clears a verdict or 👀 an earlier run of this event left behind.
+/// 👀 → 👍 or 😕. Also clears a verdict or 👀 an earlier run of this event left behind —
+/// except on a comment in a run's first attempt: that comment is new, only this event
+/// concerns it, so there is nothing earlier to clear. (An issue itself may carry the verdict
+/// of another run, so it is always checked.)
 async fn verdict(
     client: &Client,
     trigger: &Trigger,
     target: Target,
     eyes: Option<&Reaction>,
     success: bool,
+    first_attempt: bool,
 ) -> Result<(), GithubError> {
     let repo = &trigger.repo;
     if let Some(eyes) = eyes {
@@ -303,19 +309,30 @@ async fn verdict(
     let (keep, clear) =
         if success { (Content::ThumbsUp, Content::Confused) } else { (Content::Confused, Content::ThumbsUp) };
     let ours = client.add_reaction(repo, target, keep).await?;
-    client.remove_reactions_by(repo, target, clear, &ours.user).await?;
+    let fresh_comment = first_attempt && !matches!(target, Target::Issue(_));
+    if !fresh_comment {
+        client.remove_reactions_by(repo, target, clear, &ours.user).await?;
+    }
     if eyes.is_none() {
         client.remove_reactions_by(repo, target, Content::Eyes, &ours.user).await?;
     }
     Ok(())
 }
 
-/// Posts the reply, or updates the one an earlier run of this event posted.
-async fn reply(client: &Client, trigger: &Trigger, key: &str, body: &str) -> Result<Option<String>, GithubError> {
+/// Posts the reply, or updates the one an earlier run of this event posted. The key names the
+/// comment or the run id, so in a run's first attempt no earlier reply can carry it.
+async fn reply(
+    client: &Client,
+    trigger: &Trigger,
+    key: &str,
+    body: &str,
+    first_attempt: bool,
+) -> Result<Option<String>, GithubError> {
     let Some(number) = trigger.number else { return Ok(None) };
     let repo = &trigger.repo;
     let review = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review);
-    let posted = match client.find_comment(repo, number, key, review.is_some()).await? {
+    let earlier = if first_attempt { None } else { client.find_comment(repo, number, key, review.is_some()).await? };
+    let posted = match earlier {
         Some(earlier) => client.update_comment(repo, &earlier, body).await?,
         None => match review {
             Some(comment) => client.reply_to_review_comment(repo, number, comment.id, body).await?,
