@@ -280,6 +280,18 @@ impl Scenario {
     }
 }
 
+impl Drop for Scenario {
+    /// A failed assertion must not leave an OpenCode server running for the rest of the suite:
+    /// whatever still names this scenario's temp dir was started by it.
+    fn drop(&mut self) {
+        for line in self.processes() {
+            if let Some(pid) = line.split(':').next().and_then(|p| p.parse::<i32>().ok()) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+}
+
 pub fn wait_bounded(mut child: Child, limit: Duration) -> Output {
     let started = Instant::now();
     while child.try_wait().expect("try_wait").is_none() {
