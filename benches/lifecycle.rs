@@ -10,14 +10,14 @@
 //! (default 60) and runs `BENCH_TURN_RUNS` times (default 3). Under `cargo test` (no
 //! `--bench` flag) it does nothing.
 
+#[path = "../tests/support/e2e.rs"]
+mod e2e;
 #[path = "../tests/support/fake_github.rs"]
 mod fake_github;
 #[path = "../tests/support/fake_llm.rs"]
 mod fake_llm;
 #[path = "../tests/support/git_repo.rs"]
 mod git_repo;
-#[path = "../tests/support/e2e.rs"]
-mod e2e;
 
 use std::collections::BTreeMap;
 use std::process::Child;
@@ -201,7 +201,8 @@ fn main() {
     let mut calls = Figure::new("GitHub API calls, issue → PR", "", "≤ 9");
     let mut idle_publish = Figure::new("final root idle → publish starts", "ms", "≤ 50 ms (old: 3.1 s)");
     let mut idle_outcome = Figure::new("  of which: idle → outcome ready", "ms", "");
-    let mut turn_cpu = Figure::new(&format!("our CPU during a {turn_secs} s agent turn"), "ms", "≤ 20 ms (old: 0.44 s)");
+    let mut turn_cpu =
+        Figure::new(&format!("our CPU during a {turn_secs} s agent turn"), "ms", "≤ 20 ms (old: 0.44 s)");
     let mut run_cpu = Figure::new("  our CPU, whole run (start → exit)", "ms", "");
     let mut waiting = Figure::new("requests to OpenCode while it works", "", "0 (old: 2/s)");
     let mut rss = Figure::new("our peak RSS", "MB", "≤ 15 MB (old: 209 MB)");
@@ -281,19 +282,9 @@ fn main() {
 
     println!("| Figure | Median | Spread (min–max) | Target | Runs |");
     println!("|---|---|---|---|---|");
-    for f in [
-        &ack,
-        &skip,
-        &skip_calls,
-        &calls,
-        &idle_publish,
-        &idle_outcome,
-        &turn_cpu,
-        &run_cpu,
-        &waiting,
-        &rss,
-        &size,
-    ] {
+    for f in
+        [&ack, &skip, &skip_calls, &calls, &idle_publish, &idle_outcome, &turn_cpu, &run_cpu, &waiting, &rss, &size]
+    {
         println!("{}", f.row());
     }
     println!("\nGitHub API calls of one issue → PR run, by endpoint:");

@@ -12,14 +12,14 @@
 //! At most two OpenCode servers run at once (`e2e::Slot`). Without OpenCode the agent
 //! scenarios fail in CI and skip by hand; the no-trigger scenarios never need it.
 
+#[path = "support/e2e.rs"]
+mod e2e;
 #[path = "support/fake_github.rs"]
 mod fake_github;
 #[path = "support/fake_llm.rs"]
 mod fake_llm;
 #[path = "support/git_repo.rs"]
 mod git_repo;
-#[path = "support/e2e.rs"]
-mod e2e;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -90,7 +90,10 @@ fn endpoints(sc: &Scenario) -> Vec<String> {
 fn issue_mention_pushes_a_branch_opens_a_pr_and_replies() {
     let Some((sc, _slot)) = agent_scenario() else { return };
     sc.gh.seed_comment(REPO, ISSUE, COMMENT, "@sisyphus-dev-ai SCENARIO=main please fix the spelling", "Codertocat");
-    let run = sc.run("issue_comment", &issue_comment("@sisyphus-dev-ai SCENARIO=main please fix the spelling", "Codertocat", "OWNER", false));
+    let run = sc.run(
+        "issue_comment",
+        &issue_comment("@sisyphus-dev-ai SCENARIO=main please fix the spelling", "Codertocat", "OWNER", false),
+    );
     assert_success(&sc, &run, &Subject::IssueComment(COMMENT), ISSUE, "FAKE-FINAL-ANSWER");
 
     // The branch: one commit on top of main with exactly the agent's files, by the bot.
@@ -104,7 +107,11 @@ fn issue_mention_pushes_a_branch_opens_a_pr_and_replies() {
     assert_eq!(sc.repos.remote_file(BRANCH, "hello.txt").as_deref(), Some("hi\n"));
     let author = git_repo::git(&sc.repos.origin, &["log", "-1", "--format=%an <%ae>", BRANCH]);
     assert_eq!(author, "sisyphus-dev-ai <sisyphus-dev-ai@users.noreply.github.com>");
-    assert!(sc.repos.remote_message(BRANCH).contains("Co-authored-by: Codertocat"), "{}", sc.repos.remote_message(BRANCH));
+    assert!(
+        sc.repos.remote_message(BRANCH).contains("Co-authored-by: Codertocat"),
+        "{}",
+        sc.repos.remote_message(BRANCH)
+    );
 
     // The PR: from the branch to main, closing the issue, linking the run.
     let pulls = sc.gh.pulls();
@@ -150,7 +157,10 @@ fn pr_mention_commits_on_the_pr_head_only() {
     let before = sc.refs();
     let head = before["refs/heads/feature"].clone();
     sc.gh.seed_comment(REPO, PULL, COMMENT, "@sisyphus-dev-ai SCENARIO=main add the notes", "Codertocat");
-    let run = sc.run("issue_comment", &issue_comment("@sisyphus-dev-ai SCENARIO=main add the notes", "Codertocat", "MEMBER", true));
+    let run = sc.run(
+        "issue_comment",
+        &issue_comment("@sisyphus-dev-ai SCENARIO=main add the notes", "Codertocat", "MEMBER", true),
+    );
     assert_success(&sc, &run, &Subject::IssueComment(COMMENT), PULL, "FAKE-FINAL-ANSWER");
     let after = sc.refs();
     assert_eq!(after.keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>(), "no new branch");
@@ -285,7 +295,10 @@ fn fork_pr_pushes_nothing_and_explains() {
     let sc = sc.with_pull(true);
     let before = sc.refs();
     sc.gh.seed_comment(REPO, PULL, COMMENT, "@sisyphus-dev-ai SCENARIO=main add the notes", "Codertocat");
-    let run = sc.run("issue_comment", &issue_comment("@sisyphus-dev-ai SCENARIO=main add the notes", "Codertocat", "OWNER", true));
+    let run = sc.run(
+        "issue_comment",
+        &issue_comment("@sisyphus-dev-ai SCENARIO=main add the notes", "Codertocat", "OWNER", true),
+    );
     assert_success(&sc, &run, &Subject::IssueComment(COMMENT), PULL, "FAKE-FINAL-ANSWER");
     assert_eq!(sc.refs(), before, "nothing pushed anywhere");
     assert_eq!(sc.gh.pulls().len(), 1, "no PR opened");
@@ -343,6 +356,10 @@ fn local_run_of_one_issue_outside_actions() {
     assert_eq!(sc.commits_between("main", BRANCH).len(), 1);
     let replies = sc.replies();
     assert_eq!(replies.len(), 1);
-    assert!(replies[0].body.contains("FAKE-FINAL-ANSWER") && !replies[0].body.contains("actions/runs"), "{}", replies[0].body);
+    assert!(
+        replies[0].body.contains("FAKE-FINAL-ANSWER") && !replies[0].body.contains("actions/runs"),
+        "{}",
+        replies[0].body
+    );
     sc.assert_hygiene(&run);
 }

@@ -257,7 +257,9 @@ impl Scenario {
             ("outputs".to_owned(), self.file("github-output")),
         ];
         places.extend(self.gh.comments().into_iter().map(|c| (format!("comment {}", c.id), c.body)));
-        places.extend(self.gh.pulls().into_iter().map(|p| (format!("pull {}", p.number), format!("{}\n{}", p.title, p.body))));
+        places.extend(
+            self.gh.pulls().into_iter().map(|p| (format!("pull {}", p.number), format!("{}\n{}", p.title, p.body))),
+        );
         for (place, text) in places {
             for secret in [TOKEN, MODEL_KEY] {
                 assert!(!text.contains(secret), "{place} shows a secret:\n{text}");
@@ -265,6 +267,15 @@ impl Scenario {
         }
         self.repos.assert_token_absent(TOKEN);
         assert_eq!(self.processes(), Vec::<String>::new(), "processes outlived the run");
+        // Our scratch dirs (`sisyphus-*`; OpenCode's state) go before we exit. (Bun's own
+        // `.so` extracts in `$TMPDIR` are OpenCode's business.)
+        let left: Vec<_> = std::fs::read_dir(self.path("runner-temp"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("sisyphus-"))
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "our scratch outlived the run: {left:?}");
     }
 
     /// Our replies (comments by the fake's login), in order.
@@ -274,7 +285,8 @@ impl Scenario {
 
     /// Every reaction on the fake, as `(subject, content)`, sorted.
     pub fn all_reactions(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.gh.reactions().iter().map(|r| format!("{:?} {}", r.subject, r.content)).collect();
+        let mut all: Vec<String> =
+            self.gh.reactions().iter().map(|r| format!("{:?} {}", r.subject, r.content)).collect();
         all.sort();
         all
     }
