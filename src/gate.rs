@@ -34,7 +34,7 @@ pub fn decide(trigger: &Trigger, config: &Config) -> Decision {
     if trigger.body.contains(MARKER) {
         return skip("the text carries sisyphus-action's own marker (it wrote it)");
     }
-    if author.eq_ignore_ascii_case(&config.bot_login) {
+    if same_account(author, &config.bot_login) {
         return skip(format!("the author `{author}` is the bot itself"));
     }
     if trigger.author.is_bot && !bot_allowed(author, &config.allowed_bots) {
@@ -112,8 +112,12 @@ fn issue_request(trigger: &Trigger) -> String {
     if body.is_empty() { trigger.title.trim().to_owned() } else { body.to_owned() }
 }
 
-/// `allowed-bots` may list `renovate` or `renovate[bot]`.
+/// `allowed-bots` may list `renovate` or `renovate[bot]`; `*` allows every bot.
 fn bot_allowed(login: &str, allowed: &[String]) -> bool {
-    let bare = |s: &str| s.trim_end_matches("[bot]").to_ascii_lowercase();
-    allowed.iter().any(|a| a == "*" || bare(a) == bare(login))
+    allowed.iter().any(|a| a == "*" || same_account(a, login))
+}
+
+/// Logins compare case-insensitively, and a GitHub App's `name[bot]` is `name`.
+fn same_account(a: &str, b: &str) -> bool {
+    a.trim_end_matches("[bot]").eq_ignore_ascii_case(b.trim_end_matches("[bot]"))
 }

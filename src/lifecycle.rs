@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cancel::{Cancel, CancelReason};
 use crate::config::Config;
@@ -222,6 +222,9 @@ async fn run_agent(config: &Config, trigger: &Trigger, prompt: String, cancel: &
     let agent_cancel = cancel.clone();
     // The agent's output is untrusted: it must not be able to issue workflow commands.
     let _no_commands = gha.stop_commands();
+    // An early return below drops `hidden`, which restores checkout's credentials all the same.
+    let hidden = publish::credentials::hide(&request.workdir).context("could not hide checkout's credentials")?;
+    tracing::info!("hid {} persisted git credential entries from the agent", hidden.count());
     let mut handle = tokio::task::spawn_blocking(move || runtime.run(&request, &agent_cancel));
     let joined = tokio::select! {
         joined = &mut handle => joined,
@@ -233,6 +236,9 @@ async fn run_agent(config: &Config, trigger: &Trigger, prompt: String, cancel: &
             }
         },
     };
+    if let Err(e) = hidden.restore() {
+        gha.warning(&format!("{e:#}"));
+    }
     let outcome = joined.map_err(|e| anyhow::anyhow!("the agent's thread failed: {e}"))??;
     // Stopping the server (≥ 0.1 s) and deleting its state (50-90 ms) happen while we publish:
     // the tokio runtime waits for blocking tasks when it shuts down, so both are done before

@@ -42,6 +42,7 @@ impl Conclusion {
 }
 
 pub fn main() -> ExitCode {
+    hide_from_same_user();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -114,18 +115,40 @@ fn skip(config: &Config, reason: &str) -> Result<Conclusion> {
     Ok(Conclusion::Skipped)
 }
 
+/// The agent's tools run as our user, and `/proc/<our pid>/environ` holds the GitHub token (the
+/// action passes it to us in the environment). A non-dumpable process's `/proc` entries belong
+/// to root, so nothing the agent runs can read our environment or memory. Children start
+/// dumpable again after `exec`, which is fine: their environment is built without the token.
+fn hide_from_same_user() {
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        eprintln!("warning: cannot make the process non-dumpable ({e}); same-user processes may read its environment");
+    }
+}
+
 fn init_logging(actions: bool) {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let default = if std::env::var("RUNNER_DEBUG").is_ok_and(|v| v == "1") { "debug" } else { "info" };
     // octocrab's HTTP tracing reports every 5xx as an error, even the ones our retries absorb;
     // the GitHub client logs its own retries and failures in plain words instead.
-    let filter = EnvFilter::try_from_env("SISYPHUS_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default},tower_http=off,octocrab=off")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).without_time();
+    // `Targets` rather than `EnvFilter`: the same `level,target=level` syntax without a regex
+    // engine, which would cost the static binary about half a megabyte.
+    let fallback = || format!("{default},tower_http=off,octocrab=off").parse::<Targets>();
+    let filter = match std::env::var("SISYPHUS_LOG").ok().map(|v| v.parse::<Targets>()) {
+        Some(Ok(filter)) => filter,
+        Some(Err(e)) => {
+            eprintln!("warning: ignoring `SISYPHUS_LOG`: {e}");
+            fallback().unwrap_or_default()
+        }
+        None => fallback().unwrap_or_default(),
+    };
+    let format = tracing_subscriber::fmt::layer().with_target(false).without_time();
     // In Actions, logs share stdout with workflow commands so groups stay in order.
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = if actions {
-        builder.with_ansi(false).with_writer(std::io::stdout).try_init()
+        registry.with(format.with_ansi(false).with_writer(std::io::stdout)).try_init()
     } else {
-        builder.with_writer(std::io::stderr).try_init()
+        registry.with(format.with_writer(std::io::stderr)).try_init()
     };
 }

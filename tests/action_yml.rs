@@ -284,6 +284,10 @@ fn scripts_the_action_runs_exist_and_are_executable() {
     let mut seen = 0;
     for s in steps {
         let run = s["run"].as_str().unwrap_or_default();
+        if run.contains("$GITHUB_ACTION_PATH/") {
+            // `-p`: exported shell functions from the job (e.g. a poisoned `sha256sum`) are not imported.
+            assert!(run.starts_with("bash -p \""), "script step runs without `bash -p`: {run}");
+        }
         for script in run.split("$GITHUB_ACTION_PATH/").skip(1).map(|rest| rest.split('"').next().unwrap()) {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
             let mode = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{script}: {e}")).permissions().mode();

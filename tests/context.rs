@@ -107,49 +107,18 @@ fn payload_fallback_knows_the_pull_request() {
     assert_eq!(info.head_repo.as_deref(), Some("forker-user/Hello-World"));
 }
 
-/// The answer the fake gives for the thread number in the request's variables.
-fn answer(body: &Value) -> Value {
-    match body.pointer("/variables/number").and_then(Value::as_u64) {
-        Some(1) => response("issue"),
-        _ if body.pointer("/variables/owner") == Some(&json!("Codertocat")) => response("pr"),
-        _ => json!({"errors": [{"message": "unexpected request"}]}),
-    }
-}
-
-/// Posts the query the way the context stage does, over real HTTP. Stands in for
-/// `github::Client::graphql` until that client exists (see the ignored test below).
-fn post(url: &str, variables: Value) -> Value {
-    let body = json!({"query": QUERY, "variables": variables});
-    let mut response = ureq::post(url).header("authorization", "bearer test-token").send_json(&body).unwrap();
-    response.body_mut().read_json().unwrap()
-}
-
-#[test]
-fn context_from_a_fake_graphql_server_over_http() {
-    let fake = graphql_fake::serve(2, answer);
-    let issue = trigger("issue_comment", "issue_comment.created.mention.json");
-    let vars = json!({"owner": issue.repo.owner, "name": issue.repo.name, "number": issue.number});
-    issue_checks(&context::parse_response(&post(&fake.url, vars), &issue).unwrap());
-    let pr = trigger("pull_request_review_comment", "pull_request_review_comment.created.mention.json");
-    let vars = json!({"owner": pr.repo.owner, "name": pr.repo.name, "number": pr.number});
-    pr_checks(&context::parse_response(&post(&fake.url, vars), &pr).unwrap(), false);
-    let seen = fake.seen.lock().unwrap();
-    assert_eq!(seen.len(), 2);
-    assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("POST", "/graphql"));
-    assert_eq!(seen[0].body["query"], QUERY);
-}
-
+/// The whole stage over real HTTP: `github::Client` posts the query to a fake GraphQL server
+/// on 127.0.0.1, which answers the issue, then the same-repo PR, then the fork PR.
 #[tokio::test]
-#[ignore = "needs the github client"]
 async fn gather_uses_one_graphql_query_for_issue_pr_and_fork_pr() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use sisyphus_action::config::GithubEnv;
     use sisyphus_action::github::Client;
 
-    let fake = graphql_fake::serve(3, |body| match body.pointer("/variables/number").and_then(Value::as_u64) {
-        Some(1) => response("issue"),
-        _ if body.pointer("/variables/owner") == Some(&json!("Codertocat")) => response("pr"),
-        _ => json!({"errors": [{"message": "unexpected request"}]}),
-    });
+    let answers = [response("issue"), response("pr"), response("fork-pr")];
+    let next = AtomicUsize::new(0);
+    let fake = graphql_fake::serve(3, move |_| answers[next.fetch_add(1, Ordering::SeqCst).min(2)].clone());
     let env = GithubEnv { graphql_url: fake.url.clone(), api_url: fake.url.clone(), ..GithubEnv::default() };
     let client = Client::new(&env, "test-token").unwrap();
 
@@ -157,9 +126,29 @@ async fn gather_uses_one_graphql_query_for_issue_pr_and_fork_pr() {
     issue_checks(&context::gather(Some(&client), &issue).await.unwrap());
     let pr = trigger("pull_request_review_comment", "pull_request_review_comment.created.mention.json");
     pr_checks(&context::gather(Some(&client), &pr).await.unwrap(), false);
+    let fork = trigger("pull_request_review_comment", "pull_request_review_comment.created.from-fork.mention.json");
+    pr_checks(&context::gather(Some(&client), &fork).await.unwrap(), true);
 
     let seen = fake.seen.lock().unwrap();
-    assert_eq!(seen.len(), 2, "one query per thread");
+    assert_eq!(seen.len(), 3, "one query per thread");
+    assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("POST", "/graphql"));
+    assert_eq!(seen[0].body["query"], QUERY);
     assert_eq!(seen[0].body["variables"], json!({"owner": "Codertocat", "name": "Hello-World", "number": 1}));
+    assert_eq!(seen[2].body["variables"], json!({"owner": "Codertocat", "name": "Hello-World", "number": 2}));
     assert!(seen[0].authorization.as_deref().is_some_and(|a| a.ends_with("test-token")));
+}
+
+#[tokio::test]
+async fn graphql_errors_are_clear() {
+    use sisyphus_action::config::GithubEnv;
+    use sisyphus_action::github::Client;
+
+    let fake = graphql_fake::serve(1, |_| json!({"errors": [{"message": "Could not resolve to a Repository"}]}));
+    let env = GithubEnv { graphql_url: fake.url.clone(), api_url: fake.url.clone(), ..GithubEnv::default() };
+    let client = Client::new(&env, "test-token").unwrap();
+    let issue = trigger("issue_comment", "issue_comment.created.mention.json");
+    let err = context::gather(Some(&client), &issue).await.unwrap_err();
+    let message = format!("{err:#}");
+    assert!(message.contains("cannot fetch the context of `Codertocat/Hello-World#1`"), "{message}");
+    assert!(message.contains("Could not resolve to a Repository"), "{message}");
 }

@@ -222,6 +222,11 @@ fn custom_phrase_and_allowed_bots() {
     bot.author.is_bot = true;
     assert!(matches!(gate::decide(&bot, &config(&[])), Decision::Skip { .. }));
     assert!(matches!(gate::decide(&bot, &config(&[("bots", "renovate")])), Decision::Act { .. }));
+    assert!(matches!(gate::decide(&bot, &config(&[("bots", "*")])), Decision::Act { .. }));
+    // The bot's own App account is the bot itself, even when bots are allowed.
+    bot.author.login = "sisyphus-dev-ai[bot]".into();
+    let own = gate::decide(&bot, &config(&[("bots", "*")]));
+    assert!(matches!(own, Decision::Skip { ref reason } if reason.contains("is the bot itself")), "{own:?}");
 }
 
 #[test]

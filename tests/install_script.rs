@@ -91,8 +91,10 @@ impl World {
         let output_file = self.path("github-output");
         let _ = std::fs::remove_file(&output_file);
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-binary.sh");
+        // `bash -p`, as action.yml runs it.
         let mut cmd = Command::new("bash");
-        cmd.arg(script)
+        cmd.arg("-p")
+            .arg(script)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
@@ -389,6 +391,7 @@ fn install_opencode(world: &World, version: &str) -> Run {
     let _ = std::fs::remove_file(&output_file);
     let path = format!("{}:{}", world.path("bin").display(), std::env::var("PATH").unwrap_or_default());
     let output = Command::new("bash")
+        .arg("-p")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-opencode.sh"))
         .arg(version)
         .env_clear()

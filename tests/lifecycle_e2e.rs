@@ -330,3 +330,56 @@ fn changes_are_published_and_reported() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&pushed.stdout), "Hello, World\n");
 }
+
+#[test]
+fn the_agent_cannot_read_our_environment() {
+    // On a runner both we and the agent's tools run as the unprivileged `runner` user, and our
+    // environment holds the token. Root reads every process anyway, so play the runner: run the
+    // binary (and so its agent) as `nobody`.
+    if !Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n")) {
+        eprintln!("SKIPPED: needs root to switch to an unprivileged user");
+        return;
+    }
+    let env = Env::new();
+    let chowned = Command::new("chown").args(["-R", "65534:65534"]).arg(env.dir.path()).status().unwrap();
+    assert!(chowned.success());
+    let seen = env.path("seen");
+    // `$PPID` of the agent's shell is our process.
+    let agent = format!("{{ cat /proc/$PPID/environ; echo \"rc=$?\"; }} > {} 2>&1; echo done", seen.display());
+    let inner = env.command(&agent);
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(inner.get_program()).arg("run");
+    cmd.env_clear().stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (key, value) in inner.get_envs() {
+        if let Some(value) = value {
+            cmd.env(key, value);
+        }
+    }
+    let out = wait_bounded(cmd.spawn().unwrap(), Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    assert!(!seen.contains(TOKEN), "the agent read the token from our environment:\n{seen}");
+    assert!(seen.contains("rc=1") && seen.contains("Permission denied"), "{seen}");
+}
+
+#[test]
+fn checkout_credentials_are_hidden_from_the_agent_and_back_after() {
+    let env = Env::new();
+    // What actions/checkout v4/v5 persist: base64("x-access-token:" + TOKEN) in a header.
+    let basic = "eC1hY2Nlc3MtdG9rZW46Z2hzX2UyZVNlY3JldFRva2VuVmFsdWU5ODc=";
+    let header = format!("AUTHORIZATION: basic {basic}");
+    let work = env.path("work");
+    let config = |args: &[&str]| Command::new("git").arg("-C").arg(&work).arg("config").args(args).output().unwrap();
+    assert!(config(&["--local", "http.https://github.com/.extraheader", &header]).status.success());
+
+    // The last paragraph of the command's output is its final text, i.e. the reply.
+    let out = env.run("echo working; echo; echo Seen:; git config --get-regexp extraheader; cat .git/config");
+    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
+    env.assert_finished("+1", &out);
+    let reply = &env.gh.our_comments()[0].body;
+    assert!(reply.contains("[remote \"origin\"]"), "the agent's output is in the reply: {reply}");
+    assert!(!reply.contains(basic) && !logs(&out).contains(basic), "{reply}");
+    assert!(logs(&out).contains("hid 1 persisted git credential entries"), "{}", logs(&out));
+    let after = config(&["--get-all", "http.https://github.com/.extraheader"]);
+    assert_eq!(String::from_utf8_lossy(&after.stdout).trim(), header);
+}

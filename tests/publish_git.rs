@@ -5,51 +5,18 @@
 #[path = "support/git_repo.rs"]
 mod git_repo;
 
-use std::time::Duration;
+#[path = "support/publish_inputs.rs"]
+mod publish_inputs;
 
 use git_repo::{Repos, git};
-use sisyphus_action::cli::RunArgs;
+use publish_inputs::{TOKEN, issue, outcome};
 use sisyphus_action::config::Config;
 use sisyphus_action::context::{PullContext, Thread, from_payload};
-use sisyphus_action::event::{Actor, EventKind, PullInfo, Repo, Trigger};
+use sisyphus_action::event::{EventKind, PullInfo, Trigger};
 use sisyphus_action::publish::{self, Plan, PublishInput, Published};
-use sisyphus_action::runtime::{AgentStatus, Outcome, Todo, Usage};
-
-/// Never a real token; long enough to be redacted and searched for.
-const TOKEN: &str = "test-token-0123456789abcdef";
 
 fn config(repos: &Repos) -> Config {
-    let mut config = Config::from_args(&RunArgs::default()).unwrap();
-    config.token = Some(TOKEN.into());
-    config.github.server_url = repos.server().to_string_lossy().into_owned();
-    config.github.repository = "owner/repo".into();
-    config.github.run_id = Some("4242".into());
-    config
-}
-
-fn issue(number: u64, title: &str) -> Trigger {
-    Trigger {
-        event_name: "issue_comment".into(),
-        action: "created".into(),
-        kind: EventKind::IssueComment,
-        repo: Repo { owner: "owner".into(), name: "repo".into() },
-        number: Some(number),
-        is_pull_request: false,
-        author: Actor { login: "octocat".into(), is_bot: false },
-        author_association: "OWNER".into(),
-        body: "@sisyphus-dev-ai fix the answer".into(),
-        comment: None,
-        title: title.into(),
-        thread_body: "The answer is wrong.".into(),
-        thread_author: "octocat".into(),
-        labels: vec![],
-        added_label: None,
-        assignee: None,
-        pull: None,
-        default_branch: Some("main".into()),
-        created_at: None,
-        html_url: None,
-    }
+    publish_inputs::config(&repos.server())
 }
 
 /// An `issue_comment` on a PR: the payload has no branch, the context stage fills it in.
@@ -70,19 +37,6 @@ fn pull_info(head_ref: &str, head_repo: &str, is_fork: bool) -> PullInfo {
         is_fork,
         maintainer_can_modify: true,
         draft: false,
-    }
-}
-
-fn outcome(text: &str) -> Outcome {
-    Outcome {
-        status: AgentStatus::Done,
-        final_text: text.into(),
-        todos: vec![Todo { content: "fix the answer".into(), status: "completed".into() }],
-        child_sessions: vec![],
-        usage: Usage::default(),
-        files_changed: vec![],
-        session_id: None,
-        duration: Duration::from_secs(3),
     }
 }
 
@@ -389,7 +343,7 @@ fn secret_files_and_tokens_in_diffs_are_withheld_with_reasons() {
         assert_eq!(repos.remote_file(&branch, path), None, "{path} must not be pushed");
     }
     let notes = published.notes.join("\n");
-    assert!(notes.contains("`.env`"), "{notes}");
+    assert!(notes.contains("5 file(s) were left out"), "{notes}");
     assert!(!notes.contains(&github_token) && !notes.contains(TOKEN), "notes never quote a secret");
     // The withheld files are still in the work tree, uncommitted, for a human to look at.
     assert!(git(&repos.work, &["status", "--porcelain"]).contains(".env"));

@@ -165,10 +165,9 @@ fn main_run_is_done_at_the_final_root_idle() {
     // Done on the idle event itself (3.948), not after a poll interval or quiet period.
     assert!((t - 3.948).abs() < 1e-9, "done at {t}");
     assert_eq!(r.machine.todos().iter().map(|t| t.status.as_str()).collect::<Vec<_>>(), ["completed", "completed"]);
-    // One re-check (3 requests), at the idle; nothing while the agent worked.
-    assert_eq!(r.count(|a| *a == Action::Recheck), 1);
-    assert!(r.actions.iter().all(|(at, _)| (*at - 3.948).abs() < 1e-9), "{:?}", r.actions);
-    assert_eq!(r.api.requests, 3);
+    // Conclusive from events: no request at all, neither while working nor to decide.
+    assert_eq!(r.actions, [(3.948, Action::Finish(AgentStatus::Done))]);
+    assert_eq!(r.api.requests, 0);
 }
 
 #[test]
@@ -201,6 +200,34 @@ fn a_busy_child_holds_completion_even_when_the_root_is_idle() {
     let (t, status) = r.finished.clone().expect("finished");
     assert_eq!(status, AgentStatus::Done);
     assert!((t - 5.0).abs() < 1e-9, "done when the child went idle, at {t}");
+}
+
+#[test]
+fn an_idle_lost_on_our_side_is_found_by_the_idle_recheck() {
+    // The child's idle never reaches the machine (the API knows it): the inconclusive root idle
+    // re-checks, finds the child idle, and the run is done at the root idle, not at the timeout.
+    let events = recording("events-parent.jsonl");
+    let child = events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::SessionCreated { id, parent: Some(_) } => Some(id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let mut r = Replay::new(&events, limits());
+    for (t, event) in events {
+        r.advance(t);
+        if r.finished.is_some() {
+            break;
+        }
+        r.api.see(&event);
+        let lost = matches!(&event, Event::Status { session, status: Status::Idle } | Event::Idle { session } if *session == child);
+        if !lost {
+            r.input(t, Input::Event(event));
+        }
+    }
+    assert_eq!(r.finished, Some((1.971, AgentStatus::Done)));
+    assert_eq!(r.count(|a| *a == Action::Recheck), 1);
 }
 
 #[test]

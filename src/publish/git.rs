@@ -70,10 +70,16 @@ impl Git {
             ("core.fsmonitor".into(), "false".into()),
             ("commit.gpgSign".into(), "false".into()),
         ];
-        if authed && let Some((key, value)) = &self.auth {
-            config.push((key.clone(), String::new()));
-            config.push((key.clone(), value.clone()));
-            config.push(("credential.helper".into(), String::new()));
+        if authed {
+            // A stalled transfer aborts instead of holding the job until its timeout; the calls
+            // are blocking, so cancellation cannot interrupt them.
+            config.push(("http.lowSpeedLimit".into(), "1000".into()));
+            config.push(("http.lowSpeedTime".into(), "60".into()));
+            if let Some((key, value)) = &self.auth {
+                config.push((key.clone(), String::new()));
+                config.push((key.clone(), value.clone()));
+                config.push(("credential.helper".into(), String::new()));
+            }
         }
         cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
         for (i, (key, value)) in config.iter().enumerate() {

@@ -6,6 +6,7 @@
 //! the default branch, never with force) and opens or updates the PR. What it did not do goes
 //! into `Published::notes` in plain words; the reply is the report stage's.
 
+pub mod credentials;
 mod git;
 pub mod guard;
 mod plan;
@@ -233,10 +234,10 @@ pub async fn publish(client: Option<&Client>, plan: &Plan, input: &PublishInput<
         let mut args = vec!["reset", "--quiet", "--"];
         args.extend(out.withheld.iter().map(|(p, _)| p.as_str()));
         git.run(&args).context("could not unstage the withheld files")?;
+        // The reply lists each file with its reason (`withheld`); the note says what that means.
         out.notes.push(format!(
-            "{} file(s) were left out of the commit: {}.",
-            out.withheld.len(),
-            out.withheld.iter().map(|(p, r)| format!("`{p}` ({r})")).collect::<Vec<_>>().join("; ")
+            "{} file(s) were left out of the commit and stay only in the runner's work tree.",
+            out.withheld.len()
         ));
     }
     if out.files.is_empty() {
@@ -315,8 +316,12 @@ fn fold_agent_commits(git: &git::Git, target: &Target, out: &mut Published) -> R
 /// Staged paths, and whether each is a deletion. Renames count as a deletion and an addition,
 /// so the new name is guarded like any added file.
 fn staged_changes(git: &git::Git) -> Result<Vec<(String, bool)>> {
-    let raw = git.run(&["diff", "--cached", "--name-status", "--no-renames", "-z"])?;
-    let mut fields = raw.split('\0').filter(|f| !f.is_empty());
+    // Untrimmed: a path may end in whitespace, and `-z` output needs no trimming.
+    let raw = git.try_run(&["diff", "--cached", "--name-status", "--no-renames", "-z"])?;
+    if !raw.success {
+        bail!("`git diff --cached` failed: {}", raw.stderr.trim());
+    }
+    let mut fields = raw.stdout.split('\0').filter(|f| !f.is_empty());
     let mut changes = Vec::new();
     while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
         changes.push((path.to_owned(), status.starts_with('D')));

@@ -22,7 +22,8 @@ use super::sse::Parser;
 /// What the event-stream reader thread sends.
 #[derive(Debug)]
 pub enum StreamNote {
-    Event(Event),
+    /// The events of one read: a burst costs the driver one wake-up, not one per event.
+    Events(Vec<Event>),
     /// The stream ended (EOF or error) — the detail says which.
     Ended(String),
 }
@@ -160,9 +161,17 @@ impl Api {
     }
 
     /// Status, todos and the whole descendant tree: the answer to `Action::Recheck`.
+    /// The three independent requests run concurrently: this sits between the final idle and
+    /// the outcome, so its latency is the run's.
     pub fn snapshot(&self, root: &str) -> Result<Snapshot> {
-        let status = self.get_json("/session/status")?;
-        let busy: HashSet<String> = status
+        let (status, todos, children) = std::thread::scope(|scope| {
+            let status = scope.spawn(|| self.get_json("/session/status"));
+            let todos = scope.spawn(|| self.todos(root));
+            let children = self.descendants(root);
+            let join = |e: Box<dyn std::any::Any + Send>| anyhow::anyhow!("a re-check thread panicked: {e:?}");
+            (status.join().map_err(join), todos.join().map_err(join), children)
+        });
+        let busy: HashSet<String> = status??
             .as_object()
             .map(|m| {
                 m.iter()
@@ -171,6 +180,11 @@ impl Api {
                     .collect()
             })
             .unwrap_or_default();
+        Ok(Snapshot { busy, todos: todos??, children: children? })
+    }
+
+    /// `(child, parent)` for the whole tree under `root`.
+    fn descendants(&self, root: &str) -> Result<Vec<(String, String)>> {
         let mut children = Vec::new();
         let mut queue = vec![root.to_owned()];
         // Bounded: a tree of subagents is small; a cycle or a runaway must not spin here.
@@ -187,7 +201,7 @@ impl Api {
                 }
             }
         }
-        Ok(Snapshot { busy, todos: self.todos(root)?, children })
+        Ok(children)
     }
 
     /// Opens `GET /event` and follows it on a thread until it ends; every event goes to `tx`.
@@ -212,14 +226,10 @@ impl Api {
                 match reader.read(&mut buf) {
                     Ok(0) => break "the event stream ended".to_owned(),
                     Ok(n) => {
-                        for frame in parser.feed(&buf[..n]) {
-                            let event = match serde_json::from_str::<Value>(&frame.data) {
-                                Ok(v) => Event::parse(&v),
-                                Err(_) => continue,
-                            };
-                            if tx.send(T::from(StreamNote::Event(event))).is_err() {
-                                return; // the driver is gone
-                            }
+                        let events: Vec<Event> =
+                            parser.feed(&buf[..n]).iter().filter_map(|f| parse_frame(&f.data)).collect();
+                        if !events.is_empty() && tx.send(T::from(StreamNote::Events(events))).is_err() {
+                            return; // the driver is gone
                         }
                     }
                     Err(e) => break format!("the event stream failed: {e}"),
@@ -229,6 +239,31 @@ impl Api {
         });
         Ok(())
     }
+}
+
+/// Event types nothing here acts on, dropped before JSON parsing so they cost neither a parse
+/// nor a wake-up of the driver (oh-my-opencode alone sends a toast every ~150 ms). Liveness
+/// for the watchdog comes from `server.heartbeat` every ~10 s.
+const NOISE: &[&str] = &[
+    "tui.toast.show",
+    "plugin.added",
+    "catalog.updated",
+    "reference.updated",
+    "integration.updated",
+    "file.watcher.updated",
+    "lsp.updated",
+    "lsp.client.diagnostics",
+];
+
+fn parse_frame(data: &str) -> Option<Event> {
+    let head = data.get(..data.len().min(200)).unwrap_or(data);
+    if let Some(at) = head.find("\"type\":\"") {
+        let rest = &head[at + 8..];
+        if rest.find('"').is_some_and(|end| NOISE.contains(&&rest[..end])) {
+            return None;
+        }
+    }
+    serde_json::from_str::<Value>(data).ok().map(|v| Event::parse(&v))
 }
 
 #[cfg(test)]
@@ -247,6 +282,13 @@ mod tests {
         ] {
             assert_eq!(base64(input.as_bytes()), out);
         }
+    }
+
+    #[test]
+    fn noise_is_dropped_before_parsing() {
+        assert_eq!(parse_frame(r#"{"id":"e","type":"tui.toast.show","properties":{}}"#), None);
+        assert_eq!(parse_frame(r#"{"type":"server.heartbeat","properties":{}}"#), Some(Event::Heartbeat));
+        assert_eq!(parse_frame("{not json"), None);
     }
 
     #[test]

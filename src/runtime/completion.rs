@@ -6,10 +6,15 @@
 //! The rule: the root session is idle, every descendant session (`session.created` with a
 //! `parentID` we track, recursively) is idle, and the root's todos are all `completed` or
 //! `cancelled` — or, when todos are left pending (a plugin such as oh-my-opencode resumes the
-//! session ~2-3 s after idle), no busy came back within `quiet`. The API is consulted only on
-//! a root idle (one re-check, which is also what makes idle → done fast) and when the event
-//! stream has been silent longer than `watchdog` (heartbeats arrive every ~10 s, so silence
-//! means a stalled stream, not a slow model). It deliberately does not poll.
+//! session ~2-3 s after idle), no busy came back within `quiet`.
+//!
+//! Events are the source of truth: we subscribe before prompting and the stream is ordered, so
+//! a child's `session.created` and every `todo.updated` arrive before the root idle they
+//! precede. A root idle that is conclusive from events (todos done, no descendant busy) ends the
+//! run at once, with no request. The API is consulted only on an inconclusive root idle (todos
+//! pending or a descendant still busy — the re-check catches an idle we cannot have seen), after
+//! a lost stream, and when the stream has been silent longer than `watchdog` (heartbeats arrive
+//! every ~10 s, so silence means a stalled stream, not a slow model). It never polls.
 //!
 //! Limits: a root `session.error` fails the run (unless a busy shows the session recovered);
 //! retries are progress up to `max_retries`; more than `max_steps` model steps (a truncated model
@@ -304,13 +309,12 @@ impl Completion {
                     self.finish(status, actions);
                 }
                 _ if self.error.is_some() => {}
+                // Conclusive from events alone: `evaluate` finishes now, with no request.
+                _ if self.todos.iter().all(todo_done) && !self.children.values().any(|busy| *busy) => {}
                 _ => self.request_recheck(actions),
             }
         } else if let Some(busy) = self.children.get_mut(session) {
-            let was_busy = std::mem::replace(busy, false);
-            if was_busy && self.root_idle_since.is_some() && self.phase == Phase::Working {
-                self.request_recheck(actions);
-            }
+            *busy = false;
         }
     }
 

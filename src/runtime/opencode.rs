@@ -160,12 +160,18 @@ fn forward<T: Send + 'static>(from: Receiver<T>, to: Sender<Note>, wrap: fn(T) -
     });
 }
 
-/// Waits for `server.connected` on a fresh subscription (events before it are kept).
+/// Waits for `server.connected` on a fresh subscription (what came with or before it is kept).
 fn await_connected(rx: &Receiver<Note>, backlog: &mut Vec<Note>, wait: Duration) -> Result<()> {
     let deadline = Instant::now() + wait;
     loop {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(Note::Stream(StreamNote::Event(Event::Connected))) => return Ok(()),
+            Ok(Note::Stream(StreamNote::Events(batch))) if batch.contains(&Event::Connected) => {
+                let rest: Vec<Event> = batch.into_iter().filter(|e| *e != Event::Connected).collect();
+                if !rest.is_empty() {
+                    backlog.push(Note::Stream(StreamNote::Events(rest)));
+                }
+                return Ok(());
+            }
             Ok(Note::Stream(StreamNote::Ended(why))) => bail!("the event stream closed before connecting: {why}"),
             Ok(note) => backlog.push(note),
             Err(_) => bail!("the event stream did not connect within {wait:?}"),
@@ -228,29 +234,38 @@ fn drive(
             };
             let arrived = Instant::now();
             let calls_before = api.calls();
-            let input = match note {
-                None => Input::Tick,
-                Some(Note::Cancel(reason)) => Input::Cancel(reason),
-                Some(Note::Stream(StreamNote::Event(event))) => {
-                    events += 1;
-                    // Decided before the machine sees it, which may start tracking a child.
-                    if event_of_run(&machine, &event) {
-                        transcript.record(&event, &request.workdir);
-                    }
-                    Input::Event(event)
+            let inputs = match note {
+                None => vec![Input::Tick],
+                Some(Note::Cancel(reason)) => vec![Input::Cancel(reason)],
+                Some(Note::Stream(StreamNote::Events(batch))) => {
+                    events += batch.len();
+                    batch.into_iter().map(Input::Event).collect()
                 }
                 Some(Note::Stream(StreamNote::Ended(detail))) => {
                     let server_exited = server.exited().is_some() || resubscribes >= MAX_RESUBSCRIBES;
-                    Input::StreamLost { server_exited, detail }
+                    vec![Input::StreamLost { server_exited, detail }]
                 }
                 Some(Note::Server(ServerNote::OutputClosed)) => {
                     let detail = format!("`opencode serve` exited; last log lines:\n{}", server.tail());
-                    Input::StreamLost { server_exited: true, detail }
+                    vec![Input::StreamLost { server_exited: true, detail }]
                 }
                 Some(Note::Server(ServerNote::Listening(_))) => continue,
             };
-            let actions = machine.handle(input, arrived);
-            if let Some(status) = perform(&api, &session, &mut machine, actions, &tx, &mut resubscribes)? {
+            let mut finished = None;
+            for input in inputs {
+                // Decided before the machine sees the event, which may start tracking a child.
+                if let Input::Event(event) = &input
+                    && event_of_run(&machine, event)
+                {
+                    transcript.record(event, &request.workdir);
+                }
+                let actions = machine.handle(input, arrived);
+                finished = perform(&api, &session, &mut machine, actions, &tx, &mut resubscribes)?;
+                if finished.is_some() {
+                    break;
+                }
+            }
+            if let Some(status) = finished {
                 transcript.flush_log();
                 break (status, arrived, calls_before);
             }

@@ -120,6 +120,9 @@ pub fn script(scenario: &str, step: usize, workdir: &str) -> Reply {
         ("http400", _) => {
             Reply::Status(400, r#"{"error":{"message":"fake bad request","type":"invalid_request_error"}}"#)
         }
+        ("http500fast", _) => {
+            Reply::Status(500, r#"{"error":{"message":"fake upstream exploded","type":"server_error"}}"#)
+        }
         ("malformed", _) => Reply::Malformed,
         ("truncated", _) => Reply::Truncated,
         ("permission", 0) => {
@@ -190,9 +193,11 @@ fn handle(mut conn: TcpStream, requests: &Mutex<Vec<Request>>) -> std::io::Resul
 }
 
 fn respond(conn: &mut TcpStream, code: u16, kind: &str, body: &str) -> std::io::Result<()> {
+    // Retry at once: OpenCode's own backoff (2 s doubling, 5 attempts) would take ~66 s.
+    let retry = if code >= 500 { "retry-after-ms: 50\r\n" } else { "" };
     write!(
         conn,
-        "HTTP/1.1 {code} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {code} X\r\nContent-Type: {kind}\r\n{retry}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     conn.flush()
