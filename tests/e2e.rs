@@ -132,15 +132,14 @@ fn issue_mention_pushes_a_branch_opens_a_pr_and_replies() {
     assert!(out["comment-url"].contains("#issuecomment-"), "{out:?}");
     assert_eq!(out["triggered"], "true");
 
-    // The conversation with GitHub: 👀 first, then every call in order (no re-run lookups
-    // on a first attempt).
+    // The conversation with GitHub: 👀 first, then every call in order — 9, the target: no
+    // re-run lookups on a first attempt, no PR lookup before creating it.
     let comment = format!("/repos/{REPO}/issues/comments/{COMMENT}/reactions");
     let expected = [
         format!("POST {comment}"),
         format!("POST /repos/{REPO}/labels"),
         format!("POST /repos/{REPO}/issues/1/labels"),
         "POST /graphql".to_owned(),
-        format!("GET /repos/{REPO}/pulls"),
         format!("POST /repos/{REPO}/pulls"),
         format!("DELETE {comment}/ID"),
         format!("POST {comment}"),
