@@ -36,6 +36,8 @@ pub struct GithubEnv {
     pub repository: String,
     pub workspace: PathBuf,
     pub run_id: Option<String>,
+    /// `GITHUB_RUN_ATTEMPT`: 1 for a run's first attempt, 2+ for "Re-run jobs".
+    pub run_attempt: Option<u32>,
     pub output: Option<PathBuf>,
     pub step_summary: Option<PathBuf>,
     pub runner_temp: PathBuf,
@@ -51,6 +53,13 @@ impl GithubEnv {
             return None;
         }
         Some(format!("{}/{}/actions/runs/{id}", self.server_url.trim_end_matches('/'), self.repository))
+    }
+
+    /// The first attempt of a known workflow run: no earlier attempt of this event can have
+    /// left a reply or a verdict, so the lookups that find them can be skipped. Unknown
+    /// (a local run, a missing variable) counts as not first.
+    pub fn first_attempt(&self) -> bool {
+        self.run_attempt == Some(1) && self.run_id.is_some()
     }
 }
 
@@ -153,6 +162,7 @@ impl Config {
                 .or_else(|| std::env::current_dir().ok())
                 .unwrap_or_else(|| PathBuf::from(".")),
             run_id: env("GITHUB_RUN_ID"),
+            run_attempt: env("GITHUB_RUN_ATTEMPT").and_then(|a| a.parse().ok()),
             output: env("GITHUB_OUTPUT").map(PathBuf::from),
             step_summary: env("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             runner_temp: env("RUNNER_TEMP").map_or_else(std::env::temp_dir, PathBuf::from),

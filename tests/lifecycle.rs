@@ -54,6 +54,7 @@ fn setup(agent_command: &str) -> Setup {
         repository: REPO.into(),
         workspace: dir.path().join("work"),
         run_id: Some("4242".into()),
+        run_attempt: None,
         output: Some(dir.path().join("output")),
         step_summary: Some(dir.path().join("summary")),
         runner_temp: dir.path().join("temp"),

@@ -32,14 +32,7 @@ pub async fn open_or_update(client: Option<&Client>, req: &Request<'_>, out: &mu
         return;
     };
     let owner = req.repo.split('/').next().unwrap_or(req.repo);
-    let mut result = upsert(client, req, owner).await;
-    // Another run may have opened it between our lookup and our create: update that one.
-    if let Err(err) = &result
-        && err.to_string().contains("already exists")
-    {
-        result = upsert(client, req, owner).await;
-    }
-    match result {
+    match upsert(client, req, owner).await {
         Ok(pull) => {
             out.pr_number = Some(pull.number);
             out.pr_url = Some(pull.html_url);
@@ -65,14 +58,17 @@ pub async fn open_or_update(client: Option<&Client>, req: &Request<'_>, out: &mu
     }
 }
 
-/// Updates the open PR for the branch if there is one, else opens it.
+/// Opens the PR; when GitHub answers that one already exists for the branch (a re-run, or
+/// another run that got there first), updates that one instead. Creating first spares the
+/// lookup in the common case, a first run on a new branch.
 async fn upsert(client: &Client, req: &Request<'_>, owner: &str) -> Result<pulls::Pull, GithubError> {
-    match pulls::find_open(client, req.repo, owner, req.branch).await? {
-        Some(existing) => pulls::update(client, req.repo, existing.number, req.title, req.body).await,
-        None => {
-            let new = NewPull { title: req.title, body: req.body, head: req.branch, base: req.base, draft: req.draft };
-            pulls::create(client, req.repo, &new).await
-        }
+    let new = NewPull { title: req.title, body: req.body, head: req.branch, base: req.base, draft: req.draft };
+    match pulls::create(client, req.repo, &new).await {
+        Err(GithubError::AlreadyExists(detail)) => match pulls::find_open(client, req.repo, owner, req.branch).await? {
+            Some(existing) => pulls::update(client, req.repo, existing.number, req.title, req.body).await,
+            None => Err(GithubError::AlreadyExists(detail)),
+        },
+        other => other,
     }
 }
 
