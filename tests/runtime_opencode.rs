@@ -139,7 +139,7 @@ fn run(s: &Setup, req: &AgentRequest, limits: Option<Limits>, cancel: &Cancel) -
 }
 
 fn run_stats(s: &Setup, req: &AgentRequest, limits: Option<Limits>, cancel: &Cancel) -> (Outcome, RunStats) {
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+    let _ = tracing_subscriber::fmt().with_test_writer().with_max_level(tracing::Level::INFO).try_init();
     let started = Instant::now();
     let stats = Arc::new(Mutex::new(RunStats::default()));
     let outcome = OpenCode { limits, stats: Some(stats.clone()) }.run(req, cancel).unwrap_or_else(|e| {
