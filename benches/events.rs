@@ -29,9 +29,19 @@ use sisyphus_action::runtime::transcript::Transcript;
 
 const ROOT: &str = "ses_e042e21bbffe42n2VeflJCfS3T";
 
-/// The wire form of one event (compact JSON, as OpenCode sends it).
+/// The wire form of one event: compact JSON with `id`, `type`, `properties` first, in that
+/// order, as OpenCode sends it (`json!` alone would sort the keys).
 fn frame(event: &Value) -> Vec<u8> {
-    format!("data: {event}\n\n").into_bytes()
+    let mut fields: Vec<String> = ["id", "type", "properties"]
+        .iter()
+        .filter_map(|k| event.get(*k).map(|v| format!("{}:{v}", Value::from(*k))))
+        .collect();
+    if let Some(map) = event.as_object() {
+        for (k, v) in map.iter().filter(|(k, _)| !["id", "type", "properties"].contains(&k.as_str())) {
+            fields.push(format!("{}:{v}", Value::from(k.as_str())));
+        }
+    }
+    format!("data: {{{}}}\n\n", fields.join(",")).into_bytes()
 }
 
 /// A turn like the fake model's `long60`: 240 deltas of "slow " with a heartbeat every 10 s.

@@ -276,14 +276,19 @@ impl Decoder {
         }
         // The common case — the next words of the held part — appends without allocating.
         let fast = DeltaEvent::decode(data);
-        if let (Some(Event::TextDelta { session, message_id, part_id, delta }), Some(d)) = (held.as_mut(), &fast)
-            && d.properties.field == "text"
-            && *session == d.properties.session
-            && *message_id == d.properties.message
-            && *part_id == d.properties.part
-        {
-            delta.push_str(&d.properties.delta);
-        } else {
+        let appended = match (held.as_mut(), &fast) {
+            (Some(Event::TextDelta { session, message_id, part_id, delta }), Some(d))
+                if d.properties.field == "text"
+                    && *session == d.properties.session
+                    && *message_id == d.properties.message
+                    && *part_id == d.properties.part =>
+            {
+                delta.push_str(&d.properties.delta);
+                true
+            }
+            _ => false,
+        };
+        if !appended {
             let event = match fast {
                 Some(d) => d.into_event(),
                 None => match Event::from_json(data) {
@@ -291,11 +296,16 @@ impl Decoder {
                     None => return,
                 },
             };
-            if matches!(event, Event::TextDelta { .. }) {
-                out.extend(held.replace(event));
-            } else {
-                out.extend(held.take());
-                out.push(event);
+            match (&mut *held, event) {
+                (
+                    Some(Event::TextDelta { session, message_id, part_id, delta }),
+                    Event::TextDelta { session: s, message_id: m, part_id: p, delta: more },
+                ) if *session == s && *message_id == m && *part_id == p => delta.push_str(&more),
+                (_, delta @ Event::TextDelta { .. }) => out.extend(held.replace(delta)),
+                (_, other) => {
+                    out.extend(held.take());
+                    out.push(other);
+                }
             }
         }
         if let Some(Event::TextDelta { delta, .. }) = held
@@ -386,7 +396,10 @@ mod tests {
             ]
         );
         assert!(d.feed(delta("q", "tail").as_bytes()).is_empty());
-        assert_eq!(text_of(&d.finish().into_iter().collect::<Vec<_>>()), [("q".to_owned(), "tail".to_owned())]);
+        // The general path (here: `type` after `properties`) merges alike.
+        let late = r#"data: {"properties":{"sessionID":"s","messageID":"m","partID":"q","field":"text","delta":" end"},"type":"message.part.delta"}"#;
+        assert!(d.feed(format!("{late}\n\n").as_bytes()).is_empty());
+        assert_eq!(text_of(&d.finish().into_iter().collect::<Vec<_>>()), [("q".to_owned(), "tail end".to_owned())]);
         assert_eq!(d.finish(), None);
     }
 
