@@ -16,13 +16,14 @@ use serde_json::{Value, json};
 
 use super::Todo;
 use super::completion::Snapshot;
-use super::events::{Event, todos_from};
+use super::events::{DeltaEvent, Event, peek_kind, todos_from};
 use super::sse::Parser;
 
 /// What the event-stream reader thread sends.
 #[derive(Debug)]
 pub enum StreamNote {
-    /// The events of one read: a burst costs the driver one wake-up, not one per event.
+    /// The events one read made ready: a burst costs the driver one wake-up, not one per event,
+    /// and a read of text deltas that completes no line costs it none (see `Decoder`).
     Events(Vec<Event>),
     /// The stream ended (EOF or error) — the detail says which.
     Ended(String),
@@ -220,14 +221,13 @@ impl Api {
         let response = Self::check("`GET /event`", response)?;
         let mut reader = response.into_body().into_reader();
         std::thread::spawn(move || {
-            let mut parser = Parser::new();
+            let mut decoder = Decoder::default();
             let mut buf = vec![0u8; 16 * 1024];
             let end = loop {
                 match reader.read(&mut buf) {
                     Ok(0) => break "the event stream ended".to_owned(),
                     Ok(n) => {
-                        let events: Vec<Event> =
-                            parser.feed(&buf[..n]).iter().filter_map(|f| parse_frame(&f.data)).collect();
+                        let events = decoder.feed(&buf[..n]);
                         if !events.is_empty() && tx.send(T::from(StreamNote::Events(events))).is_err() {
                             return; // the driver is gone
                         }
@@ -235,9 +235,89 @@ impl Api {
                     Err(e) => break format!("the event stream failed: {e}"),
                 }
             };
+            if let Some(held) = decoder.finish() {
+                let _ = tx.send(T::from(StreamNote::Events(vec![held])));
+            }
             let _ = tx.send(T::from(StreamNote::Ended(end)));
         });
         Ok(())
+    }
+}
+
+/// The event stream's bytes → the events we act on (SSE frames, noise dropped, JSON decoded).
+///
+/// Text deltas are held back and merged until their line is complete: a model streams a word
+/// every few hundred ms, and forwarding each one would wake the driver thread per word (that
+/// wake-up was most of our CPU during a turn). Nothing acts on a partial line — the transcript
+/// logs whole lines and the completion machine ignores deltas except as liveness, which
+/// heartbeats give — and any other event, a newline, a large backlog or the end of the stream
+/// forwards the held text first, so order and content are unchanged.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    parser: Parser,
+    held: Option<Event>,
+}
+
+/// Held delta text beyond this is forwarded even without a newline.
+const MAX_HELD_BYTES: usize = 64 * 1024;
+
+impl Decoder {
+    /// Feeds one read's bytes; returns the events ready to forward.
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<Event> {
+        let mut out = Vec::new();
+        let held = &mut self.held;
+        self.parser.feed_with(chunk, |frame| Self::take(held, &frame.data, &mut out));
+        out
+    }
+
+    fn take(held: &mut Option<Event>, data: &str, out: &mut Vec<Event>) {
+        if peek_kind(data).is_some_and(|kind| NOISE.contains(&kind)) {
+            return;
+        }
+        // The common case — the next words of the held part — appends without allocating.
+        let fast = DeltaEvent::decode(data);
+        let appended = match (held.as_mut(), &fast) {
+            (Some(Event::TextDelta { session, message_id, part_id, delta }), Some(d))
+                if d.properties.field == "text"
+                    && *session == d.properties.session
+                    && *message_id == d.properties.message
+                    && *part_id == d.properties.part =>
+            {
+                delta.push_str(&d.properties.delta);
+                true
+            }
+            _ => false,
+        };
+        if !appended {
+            let event = match fast {
+                Some(d) => d.into_event(),
+                None => match Event::from_json(data) {
+                    Some(event) => event,
+                    None => return,
+                },
+            };
+            match (&mut *held, event) {
+                (
+                    Some(Event::TextDelta { session, message_id, part_id, delta }),
+                    Event::TextDelta { session: s, message_id: m, part_id: p, delta: more },
+                ) if *session == s && *message_id == m && *part_id == p => delta.push_str(&more),
+                (_, delta @ Event::TextDelta { .. }) => out.extend(held.replace(delta)),
+                (_, other) => {
+                    out.extend(held.take());
+                    out.push(other);
+                }
+            }
+        }
+        if let Some(Event::TextDelta { delta, .. }) = held
+            && (delta.contains('\n') || delta.len() > MAX_HELD_BYTES)
+        {
+            out.extend(held.take());
+        }
+    }
+
+    /// What is still held back (the stream ended).
+    pub fn finish(&mut self) -> Option<Event> {
+        self.held.take()
     }
 }
 
@@ -254,17 +334,6 @@ const NOISE: &[&str] = &[
     "lsp.updated",
     "lsp.client.diagnostics",
 ];
-
-fn parse_frame(data: &str) -> Option<Event> {
-    let head = data.get(..data.len().min(200)).unwrap_or(data);
-    if let Some(at) = head.find("\"type\":\"") {
-        let rest = &head[at + 8..];
-        if rest.find('"').is_some_and(|end| NOISE.contains(&&rest[..end])) {
-            return None;
-        }
-    }
-    serde_json::from_str::<Value>(data).ok().map(|v| Event::parse(&v))
-}
 
 #[cfg(test)]
 mod tests {
@@ -286,9 +355,52 @@ mod tests {
 
     #[test]
     fn noise_is_dropped_before_parsing() {
-        assert_eq!(parse_frame(r#"{"id":"e","type":"tui.toast.show","properties":{}}"#), None);
-        assert_eq!(parse_frame(r#"{"type":"server.heartbeat","properties":{}}"#), Some(Event::Heartbeat));
-        assert_eq!(parse_frame("{not json"), None);
+        let mut d = Decoder::default();
+        assert_eq!(d.feed(b"data: {\"id\":\"e\",\"type\":\"tui.toast.show\",\"properties\":{}}\n\n"), []);
+        assert_eq!(d.feed(b"data: {\"type\":\"server.heartbeat\",\"properties\":{}}\n\n"), [Event::Heartbeat]);
+        assert_eq!(d.feed(b"data: {not json\n\n"), []);
+    }
+
+    fn delta(part: &str, text: &str) -> String {
+        let event = json!({"type":"message.part.delta","properties":{"sessionID":"s","messageID":"m","partID":part,"field":"text","delta":text}});
+        format!("data: {event}\n\n")
+    }
+
+    fn text_of(events: &[Event]) -> Vec<(String, String)> {
+        events
+            .iter()
+            .map(|e| match e {
+                Event::TextDelta { part_id, delta, .. } => (part_id.clone(), delta.clone()),
+                other => (String::new(), format!("{other:?}")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn deltas_are_held_until_their_line_ends_or_something_else_comes() {
+        let mut d = Decoder::default();
+        assert!(d.feed(delta("p", "one ").as_bytes()).is_empty());
+        assert!(d.feed(delta("p", "two ").as_bytes()).is_empty());
+        // A newline forwards the merged text at once.
+        let out = d.feed(format!("{}{}", delta("p", "three\nfo"), delta("p", "ur")).as_bytes());
+        assert_eq!(text_of(&out), [("p".to_owned(), "one two three\nfo".to_owned())]);
+        // Another part, then another event: each forwards what is held first, in order.
+        let heartbeat = "data: {\"type\":\"server.heartbeat\",\"properties\":{}}\n\n";
+        let out = d.feed(format!("{}{heartbeat}", delta("q", "x")).as_bytes());
+        assert_eq!(
+            text_of(&out),
+            [
+                ("p".to_owned(), "ur".to_owned()),
+                ("q".to_owned(), "x".to_owned()),
+                (String::new(), "Heartbeat".to_owned())
+            ]
+        );
+        assert!(d.feed(delta("q", "tail").as_bytes()).is_empty());
+        // The general path (here: `type` after `properties`) merges alike.
+        let late = r#"data: {"properties":{"sessionID":"s","messageID":"m","partID":"q","field":"text","delta":" end"},"type":"message.part.delta"}"#;
+        assert!(d.feed(format!("{late}\n\n").as_bytes()).is_empty());
+        assert_eq!(text_of(&d.finish().into_iter().collect::<Vec<_>>()), [("q".to_owned(), "tail end".to_owned())]);
+        assert_eq!(d.finish(), None);
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! `tests/fixtures/opencode/`). Anything else — and anything malformed — is `Other`: an event we
 //! do not understand must never stop the run, only fail to advance it.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::Todo;
@@ -174,7 +177,75 @@ fn error_message(error: &Value) -> String {
     excerpt(&message, 300)
 }
 
+/// The event's `type`, read from the text without parsing it, when it comes first-ish in the
+/// compact JSON OpenCode sends (`{"id":…,"type":"…"`); `None` otherwise. A hint only: the
+/// decoders check the type they parse.
+pub fn peek_kind(data: &str) -> Option<&str> {
+    let head = data.get(..data.len().min(200)).unwrap_or(data);
+    let at = head.find("\"type\":\"")?;
+    let rest = &head[at + 8..];
+    rest.find('"').map(|end| &rest[..end])
+}
+
+/// `message.part.delta`, the event that comes by the hundred while a model streams: decoded
+/// straight from the text, without a `Value` tree. Anything this shape does not fit exactly
+/// (a missing `properties`, a non-string field, a duplicate key) takes the general path.
+#[derive(Deserialize)]
+pub struct DeltaEvent<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    pub properties: DeltaProperties<'a>,
+}
+
+#[derive(Deserialize)]
+pub struct DeltaProperties<'a> {
+    #[serde(borrow, rename = "sessionID", default)]
+    pub session: Cow<'a, str>,
+    #[serde(borrow, rename = "messageID", default)]
+    pub message: Cow<'a, str>,
+    #[serde(borrow, rename = "partID", default)]
+    pub part: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub field: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub delta: Cow<'a, str>,
+}
+
+impl<'a> DeltaEvent<'a> {
+    /// A `message.part.delta` decoded on the fast path, borrowing from `data`; `None` when
+    /// `data` is another event or does not fit the shape exactly (the general path decides).
+    pub fn decode(data: &'a str) -> Option<Self> {
+        if peek_kind(data) != Some("message.part.delta") {
+            return None;
+        }
+        serde_json::from_str::<DeltaEvent>(data).ok().filter(|d| d.kind == "message.part.delta")
+    }
+
+    pub fn into_event(self) -> Event {
+        let p = self.properties;
+        if p.field == "text" {
+            Event::TextDelta {
+                session: p.session.into_owned(),
+                message_id: p.message.into_owned(),
+                part_id: p.part.into_owned(),
+                delta: p.delta.into_owned(),
+            }
+        } else {
+            Event::Other(self.kind.into_owned())
+        }
+    }
+}
+
 impl Event {
+    /// One event's JSON text; `None` when it is not JSON.
+    pub fn from_json(data: &str) -> Option<Event> {
+        if let Some(delta) = DeltaEvent::decode(data) {
+            return Some(delta.into_event());
+        }
+        serde_json::from_str::<Value>(data).ok().map(|v| Event::parse(&v))
+    }
+
     pub fn parse(v: &Value) -> Event {
         let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
         let p = v.get("properties").unwrap_or(&Value::Null);
@@ -286,6 +357,22 @@ mod tests {
             Event::parse(&json!({"type":"session.status","properties":{"status":{"type":"weird"}}})),
             Event::Other("session.status".into())
         );
+    }
+
+    #[test]
+    fn text_deltas_decode_alike_on_both_paths() {
+        for text in [
+            r#"{"id":"e","type":"message.part.delta","properties":{"sessionID":"s","messageID":"m","partID":"p","field":"text","delta":"a \"b\"\n"}}"#,
+            r#"{"type":"message.part.delta","properties":{"sessionID":"s","field":"reasoning","delta":"x"}}"#,
+            r#"{"type":"message.part.delta","properties":{"sessionID":"s","field":"text","delta":null}}"#,
+            r#"{"type":"message.part.delta","properties":{"sessionID":"s","field":"text","field":"x"}}"#,
+            r#"{"type":"message.part.delta"}"#,
+            r#"{"type":"session.idle","properties":{"sessionID":"s","field":"text","delta":"x"}}"#,
+        ] {
+            let general = Event::parse(&serde_json::from_str(text).unwrap());
+            assert_eq!(Event::from_json(text), Some(general), "{text}");
+        }
+        assert_eq!(Event::from_json("{not json"), None);
     }
 
     #[test]

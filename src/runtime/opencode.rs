@@ -310,7 +310,7 @@ fn drive(
 }
 
 /// Events of sessions we do not track (another client's) only count as stream liveness.
-fn event_of_run(machine: &Completion, event: &Event) -> bool {
+pub fn event_of_run(machine: &Completion, event: &Event) -> bool {
     match event {
         Event::SessionCreated { parent: Some(p), .. } => machine.tracks(p),
         Event::Status { session, .. }

@@ -18,15 +18,27 @@ pub struct Frame {
 /// A frame larger than this is dropped instead of growing memory without bound.
 const MAX_FRAME_BYTES: usize = 32 * 1024 * 1024;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Parser {
     line: Vec<u8>,
     /// The previous chunk ended in CR: a leading LF in the next chunk belongs to it.
     after_cr: bool,
-    event: Option<String>,
-    data: String,
+    /// The frame being read; its buffers are reused from frame to frame.
+    current: Frame,
     has_data: bool,
     oversized: bool,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self {
+            line: Vec::new(),
+            after_cr: false,
+            current: Frame { event: None, data: String::new() },
+            has_data: false,
+            oversized: false,
+        }
+    }
 }
 
 impl Parser {
@@ -38,34 +50,56 @@ impl Parser {
     /// dropped if the stream ends there, as the spec says).
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<Frame> {
         let mut frames = Vec::new();
-        for &byte in chunk {
-            if std::mem::take(&mut self.after_cr) && byte == b'\n' {
-                continue;
-            }
-            match byte {
-                b'\r' | b'\n' => {
-                    self.after_cr = byte == b'\r';
-                    let line = std::mem::take(&mut self.line);
-                    if let Some(frame) = self.line_done(&line) {
-                        frames.push(frame);
-                    }
-                }
-                _ if self.line.len() >= MAX_FRAME_BYTES => self.oversized = true,
-                _ => self.line.push(byte),
-            }
-        }
+        self.feed_with(chunk, |frame| frames.push(frame.clone()));
         frames
     }
 
-    fn line_done(&mut self, line: &[u8]) -> Option<Frame> {
+    /// `feed` without allocating: each completed frame is lent to `on_frame`, in order. This is
+    /// the event stream's path; the stream is idle between frames, so a per-frame allocation
+    /// costs more there (cold allocator, `mmap`/`munmap` churn in musl) than its size suggests.
+    pub fn feed_with(&mut self, chunk: &[u8], mut on_frame: impl FnMut(&Frame)) {
+        let mut rest = chunk;
+        while let Some(&first) = rest.first() {
+            if std::mem::take(&mut self.after_cr) && first == b'\n' {
+                rest = &rest[1..];
+                continue;
+            }
+            let Some(end) = rest.iter().position(|&b| b == b'\r' || b == b'\n') else {
+                self.push_line_bytes(rest);
+                break;
+            };
+            self.push_line_bytes(&rest[..end]);
+            self.after_cr = rest[end] == b'\r';
+            rest = &rest[end + 1..];
+            // The line buffer is handed back afterwards: its capacity is reused, line after line.
+            let line = std::mem::take(&mut self.line);
+            if self.line_done(&line) {
+                on_frame(&self.current);
+            }
+            if line.is_empty() {
+                self.current.event = None;
+                self.current.data.clear();
+            }
+            self.line = line;
+            self.line.clear();
+        }
+    }
+
+    fn push_line_bytes(&mut self, bytes: &[u8]) {
+        let room = MAX_FRAME_BYTES.saturating_sub(self.line.len());
+        if bytes.len() > room {
+            self.oversized = true;
+        }
+        self.line.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    /// Takes one line; `true` when it dispatches `current` (the caller then clears it).
+    fn line_done(&mut self, line: &[u8]) -> bool {
         if line.is_empty() {
-            let event = self.event.take();
-            let data = std::mem::take(&mut self.data);
-            let dispatch = std::mem::take(&mut self.has_data) && !std::mem::take(&mut self.oversized);
-            return dispatch.then_some(Frame { event, data });
+            return std::mem::take(&mut self.has_data) && !std::mem::take(&mut self.oversized);
         }
         if line[0] == b':' {
-            return None;
+            return false;
         }
         let line = String::from_utf8_lossy(line);
         let (field, value) = match line.split_once(':') {
@@ -74,20 +108,21 @@ impl Parser {
         };
         match field {
             "data" => {
+                let data = &mut self.current.data;
                 if self.has_data {
-                    self.data.push('\n');
+                    data.push('\n');
                 }
-                if self.data.len() + value.len() > MAX_FRAME_BYTES {
+                if data.len() + value.len() > MAX_FRAME_BYTES {
                     self.oversized = true;
                 } else {
-                    self.data.push_str(value);
+                    data.push_str(value);
                 }
                 self.has_data = true;
             }
-            "event" => self.event = Some(value.to_owned()),
+            "event" => self.current.event = Some(value.to_owned()),
             _ => {}
         }
-        None
+        false
     }
 }
 
