@@ -18,6 +18,8 @@ mod fake_github;
 mod fake_llm;
 #[path = "../tests/support/git_repo.rs"]
 mod git_repo;
+#[path = "../tests/support/opencode.rs"]
+mod opencode;
 
 use std::collections::BTreeMap;
 use std::process::Child;
@@ -25,7 +27,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use e2e::{COMMENT, ISSUE, REPO, RUN_LIMIT, Scenario, binary, issue_comment, opencode_bin, wait_bounded};
+use e2e::{COMMENT, ISSUE, REPO, RUN_LIMIT, Scenario, binary, issue_comment, wait_bounded};
+use opencode::opencode_bin;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

@@ -9,7 +9,7 @@
 //! `support/fake_llm.rs`): `main` writes `hello.txt` and `notes.md` with todos; `http400`
 //! fails; `slow` streams for a minute; any other name answers with one line of text.
 //!
-//! At most two OpenCode servers run at once (`e2e::Slot`). Without OpenCode the agent
+//! At most two OpenCode servers run at once (`opencode::Slot`). Without OpenCode the agent
 //! scenarios fail in CI and skip by hand; the no-trigger scenarios never need it.
 
 #[path = "support/e2e.rs"]
@@ -20,12 +20,15 @@ mod fake_github;
 mod fake_llm;
 #[path = "support/git_repo.rs"]
 mod git_repo;
+#[path = "support/opencode.rs"]
+mod opencode;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use e2e::*;
 use fake_github::Subject;
+use opencode::{Slot, opencode_bin};
 use sisyphus_action::report::MARKER;
 
 /// A scenario with a real OpenCode, holding one of the two server slots.

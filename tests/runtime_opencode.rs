@@ -8,53 +8,21 @@
 
 #[path = "support/fake_llm.rs"]
 mod fake_llm;
+#[path = "support/opencode.rs"]
+mod opencode;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fake_llm::FakeLlm;
+use opencode::{Slot, opencode_bin};
 use sisyphus_action::cancel::{Cancel, CancelReason};
 use sisyphus_action::config::{AgentConfig, RuntimeKind};
 use sisyphus_action::runtime::completion::Limits;
 use sisyphus_action::runtime::opencode::{OpenCode, RunStats};
 use sisyphus_action::runtime::{AgentRequest, AgentStatus, Outcome, Runtime};
-
-fn opencode_bin() -> Option<PathBuf> {
-    let found = std::env::var_os("OPENCODE_BIN").map(PathBuf::from).or_else(|| which::which("opencode").ok());
-    match found {
-        Some(bin) if bin.is_file() => Some(bin),
-        _ if std::env::var_os("CI").is_some() => panic!("OPENCODE_BIN is not set and `opencode` is not on PATH"),
-        _ => {
-            eprintln!("SKIPPED: no OpenCode (set OPENCODE_BIN or run scripts/test)");
-            None
-        }
-    }
-}
-
-/// At most two real servers at once.
-static SLOTS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
-
-struct Slot;
-impl Slot {
-    fn take() -> Slot {
-        let (lock, cv) = &SLOTS;
-        let mut used = lock.lock().unwrap_or_else(|e| e.into_inner());
-        while *used >= 2 {
-            used = cv.wait(used).unwrap_or_else(|e| e.into_inner());
-        }
-        *used += 1;
-        Slot
-    }
-}
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let (lock, cv) = &SLOTS;
-        *lock.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
-        cv.notify_one();
-    }
-}
 
 struct Setup {
     _dir: tempfile::TempDir,

@@ -14,6 +14,7 @@
 //! #[path = "support/fake_github.rs"] mod fake_github;
 //! #[path = "support/fake_llm.rs"] mod fake_llm;
 //! #[path = "support/git_repo.rs"] mod git_repo;
+//! #[path = "support/opencode.rs"] mod opencode;
 //! #[path = "support/e2e.rs"] mod e2e;
 //! ```
 #![allow(dead_code)]
@@ -22,7 +23,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -52,44 +52,6 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(120);
 /// The binary under test.
 pub fn binary() -> PathBuf {
     std::env::var_os("SISYPHUS_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sisyphus-action")), PathBuf::from)
-}
-
-/// The pinned OpenCode; required in CI, a skip by hand.
-pub fn opencode_bin() -> Option<PathBuf> {
-    let found = std::env::var_os("OPENCODE_BIN").map(PathBuf::from).or_else(|| which::which("opencode").ok());
-    match found {
-        Some(bin) if bin.is_file() => Some(bin),
-        _ if std::env::var_os("CI").is_some() => panic!("OPENCODE_BIN is not set and `opencode` is not on PATH"),
-        _ => {
-            eprintln!("SKIPPED: no OpenCode (set OPENCODE_BIN or run scripts/test)");
-            None
-        }
-    }
-}
-
-/// At most two real OpenCode servers at once (each wants ~1 GB and a core).
-static SLOTS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
-
-pub struct Slot;
-
-impl Slot {
-    pub fn take() -> Slot {
-        let (lock, cv) = &SLOTS;
-        let mut used = lock.lock().unwrap_or_else(|e| e.into_inner());
-        while *used >= 2 {
-            used = cv.wait(used).unwrap_or_else(|e| e.into_inner());
-        }
-        *used += 1;
-        Slot
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let (lock, cv) = &SLOTS;
-        *lock.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
-        cv.notify_one();
-    }
 }
 
 pub struct Scenario {
