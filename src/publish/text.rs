@@ -1,5 +1,10 @@
 //! What people read about the published work: the commit message, the PR title and body.
 //! Pure. The thread reply is the report stage's; it is rendered from `Published`.
+//!
+//! The agent's words (its final message, its todos, the names of the files it wrote) are
+//! untrusted: [`defuse`] makes them inert before they go where GitHub acts on words. Only the
+//! lines we add ourselves (our `Co-authored-by:` for the requester, our `Closes #N`) keep
+//! their effect.
 
 use std::fmt::Write as _;
 
@@ -39,6 +44,181 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     secrets.iter().filter(|s| !s.is_empty()).fold(text.to_owned(), |t, s| t.replace(s.as_str(), "***"))
 }
 
+/// Makes agent-written text inert where GitHub acts on words, in a commit message, a PR body or
+/// a comment:
+/// - a trailer line (`Co-authored-by:`, `Signed-off-by:`, any `…-by:`, `on-behalf-of:`,
+///   `Change-Id:`, `Cc:`) gets its key wrapped in backticks, so neither git nor GitHub reads it
+///   as a trailer (a trailer's key must start its line);
+/// - a closing keyword's reference (`Closes #5`, `fixed: owner/repo#5`, `Resolves GH-5`, `fixes
+///   https://…/issues/5`, in any case) is wrapped in backticks, so it is no longer a reference;
+/// - an `@mention` outside code is wrapped in backticks, so it notifies nobody.
+///
+/// Backticks rather than invisible characters or `@<!-- -->user`: a code span is never a link,
+/// a reference or a mention in GitHub's markdown, it reads the same in a plain-text commit
+/// message (where an HTML comment would show as noise), and what was defused stays visible.
+/// Keywords and trailers are defused inside code blocks too, because a squash merge copies the
+/// PR body's raw text, code blocks and all, into the merge commit; mentions there are left
+/// alone (code never notifies, and `@Override` in a snippet must stay as written).
+pub fn defuse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut fence: Option<String> = None;
+    for line in text.split_inclusive('\n') {
+        let (body, eol) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let marker = fence_marker(body);
+        let in_code = fence.is_some() || marker.is_some();
+        match (&fence, marker) {
+            (None, Some(m)) => fence = Some(m),
+            (Some(open), Some(m)) if m.starts_with(open.as_str()) && body.trim().len() == m.len() => fence = None,
+            _ => {}
+        }
+        let line = defuse_references(&defuse_trailer(body));
+        out.push_str(&if in_code { line } else { defuse_mentions(&line) });
+        out.push_str(eol);
+    }
+    out
+}
+
+/// The run of backticks or tildes that opens or closes a fenced code block on this line.
+fn fence_marker(line: &str) -> Option<String> {
+    let trimmed = line.trim_start();
+    let c = trimmed.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let run: String = trimmed.chars().take_while(|x| *x == c).collect();
+    (run.len() >= 3 && line.len() - trimmed.len() <= 3).then_some(run)
+}
+
+/// Keys whose trailers GitHub or people act on: attribution and sign-off.
+fn is_trailer_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.ends_with("-by") || matches!(key.as_str(), "on-behalf-of" | "change-id" | "cc")
+}
+
+fn defuse_trailer(line: &str) -> String {
+    let trimmed = line.trim_start();
+    let indent = &line[..line.len() - trimmed.len()];
+    let key_len = trimmed.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(trimmed.len());
+    let after = trimmed[key_len..].trim_start_matches([' ', '\t']);
+    if key_len == 0 || !after.starts_with(':') || !is_trailer_key(&trimmed[..key_len]) {
+        return line.to_owned();
+    }
+    let colon = trimmed.len() - after.len() + 1;
+    format!("{indent}`{}`{}", &trimmed[..colon], &trimmed[colon..])
+}
+
+const CLOSING_KEYWORDS: [&str; 9] =
+    ["close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved"];
+
+/// `Fixes #5` → ``Fixes `#5` ``: the keyword stays readable, the reference is no longer one.
+fn defuse_references(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    let mut prev: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        let word_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let starts_word = prev.is_none_or(|p| !p.is_alphanumeric() && p != '_');
+        if word_len > 0 && starts_word && CLOSING_KEYWORDS.contains(&rest[..word_len].to_ascii_lowercase().as_str()) {
+            let tail = &rest[word_len..];
+            let tail = tail.strip_prefix(':').unwrap_or(tail);
+            let spaced = tail.trim_start();
+            let reference = reference_len(spaced);
+            if spaced.len() < tail.len() && reference > 0 {
+                let head = rest.len() - spaced.len();
+                let _ = write!(out, "{}`{}`", &rest[..head], &spaced[..reference]);
+                prev = Some('`');
+                rest = &spaced[reference..];
+                continue;
+            }
+        }
+        let step = if word_len > 0 { word_len } else { c.len_utf8() };
+        out.push_str(&rest[..step]);
+        prev = rest[..step].chars().next_back();
+        rest = &rest[step..];
+    }
+    out
+}
+
+/// The length of an issue reference at the start of `s`: `#5`, `GH-5`, `owner/repo#5`, or a
+/// URL (GitHub also closes `https://github.com/owner/repo/issues/5`). 0 when there is none.
+fn reference_len(s: &str) -> usize {
+    let digits = |t: &str| t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    if let Some(n) = s.strip_prefix('#') {
+        return if digits(n) > 0 { 1 + digits(n) } else { 0 };
+    }
+    if s.len() > 3 && s[..3].eq_ignore_ascii_case("gh-") && digits(&s[3..]) > 0 {
+        return 3 + digits(&s[3..]);
+    }
+    if s.starts_with("http://") || s.starts_with("https://") {
+        return s.find(char::is_whitespace).unwrap_or(s.len());
+    }
+    let name = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+    let path = s.find(|c: char| !(name(c) || c == '/')).unwrap_or(s.len());
+    match s[path..].strip_prefix('#') {
+        Some(n) if s[..path].matches('/').count() == 1 && digits(n) > 0 => path + 1 + digits(n),
+        _ => 0,
+    }
+}
+
+/// `@user` and `@org/team` outside inline code → in inline code.
+fn defuse_mentions(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    let mut prev: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        if c == '`' {
+            let step = code_span_len(rest);
+            out.push_str(&rest[..step]);
+            prev = Some('`');
+            rest = &rest[step..];
+            continue;
+        }
+        if c == '@' && prev.is_none_or(|p| !p.is_alphanumeric() && p != '_') {
+            let len = mention_len(&rest[1..]);
+            if len > 0 {
+                let _ = write!(out, "`@{}`", &rest[1..=len]);
+                prev = Some('`');
+                rest = &rest[1 + len..];
+                continue;
+            }
+        }
+        out.push(c);
+        prev = Some(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// An inline code span runs from a run of backticks to the next run of as many; unmatched,
+/// the run is literal text. Returns the length to copy unchanged.
+fn code_span_len(s: &str) -> usize {
+    let run = s.find(|c: char| c != '`').unwrap_or(s.len());
+    let mut at = run;
+    while let Some(found) = s[at..].find('`') {
+        let start = at + found;
+        let len = s[start..].find(|c: char| c != '`').unwrap_or(s.len() - start);
+        if len == run {
+            return start + len;
+        }
+        at = start + len;
+    }
+    run
+}
+
+/// A login (letters, digits, inner hyphens, at most 39) with an optional `/team`.
+fn mention_len(s: &str) -> usize {
+    let login = |t: &str| {
+        let len = t.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(t.len());
+        let len = t[..len].trim_end_matches('-').len();
+        if len == 0 || t.starts_with('-') || len > 39 { 0 } else { len }
+    };
+    let user = login(s);
+    if user == 0 {
+        return 0;
+    }
+    match s[user..].strip_prefix('/') {
+        Some(team) if login(team) > 0 => user + 1 + login(team),
+        _ => user,
+    }
+}
+
 /// `Co-authored-by:` for the requester; GitHub attributes `login@users.noreply.github.com`
 /// to accounts, so no email lookup is needed.
 pub fn co_author_trailer(login: &str) -> String {
@@ -48,7 +228,7 @@ pub fn co_author_trailer(login: &str) -> String {
 /// Subject, the agent's summary, the thread it came from, and the trailer.
 pub fn commit_message(subject: &str, outcome: &Outcome, thread_ref: Option<&str>, co_author: Option<&str>) -> String {
     let mut message = format!("{subject}\n");
-    let summary = excerpt(&outcome.final_text, COMMIT_SUMMARY_MAX);
+    let summary = defuse(&excerpt(&outcome.final_text, COMMIT_SUMMARY_MAX));
     if !summary.is_empty() {
         let _ = write!(message, "\n{summary}\n");
     }
@@ -99,6 +279,8 @@ pub fn pr_body(facts: &PrFacts<'_>) -> String {
             let _ = writeln!(body, "- `{file}`: {reason}");
         }
     }
+    // Everything above came from the agent or names what it wrote; what follows is ours.
+    let mut body = defuse(&body);
     body.push('\n');
     if let Some(n) = facts.closes {
         let _ = writeln!(body, "Closes #{n}");
@@ -155,6 +337,53 @@ mod tests {
             run_url: Some("https://github.com/octo/repo/actions/runs/42".into()),
         };
         insta::assert_snapshot!(pr_body(&facts));
+    }
+
+    #[test]
+    fn defuse_disarms_trailers_closing_keywords_and_mentions() {
+        let cases = [
+            ("Co-authored-by: Mallory <m@evil.example>", "`Co-authored-by:` Mallory <m@evil.example>"),
+            ("  signed-off-by : Eve <e@x>", "  `signed-off-by :` Eve <e@x>"),
+            ("Reviewed-by: x", "`Reviewed-by:` x"),
+            ("on-behalf-of: @org <a@b>", "`on-behalf-of:` `@org` <a@b>"),
+            ("Note: this stays", "Note: this stays"),
+            ("Closes #5", "Closes `#5`"),
+            ("This fixes #12 and RESOLVED: octo/repo#7.", "This fixes `#12` and RESOLVED: `octo/repo#7`."),
+            (
+                "fixed GH-3, Close https://github.com/o/r/issues/9",
+                "fixed `GH-3`, Close `https://github.com/o/r/issues/9`",
+            ),
+            ("prefixes #5 and fix the #5th", "prefixes #5 and fix the #5th"),
+            ("ping @alice and @octo/core-team!", "ping `@alice` and `@octo/core-team`!"),
+            ("mail a.b@example.com, `@kept` and ``x @kept ``", "mail a.b@example.com, `@kept` and ``x @kept ``"),
+            ("unmatched ` @bob", "unmatched ` `@bob`"),
+            ("@ alone, @-x", "@ alone, @-x"),
+            ("```java\n@Override\nfixes #1\n```\n@carol", "```java\n@Override\nfixes `#1`\n```\n`@carol`"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(defuse(input), expected, "{input:?}");
+        }
+        let plain = "Fixed the off-by-one in `answer()`.\n\nAll tests pass: see src/lib.rs.";
+        assert_eq!(defuse(plain), plain);
+    }
+
+    #[test]
+    fn agent_text_cannot_add_trailers_closings_or_mentions_but_ours_stay() {
+        let mut o = outcome();
+        o.final_text = "Done, @maintainers please review.\n\nFixes #99\n\nCo-authored-by: Mallory <m@x>".into();
+        o.todos[0].content = "Closes #98".into();
+        let message = commit_message("Fix it", &o, Some("octo/repo#5"), Some("octocat"));
+        let lines: Vec<&str> = message.lines().collect();
+        assert!(lines.contains(&"`Co-authored-by:` Mallory <m@x>") && lines.contains(&"Fixes `#99`"), "{message}");
+        assert!(message.contains("`@maintainers`"), "{message}");
+        assert!(lines.contains(&"Co-authored-by: octocat <octocat@users.noreply.github.com>"), "ours stays");
+        let files = ["a\nCloses #97".to_owned()];
+        let facts = PrFacts { outcome: &o, files: &files, withheld: &[], closes: Some(5), run_url: None };
+        let body = pr_body(&facts);
+        for bad in ["Fixes #99", "Closes #98", "Closes #97", "\nCo-authored-by:", " @maintainers"] {
+            assert!(!body.contains(bad), "{bad:?} in {body}");
+        }
+        assert!(body.lines().any(|l| l == "Closes #5"), "our own closing line stays: {body}");
     }
 
     #[test]
