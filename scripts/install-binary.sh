@@ -2,8 +2,12 @@
 # Installs the prebuilt sisyphus-action binary for this runner, or says why it cannot.
 #
 # Trust model: the only checksums believed are the ones committed next to this script in
-# dist/checksums.txt. A user who pins `uses: owner/sisyphus-action@<sha>` therefore pins the
-# binary too; a release asset that does not match is refused and never executed.
+# dist/checksums.txt: the archive's sha256 and the sha256 of the binary inside it. A user who
+# pins `uses: owner/sisyphus-action@<sha>` therefore pins the binary too; a release asset that
+# does not match is refused and never executed. Nothing in the tool cache is believed: on a
+# self-hosted runner it outlives the job, and an earlier job's agent could have replaced any
+# file there (binary and marker alike), so a cached binary is reused only when its own hash
+# equals the committed one, checked on every run.
 #
 # Outcome (also written to $GITHUB_OUTPUT when set):
 #   path=<binary>       installed (source=cache: reused from the tool cache, no download;
@@ -77,9 +81,17 @@ fi
 asset="$name-$version-$triple.tar.gz"
 checksums="${SISYPHUS_CHECKSUMS:-$root/dist/checksums.txt}"
 [ -f "$checksums" ] || fallback "checksum file \`$checksums\` is missing"
-expected="$(awk -v a="$asset" '$2 == a || $2 == "*" a { print $1; exit }' "$checksums")"
+committed() { awk -v a="$1" '$2 == a || $2 == "*" a { print $1; exit }' "$checksums"; }
+expected="$(committed "$asset")"
 [ -n "$expected" ] || fallback "no committed checksum for \`$asset\`"
 [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || die "committed checksum for \`$asset\` is not a sha256: \`$expected\`"
+# The binary's own hash, listed as `<asset without .tar.gz>/sisyphus-action`. A checksum file
+# written before it was recorded has none: then no cached binary is trusted.
+bin_entry="${asset%.tar.gz}/$name"
+expected_bin="$(committed "$bin_entry")"
+if [ -n "$expected_bin" ] && ! [[ "$expected_bin" =~ ^[0-9a-f]{64}$ ]]; then
+  die "committed checksum for \`$bin_entry\` is not a sha256: \`$expected_bin\`"
+fi
 
 # --- the tool cache: reuse a verified install ---------------------------------------------
 cache_root="${RUNNER_TOOL_CACHE:-}"
@@ -88,18 +100,20 @@ if [ -z "$cache_root" ]; then
 fi
 dir="$cache_root/$name/$version/$triple"
 bin="$dir/$name"
+# Written by earlier versions of this script; nothing reads it any more.
 marker="$dir.complete"
-# The marker records which archive the binary came from and the binary's own hash, so a stale
-# or altered cache entry is replaced rather than trusted.
-if [ -f "$marker" ] && [ -x "$bin" ]; then
-  read -r cached_archive cached_bin <"$marker" || true
-  if [ "${cached_archive:-}" = "$expected" ] && [ "${cached_bin:-}" = "$(sha256_of "$bin")" ]; then
-    say "using the cached $name $version ($triple) from $dir"
+if [ -f "$bin" ] && [ ! -L "$bin" ] && [ -x "$bin" ]; then
+  if [ -n "$expected_bin" ] && [ "$(sha256_of "$bin")" = "$expected_bin" ]; then
+    say "using the cached $name $version ($triple) from $dir (sha256 as committed)"
     output source cache
     output path "$bin"
     exit 0
   fi
-  say "the cached $name in $dir does not match the committed checksum; downloading again"
+  if [ -n "$expected_bin" ]; then
+    say "warning: the cached $name in $dir does not match the committed checksum; downloading again"
+  else
+    say "no committed checksum for the binary itself, so the cached $name is not trusted; downloading again"
+  fi
 fi
 
 # --- download -------------------------------------------------------------------------------
@@ -141,6 +155,11 @@ if [ ! -f "$work/x/$name" ] || [ -L "$work/x/$name" ]; then
   die "\`$name\` in \`$asset\` is not a regular file"
 fi
 chmod 0755 "$work/x/$name"
+if [ -n "$expected_bin" ]; then
+  actual_bin="$(sha256_of "$work/x/$name")"
+  [ "$actual_bin" = "$expected_bin" ] ||
+    die "checksum mismatch for \`$bin_entry\`: expected $expected_bin (committed in dist/checksums.txt), got $actual_bin; refusing to install or run it"
+fi
 
 # Move into place atomically, so a concurrent job never sees a half-written binary.
 mkdir -p "$(dirname "$dir")"
@@ -148,7 +167,6 @@ stage="$(mktemp -d "$dir.tmp.XXXXXX")"
 mv "$work/x/$name" "$stage/$name"
 rm -rf "$dir" "$marker"
 mv "$stage" "$dir"
-printf '%s %s\n' "$expected" "$(sha256_of "$bin")" >"$marker"
 say "installed $name $version ($triple) into $dir"
 output source download
 output path "$bin"

@@ -1,6 +1,7 @@
 //! `scripts/install-binary.sh` against a stand-in release host on 127.0.0.1: which asset it
 //! picks, that only the committed checksum is trusted, when it falls back to a source build,
-//! and that a verified tool-cache entry is reused without any request.
+//! and that a tool-cache entry is reused without any request only when the binary's own hash
+//! matches the committed one (nothing in the writable cache is believed).
 
 #[path = "support/release_host.rs"]
 mod release_host;
@@ -76,13 +77,33 @@ impl World {
         std::fs::read(tarball).unwrap()
     }
 
-    /// Appends `bytes`' sha256 for `triple`'s asset to the committed checksum file.
+    /// Appends the sha256 of `bytes` (an archive for `triple`) and of the binary inside it to
+    /// the committed checksum file, as `scripts/update-checksums.sh` writes them.
     fn commit_checksum(&self, triple: &str, bytes: &[u8]) {
+        self.commit_archive_checksum(triple, bytes);
         let tmp = self.path("assets/hash-me");
         std::fs::write(&tmp, bytes).unwrap();
-        let line = format!("{}  {}\n", sha256(&tmp), asset_name(triple));
+        let out = Command::new("tar").arg("-xzOf").arg(&tmp).arg("sisyphus-action").output().unwrap();
+        assert!(out.status.success());
+        std::fs::write(&tmp, out.stdout).unwrap();
+        self.commit_line(&format!(
+            "{}  {}/sisyphus-action",
+            sha256(&tmp),
+            asset_name(triple).trim_end_matches(".tar.gz")
+        ));
+    }
+
+    /// Only the archive's sha256, as checksum files from before the binary's was recorded.
+    fn commit_archive_checksum(&self, triple: &str, bytes: &[u8]) {
+        let tmp = self.path("assets/hash-me");
+        std::fs::write(&tmp, bytes).unwrap();
+        self.commit_line(&format!("{}  {}", sha256(&tmp), asset_name(triple)));
+    }
+
+    fn commit_line(&self, line: &str) {
         let mut text = std::fs::read_to_string(self.checksums()).unwrap();
-        text.push_str(&line);
+        text.push_str(line);
+        text.push('\n');
         std::fs::write(self.checksums(), text).unwrap();
     }
 
@@ -310,6 +331,77 @@ fn an_altered_cache_entry_is_replaced_not_trusted() {
     assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), format!("{X64} release"));
 }
 
+/// The attack on a self-hosted runner: an earlier job's agent replaces the cached binary and
+/// rewrites the marker an earlier version of the script trusted (archive hash, binary hash).
+fn tamper_with_the_cache(world: &World) {
+    let bin = world.cached_binary(X64);
+    let evil = format!("#!/bin/sh\ntouch '{}'\necho tampered\n", world.ran_marker().display());
+    std::fs::write(&bin, evil).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let archive_hash = std::fs::read_to_string(world.checksums())
+        .unwrap()
+        .lines()
+        .find(|l| l.ends_with(&asset_name(X64)))
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap();
+    let marker = world.path(&format!("cache/sisyphus-action/{VERSION}/{X64}.complete"));
+    std::fs::write(marker, format!("{archive_hash} {}\n", sha256(&bin))).unwrap();
+}
+
+/// Installs, tampers with the cache, installs again: the second install must download and
+/// verify the release again, run nothing, and put the release binary back.
+fn reinstall_over_a_tampered_cache(binary_hash_committed: bool) -> Run {
+    let world = World::new();
+    let x64 = world.archive(X64, "release");
+    if binary_hash_committed {
+        world.commit_checksum(X64, &x64);
+    } else {
+        world.commit_archive_checksum(X64, &x64);
+    }
+    let host = host_with(&[(X64, x64)]);
+    world.install(&host, "Linux", "X64", &[]).assert_ok();
+    tamper_with_the_cache(&world);
+
+    let run = world.install(&host, "Linux", "X64", &[]);
+    run.assert_ok();
+    assert_eq!(run.get("source").as_deref(), Some("download"), "{}", run.stderr());
+    assert_eq!(host.requests().len(), 2);
+    assert!(!world.ran_marker().exists(), "the install script executed a binary");
+    let printed = Command::new(world.cached_binary(X64)).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), format!("{X64} release"), "the release binary is back");
+    run
+}
+
+#[test]
+fn a_tampered_cached_binary_with_a_forged_marker_is_never_run() {
+    let run = reinstall_over_a_tampered_cache(true);
+    assert!(run.stderr().contains("does not match the committed checksum"), "{}", run.stderr());
+}
+
+#[test]
+fn without_a_committed_binary_hash_the_cache_is_not_trusted() {
+    // The archive is downloaded and verified again, every time.
+    let run = reinstall_over_a_tampered_cache(false);
+    assert!(run.stderr().contains("is not trusted"), "{}", run.stderr());
+}
+
+#[test]
+fn an_archive_whose_binary_does_not_match_its_committed_hash_is_refused() {
+    let world = World::new();
+    let x64 = world.archive(X64, "release");
+    world.commit_archive_checksum(X64, &x64);
+    let other = world.path("assets/other");
+    std::fs::write(&other, "#!/bin/sh\necho other\n").unwrap();
+    world.commit_line(&format!("{}  sisyphus-action-{VERSION}-{X64}/sisyphus-action", sha256(&other)));
+    let host = host_with(&[(X64, x64)]);
+
+    let run = world.install(&host, "Linux", "X64", &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("checksum mismatch") && run.stderr().contains("refusing"), "{}", run.stderr());
+    assert_eq!(run.get("path"), None);
+    assert!(!world.cached_binary(X64).exists() && !world.ran_marker().exists());
+}
+
 #[test]
 fn the_default_release_url_comes_from_the_committed_repository() {
     // No SISYPHUS_RELEASE_BASE_URL: the URL is built from GITHUB_SERVER_URL and the checksum
@@ -369,7 +461,11 @@ fn checksums_written_by_the_release_script_are_accepted_by_the_install_script() 
     assert!(right.status.success(), "{}", String::from_utf8_lossy(&right.stderr));
     let text = std::fs::read_to_string(world.checksums()).unwrap();
     assert!(text.contains("# repository: acme/sisyphus-action\n"), "{text}");
-    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 2, "{text}");
+    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 4, "{text}");
+    for triple in [X64, ARM64] {
+        let binary = format!("  sisyphus-action-{VERSION}-{triple}/sisyphus-action");
+        assert!(text.lines().any(|l| l.ends_with(&binary)), "the binary's own hash is recorded: {text}");
+    }
 
     let host = ReleaseHost::start(files);
     for arch in ["X64", "ARM64"] {
@@ -381,6 +477,10 @@ fn checksums_written_by_the_release_script_are_accepted_by_the_install_script() 
         );
         run.assert_ok();
         assert_eq!(run.get("source").as_deref(), Some("download"), "{}", run.stderr());
+        // And the next job reuses it, verified against the binary hash the release recorded.
+        let again = world.install(&host, "Linux", arch, &[("SISYPHUS_RELEASE_BASE_URL", "")]);
+        again.assert_ok();
+        assert_eq!(again.get("source").as_deref(), Some("cache"), "{}", again.stderr());
     }
     assert_eq!(host.requests().len(), 2);
 }
