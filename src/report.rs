@@ -118,7 +118,7 @@ pub fn failure_reply(failure: &Failure, published: Option<&Published>, footer: &
         let _ = writeln!(out, "```text\n{}\n```\n", failure.message.replace("```", "'''"));
     }
     if let Some(published) = published {
-        out.push_str(&changes(published));
+        out.push_str(&defuse(&changes(published)));
     }
     match footer.run_url {
         Some(url) => {

@@ -180,6 +180,26 @@ async fn without_our_login_no_earlier_comment_is_taken_for_ours() {
 }
 
 #[tokio::test]
+async fn a_long_reply_is_capped_and_the_agents_words_notify_nobody() {
+    // The agent's last paragraph: a mention, a closing keyword, a trailer and 70,000 more bytes.
+    let mut s = setup(
+        "printf 'Thanks @octocat! Fixes #1\\nCo-authored-by: Mallory <m@x>\\n'; head -c 70000 /dev/zero | tr '\\0' x; echo",
+    );
+    s.config.publish.allow_push = false;
+    assert_eq!(run(&s).await, Conclusion::Success);
+    let ours = s.gh.our_comments();
+    assert_eq!(ours.len(), 1);
+    let body = &ours[0].body;
+    assert!(body.len() <= 60_000, "{} bytes", body.len());
+    assert!(body.starts_with("Thanks `@octocat`! Fixes `#1`\n`Co-authored-by:` Mallory"), "{}", &body[..80]);
+    assert!(body.contains("truncated; the full text is in the job summary"));
+    assert!(body.contains(MARKER) && body.ends_with(&format!("reply-to=comment-{COMMENT} -->\n")), "the footer stays");
+    let summary = std::fs::read_to_string(s.dir.path().join("summary")).unwrap();
+    assert!(summary.contains(&"x".repeat(70_000)), "the job summary has the whole reply");
+    no_token_anywhere(&s);
+}
+
+#[tokio::test]
 async fn a_humans_reactions_survive() {
     let s = setup("exit 3");
     s.gh.seed_reaction(Subject::IssueComment(COMMENT), "eyes", "Codertocat");
