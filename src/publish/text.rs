@@ -60,6 +60,9 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
 /// PR body's raw text, code blocks and all, into the merge commit; mentions there are left
 /// alone (code never notifies, and `@Override` in a snippet must stay as written).
 pub fn defuse(text: &str) -> String {
+    // References first, over the whole text: a keyword may end one line and its reference
+    // start the next.
+    let text = defuse_references(text);
     let mut out = String::with_capacity(text.len() + 16);
     let mut fence: Option<String> = None;
     for line in text.split_inclusive('\n') {
@@ -71,7 +74,7 @@ pub fn defuse(text: &str) -> String {
             (Some(open), Some(m)) if m.starts_with(open.as_str()) && body.trim().len() == m.len() => fence = None,
             _ => {}
         }
-        let line = defuse_references(&defuse_trailer(body));
+        let line = defuse_trailer(body);
         out.push_str(&if in_code { line } else { defuse_mentions(&line) });
         out.push_str(eol);
     }
@@ -108,9 +111,9 @@ const CLOSING_KEYWORDS: [&str; 9] =
     ["close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved"];
 
 /// `Fixes #5` → ``Fixes `#5` ``: the keyword stays readable, the reference is no longer one.
-fn defuse_references(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut rest = line;
+fn defuse_references(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
     let mut prev: Option<char> = None;
     while let Some(c) = rest.chars().next() {
         let word_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
@@ -359,6 +362,7 @@ mod tests {
             ("unmatched ` @bob", "unmatched ` `@bob`"),
             ("@ alone, @-x", "@ alone, @-x"),
             ("```java\n@Override\nfixes #1\n```\n@carol", "```java\n@Override\nfixes `#1`\n```\n`@carol`"),
+            ("this closes\n#4", "this closes\n`#4`"),
         ];
         for (input, expected) in cases {
             assert_eq!(defuse(input), expected, "{input:?}");
