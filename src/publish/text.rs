@@ -27,13 +27,19 @@ pub fn subject(request: &str, fallback: &str) -> String {
     excerpt(&capitalised, SUBJECT_MAX)
 }
 
-/// At most `max` characters, cut at a character boundary with `…` when shortened.
+/// At most `max` characters, cut between words with `…` when shortened. Never inside a word:
+/// the caller redacts secrets after this, and a secret cut in two would no longer be
+/// recognised, so its first part would be published.
 pub fn excerpt(text: &str, max: usize) -> String {
     let text = text.trim();
     if text.chars().count() <= max {
         return text.to_owned();
     }
     let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    if text[cut.len()..].starts_with(|c: char| !c.is_whitespace()) {
+        // Mid-word: drop the word's first part too.
+        cut.truncate(cut.trim_end_matches(|c: char| !c.is_whitespace()).len());
+    }
     cut.truncate(cut.trim_end().len());
     cut.push('…');
     cut
@@ -396,7 +402,20 @@ mod tests {
         assert_eq!(subject("", "Title of the issue"), "Title of the issue");
         assert_eq!(subject("", ""), "Changes requested from GitHub");
         let long = subject(&"word ".repeat(40), "");
-        assert_eq!(long.chars().count(), 72);
-        assert!(long.ends_with('…'));
+        assert_eq!(long.chars().count(), 70, "{long}");
+        assert!(long.ends_with(" word…"));
+    }
+
+    #[test]
+    fn an_excerpt_never_cuts_a_secret_in_two() {
+        let token = "ghs_0123456789abcdefghijklmnopqrstuvwxyzAB";
+        let text = format!("{} {token} and more", "a".repeat(20));
+        for max in 22..text.len() {
+            let cut = excerpt(&text, max);
+            assert!(cut.chars().count() <= max, "{cut}");
+            let redacted = redact(&cut, &[token.to_owned()]);
+            assert!(!redacted.contains("ghs_"), "max {max}: {redacted}");
+        }
+        assert_eq!(excerpt("héllo wörld", 8), "héllo…");
     }
 }
