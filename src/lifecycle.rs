@@ -329,10 +329,10 @@ async fn finish(
     }
 }
 
-/// 👀 → 👍 or 😕; returns the login GitHub attributes our reactions to. Also clears a verdict or 👀 an earlier run of this event left behind —
-/// except on a comment in a run's first attempt: that comment is new, only this event
-/// concerns it, so there is nothing earlier to clear. (An issue itself may carry the verdict
-/// of another run, so it is always checked.)
+/// 👀 → 👍 or 😕; returns the login GitHub attributes our reactions to. Also clears a verdict
+/// or 👀 an earlier run of this event left behind — except on a comment in a run's first
+/// attempt: that comment is new, only this event concerns it, so there is nothing earlier to
+/// clear. (An issue itself may carry the verdict of another run, so it is always checked.)
 async fn verdict(
     client: &Client,
     trigger: &Trigger,
