@@ -152,7 +152,7 @@ fn reference_len(s: &str) -> usize {
     if let Some(n) = s.strip_prefix('#') {
         return if digits(n) > 0 { 1 + digits(n) } else { 0 };
     }
-    if s.len() > 3 && s[..3].eq_ignore_ascii_case("gh-") && digits(&s[3..]) > 0 {
+    if starts_with_ignore_case(s, "gh-") && digits(&s[3..]) > 0 {
         return 3 + digits(&s[3..]);
     }
     if s.starts_with("http://") || s.starts_with("https://") {
@@ -179,7 +179,16 @@ fn defuse_mentions(line: &str) -> String {
             rest = &rest[step..];
             continue;
         }
-        if c == '@' && prev.is_none_or(|p| !p.is_alphanumeric() && p != '_') {
+        let word_start = prev.is_none_or(|p| !p.is_alphanumeric() && p != '_');
+        if word_start && ["http://", "https://"].iter().any(|scheme| starts_with_ignore_case(rest, scheme)) {
+            // An `@` inside a URL (`https://medium.com/@user`) mentions nobody; keep the link whole.
+            let step = rest.find(|c: char| c.is_whitespace() || c == '`').unwrap_or(rest.len());
+            out.push_str(&rest[..step]);
+            prev = rest[..step].chars().next_back();
+            rest = &rest[step..];
+            continue;
+        }
+        if c == '@' && word_start {
             let len = mention_len(&rest[1..]);
             if len > 0 {
                 let _ = write!(out, "`@{}`", &rest[1..=len]);
@@ -193,6 +202,10 @@ fn defuse_mentions(line: &str) -> String {
         rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
 /// An inline code span runs from a run of backticks to the next run of as many; unmatched,
@@ -369,12 +382,34 @@ mod tests {
             ("@ alone, @-x", "@ alone, @-x"),
             ("```java\n@Override\nfixes #1\n```\n@carol", "```java\n@Override\nfixes `#1`\n```\n`@carol`"),
             ("this closes\n#4", "this closes\n`#4`"),
+            ("see https://medium.com/@dev/post (@dev)", "see https://medium.com/@dev/post (`@dev`)"),
         ];
         for (input, expected) in cases {
             assert_eq!(defuse(input), expected, "{input:?}");
         }
+        // Untrusted text of any shape: no panic on a multi-byte character after a keyword, a
+        // backtick or an `@`.
+        for odd in ["fixes é€", "closes gé€", "Fixes\u{301}#1", "@é€", "`é€", "Co-authored-by\u{301}: x", "fix #"]
+        {
+            let _ = defuse(odd);
+        }
         let plain = "Fixed the off-by-one in `answer()`.\n\nAll tests pass: see src/lib.rs.";
         assert_eq!(defuse(plain), plain);
+    }
+
+    #[test]
+    fn defuse_never_panics_on_short_strings_of_its_special_characters() {
+        let alphabet = ['f', 'x', 'G', 'h', '-', '#', '1', '@', '`', '~', 'é', '€', ' ', '\n', ':', '/'];
+        let mut text = String::new();
+        for n in 0..alphabet.len().pow(4) {
+            text.clear();
+            let mut k = n;
+            for _ in 0..4 {
+                text.push(alphabet[k % alphabet.len()]);
+                k /= alphabet.len();
+            }
+            let _ = defuse(&format!("fixes {text} @{text}"));
+        }
     }
 
     #[test]
