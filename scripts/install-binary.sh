@@ -11,7 +11,8 @@
 #
 # Outcome (also written to $GITHUB_OUTPUT when set):
 #   path=<binary>       installed (source=cache: reused from the tool cache, no download;
-#                       source=download: fetched and verified)
+#                       source=download: fetched and verified); the path is a private copy
+#                       under RUNNER_TEMP, verified again, not the tool cache's file
 #   fallback=<reason>   no usable prebuilt binary: the caller builds from source (exit 0)
 #   exit 1              refused (checksum mismatch, broken archive) or a usage error
 #
@@ -53,6 +54,19 @@ sha256_of() {
   else
     die "neither \`sha256sum\` nor \`shasum\` is installed: cannot verify the download"
   fi
+}
+
+# The binary the run step executes: a private copy (0700 directory under RUNNER_TEMP, which
+# the runner empties after the job) of `$1`, re-hashed against `$2`. The run step starts
+# minutes later, after OpenCode's install; the copy closes that window on the shared tool
+# cache, and what was hashed is what runs.
+emit_private_copy() {
+  local private
+  private="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/$name-run.XXXXXX")"
+  cp "$1" "$private/$name"
+  chmod 0500 "$private/$name"
+  [ "$(sha256_of "$private/$name")" = "$2" ] || die "\`$1\` changed while it was being copied; refusing to run it"
+  output path "$private/$name"
 }
 
 # --- which binary -------------------------------------------------------------------------
@@ -106,7 +120,7 @@ if [ -f "$bin" ] && [ ! -L "$bin" ] && [ -x "$bin" ]; then
   if [ -n "$expected_bin" ] && [ "$(sha256_of "$bin")" = "$expected_bin" ]; then
     say "using the cached $name $version ($triple) from $dir (sha256 as committed)"
     output source cache
-    output path "$bin"
+    emit_private_copy "$bin" "$expected_bin"
     exit 0
   fi
   if [ -n "$expected_bin" ]; then
@@ -155,10 +169,9 @@ if [ ! -f "$work/x/$name" ] || [ -L "$work/x/$name" ]; then
   die "\`$name\` in \`$asset\` is not a regular file"
 fi
 chmod 0755 "$work/x/$name"
-if [ -n "$expected_bin" ]; then
-  actual_bin="$(sha256_of "$work/x/$name")"
-  [ "$actual_bin" = "$expected_bin" ] ||
-    die "checksum mismatch for \`$bin_entry\`: expected $expected_bin (committed in dist/checksums.txt), got $actual_bin; refusing to install or run it"
+actual_bin="$(sha256_of "$work/x/$name")"
+if [ -n "$expected_bin" ] && [ "$actual_bin" != "$expected_bin" ]; then
+  die "checksum mismatch for \`$bin_entry\`: expected $expected_bin (committed in dist/checksums.txt), got $actual_bin; refusing to install or run it"
 fi
 
 # Move into place atomically, so a concurrent job never sees a half-written binary.
@@ -169,4 +182,4 @@ rm -rf "$dir" "$marker"
 mv "$stage" "$dir"
 say "installed $name $version ($triple) into $dir"
 output source download
-output path "$bin"
+emit_private_copy "$bin" "$actual_bin"

@@ -138,6 +138,17 @@ impl World {
     fn cached_binary(&self, triple: &str) -> PathBuf {
         self.path(&format!("cache/sisyphus-action/{VERSION}/{triple}/sisyphus-action"))
     }
+
+    /// The `path` output is a private copy of the cached binary under RUNNER_TEMP (what was
+    /// hashed is what runs), not the shared tool cache's file.
+    fn assert_private_copy(&self, run: &Run, triple: &str) -> PathBuf {
+        let path = PathBuf::from(run.get("path").expect("a path output"));
+        assert!(path.starts_with(self.path("temp")), "{} is not under RUNNER_TEMP", path.display());
+        let dir_mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700, "the copy's directory is private");
+        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(self.cached_binary(triple)).unwrap());
+        path
+    }
 }
 
 struct Run {
@@ -183,8 +194,7 @@ fn picks_the_asset_for_the_runner_os_and_arch() {
     for (arch, triple) in [("X64", X64), ("ARM64", ARM64)] {
         let run = world.install(&host, "Linux", arch, &[]);
         run.assert_ok();
-        let path = run.get("path").expect("a path output");
-        assert_eq!(PathBuf::from(&path), world.cached_binary(triple));
+        let path = world.assert_private_copy(&run, triple);
         // The installed file is the one from this triple's archive.
         let printed = Command::new(&path).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), format!("{triple} release"));
@@ -210,12 +220,12 @@ fn a_matching_checksum_installs_into_the_tool_cache() {
     assert_eq!(run.get("source").as_deref(), Some("download"));
     assert_eq!(run.get("fallback"), None);
     let bin = world.cached_binary(X64);
-    assert_eq!(run.get("path"), Some(bin.display().to_string()));
     assert_eq!(std::fs::metadata(&bin).unwrap().permissions().mode() & 0o777, 0o755);
+    world.assert_private_copy(&run, X64);
     // Installing must not run the binary.
     assert!(!world.ran_marker().exists(), "the install script executed the binary");
-    // Nothing is left behind in the temp dir.
-    assert_eq!(std::fs::read_dir(world.path("temp")).unwrap().count(), 0);
+    // Nothing but the private copy is left behind in the temp dir.
+    assert_eq!(std::fs::read_dir(world.path("temp")).unwrap().count(), 1);
 }
 
 #[test]
@@ -309,8 +319,36 @@ fn a_cached_binary_is_reused_without_a_download() {
     let run = world.install(&empty_host, "Linux", "X64", &[]);
     run.assert_ok();
     assert_eq!(run.get("source").as_deref(), Some("cache"));
-    assert_eq!(run.get("path"), Some(world.cached_binary(X64).display().to_string()));
+    world.assert_private_copy(&run, X64);
     assert_eq!(empty_host.requests(), Vec::<String>::new());
+}
+
+/// A world whose committed checksums (archive and binary) name the one x86_64 release the
+/// host serves.
+fn one_release() -> (World, ReleaseHost) {
+    let world = World::new();
+    let x64 = world.archive(X64, "release");
+    world.commit_checksum(X64, &x64);
+    let host = host_with(&[(X64, x64)]);
+    (world, host)
+}
+
+#[test]
+fn the_binary_that_runs_is_the_copy_that_was_verified() {
+    let (world, host) = one_release();
+    for expected_source in ["download", "cache"] {
+        let run = world.install(&host, "Linux", "X64", &[]);
+        run.assert_ok();
+        assert_eq!(run.get("source").as_deref(), Some(expected_source));
+        let path = world.assert_private_copy(&run, X64);
+        // Replaced in the shared cache after the check, before the run step executes it.
+        std::fs::write(world.cached_binary(X64), "#!/bin/sh\necho swapped\n").unwrap();
+        let printed = Command::new(&path).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), format!("{X64} release"));
+        // Put the release binary back for the cache round.
+        std::fs::copy(&path, world.cached_binary(X64)).unwrap();
+        std::fs::set_permissions(world.cached_binary(X64), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
 }
 
 #[test]
