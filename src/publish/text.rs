@@ -16,6 +16,9 @@ const SUBJECT_MAX: usize = 72;
 /// How much of the agent's final message goes into the commit body and the PR body.
 const COMMIT_SUMMARY_MAX: usize = 1_500;
 const PR_SUMMARY_MAX: usize = 6_000;
+/// GitHub refuses a PR body over 65,536 characters; the agent's part (thousands of changed
+/// files can make it long) stays below this many bytes, which leaves room for our lines.
+const PR_BODY_AGENT_MAX: usize = 60_000;
 
 /// One line from the request (or the thread title): capitalised, at most 72 characters.
 pub fn subject(request: &str, fallback: &str) -> String {
@@ -43,6 +46,21 @@ pub fn excerpt(text: &str, max: usize) -> String {
     cut.truncate(cut.trim_end().len());
     cut.push('…');
     cut
+}
+
+/// The longest start of `text` of at most `max` bytes that does not end inside a word.
+fn cut_between_words(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if !text[end..].starts_with(char::is_whitespace) {
+        end = text[..end].trim_end_matches(|c: char| !c.is_whitespace()).len();
+    }
+    &text[..end]
 }
 
 /// Replaces every known secret value with `***`.
@@ -303,6 +321,10 @@ pub fn pr_body(facts: &PrFacts<'_>) -> String {
     }
     // Everything above came from the agent or names what it wrote; what follows is ours.
     let mut body = defuse(&body);
+    if body.len() > PR_BODY_AGENT_MAX {
+        // Between words: the caller redacts after this, and a secret cut in two would leak.
+        body = format!("{}\n\n*(truncated)*\n", cut_between_words(&body, PR_BODY_AGENT_MAX - 32).trim_end());
+    }
     body.push('\n');
     if let Some(n) = facts.closes {
         let _ = writeln!(body, "Closes #{n}");
@@ -429,6 +451,22 @@ mod tests {
             assert!(!body.contains(bad), "{bad:?} in {body}");
         }
         assert!(body.lines().any(|l| l == "Closes #5"), "our own closing line stays: {body}");
+    }
+
+    #[test]
+    fn a_pr_body_with_thousands_of_files_fits_githubs_limit_and_keeps_our_lines() {
+        let token = "ghs_0123456789abcdefghijklmnopqrstuvwxyzAB";
+        let files: Vec<String> = (0..3000).map(|i| format!("src/generated/módulo_{i:04}/{token}.rs")).collect();
+        let facts = PrFacts { outcome: &outcome(), files: &files, withheld: &[], closes: Some(5), run_url: None };
+        let body = pr_body(&facts);
+        assert!(body.len() < 65_536, "{} bytes", body.len());
+        assert!(body.contains("*(truncated)*") && body.ends_with(&format!("Closes #5\n\n{MARKER}\n")), "ours stay");
+        assert!(!redact(&body, &[token.to_owned()]).contains("ghs_"), "a cut through a secret would leak");
+        let text = format!("- `é/{token}.rs`\n- `b`");
+        for max in 0..text.len() {
+            let cut = cut_between_words(&text, max);
+            assert!(cut.len() <= max && !redact(cut, &[token.to_owned()]).contains("ghs_"), "{max}: {cut}");
+        }
     }
 
     #[test]
