@@ -80,6 +80,7 @@ fn request(s: &Setup, scenario: &str, tweak: impl FnOnce(&mut AgentConfig)) -> A
         title: format!("test {scenario}"),
         scratch: s.scratch.clone(),
         config,
+        untrusted_tree: false,
     }
 }
 

@@ -9,7 +9,8 @@
 //! `server.rs` owns the process; `api.rs` the HTTP calls and the event-stream reader;
 //! `sse.rs` and `events.rs` turn bytes into typed events; `completion.rs` is the pure state
 //! machine that decides when the run is over; `transcript.rs` logs and collects what the agent
-//! said and did.
+//! said and did. `process.rs` is shared: process groups, the agent's environment, and ending
+//! everything the agent left behind.
 
 pub mod command;
 
@@ -27,6 +28,7 @@ pub mod completion;
 pub mod events;
 pub mod opencode;
 pub mod opencode_config;
+pub mod process;
 pub mod server;
 pub mod sse;
 pub mod transcript;
@@ -42,6 +44,9 @@ pub struct AgentRequest {
     /// Private scratch space (under `RUNNER_TEMP`) for state, config and logs.
     pub scratch: PathBuf,
     pub config: AgentConfig,
+    /// The work tree is a fork's head: its own agent configuration (OpenCode's project config)
+    /// is the fork author's and must not load.
+    pub untrusted_tree: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
