@@ -267,6 +267,25 @@ mod tests {
         assert_eq!(outcome.final_text, format!("fix the flaky test in {name} token=none input=none"));
     }
 
+    /// stderr is ours, never the job log's directly: kept whole in the scratch dir (and logged
+    /// redacted, line by line).
+    #[test]
+    fn stderr_is_piped_through_us() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rt, req) =
+            request(dir.path(), "echo oops >&2; echo '::warning::injected' >&2; echo fine", Duration::from_secs(10));
+        let outcome = rt.run(&req, &Cancel::new()).unwrap();
+        assert_eq!(outcome.status, AgentStatus::Done);
+        assert_eq!(outcome.final_text, "fine");
+        // The relay thread may still be writing when the agent's exit is seen.
+        let log = dir.path().join("agent-stderr.log");
+        let until = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(&log).is_ok_and(|t| t.contains("injected")) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "oops\n::warning::injected\n");
+    }
+
     #[test]
     fn nonzero_exit_fails() {
         let dir = tempfile::tempdir().unwrap();

@@ -221,6 +221,27 @@ mod tests {
         assert_eq!(listening_url("server listening"), None);
     }
 
+    /// `opencode --version` is the agent's code too: it sees only the allow-listed environment
+    /// (cargo's own variables, set for this test process, must not reach it).
+    #[test]
+    fn version_runs_with_the_allow_listed_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("env");
+        let script = dir.path().join("fake-opencode");
+        std::fs::write(&script, format!("#!/bin/sh\nenv > {}\necho v1.2.3\n", seen.display())).unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        assert_eq!(version(&script).unwrap(), "1.2.3");
+        let env = std::fs::read_to_string(&seen).unwrap();
+        assert!(env.contains("OPENCODE_DISABLE_AUTOUPDATE=1"), "{env}");
+        assert!(std::env::var_os("CARGO_PKG_NAME").is_some(), "cargo sets it for tests");
+        let names = env.lines().filter_map(|l| l.split_once('=').map(|(k, _)| k));
+        // What `sh` sets itself.
+        let shell = ["PWD", "OLDPWD", "SHLVL", "_"];
+        for name in names {
+            assert!(process::allowed(name) || shell.contains(&name), "{name} reached `opencode --version`:\n{env}");
+        }
+    }
+
     #[test]
     fn a_server_that_dies_first_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
