@@ -67,6 +67,15 @@ done
     )
 }
 
+/// One scenario at a time: a watcher of one test would otherwise read the token from another
+/// test's authenticated git (all run as `nobody` with the same token). On a runner, one job
+/// runs at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
@@ -124,6 +133,29 @@ fn attack_dir(sc: &Scenario) -> PathBuf {
     dir
 }
 
+/// Issue #1 with the mentioning comment, for a `command` agent; `None` (skip) without root.
+fn command_scenario() -> Option<(Scenario, PathBuf)> {
+    if !is_root() {
+        eprintln!("SKIPPED: needs root to switch to an unprivileged user");
+        return None;
+    }
+    // The OpenCode path is never used by the `command` runtime.
+    let sc = Scenario::new(PathBuf::from("/nonexistent/opencode"));
+    sc.gh.seed_comment(REPO, ISSUE, COMMENT, "@sisyphus-dev-ai fix it", "Codertocat");
+    let dir = attack_dir(&sc);
+    Some((sc, dir))
+}
+
+/// The binary's command with `script` as the `command` runtime's agent.
+fn command_agent(sc: &Scenario, dir: &Path, script: &str) -> Command {
+    let agent = dir.join("agent.sh");
+    write_exec(&agent, script);
+    let mut inner =
+        sc.command("issue_comment", &issue_comment("@sisyphus-dev-ai fix it", "Codertocat", "OWNER", false));
+    inner.env("INPUT_RUNTIME", "command").env("INPUT_AGENT_COMMAND", format!("sh {}", agent.display()));
+    inner
+}
+
 /// After the run: each watcher ran (its pid and a scan pass are on disk), none is alive, and
 /// no scan holds the token in any form.
 fn assert_contained(dir: &Path, run: &Run) {
@@ -147,20 +179,10 @@ fn assert_contained(dir: &Path, run: &Run) {
 
 #[test]
 fn command_runtime_survivors_are_ended_before_publishing() {
-    if !is_root() {
-        eprintln!("SKIPPED: needs root to switch to an unprivileged user");
-        return;
-    }
-    // The OpenCode path is never used by the `command` runtime.
-    let sc = Scenario::new(PathBuf::from("/nonexistent/opencode"));
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, "@sisyphus-dev-ai fix it", "Codertocat");
-    let dir = attack_dir(&sc);
-    let agent = dir.join("agent.sh");
-    write_exec(&agent, &format!("{}echo fixed > fixed.txt\necho\necho Started the watchers.\n", launcher(&dir)));
-    let mut inner =
-        sc.command("issue_comment", &issue_comment("@sisyphus-dev-ai fix it", "Codertocat", "OWNER", false));
-    inner.env("INPUT_RUNTIME", "command").env("INPUT_AGENT_COMMAND", format!("sh {}", agent.display()));
-    let run = run_as_nobody(&sc, &inner);
+    let _serial = one_at_a_time();
+    let Some((sc, dir)) = command_scenario() else { return };
+    let script = format!("{}echo fixed > fixed.txt\necho\necho Started the watchers.\n", launcher(&dir));
+    let run = run_as_nobody(&sc, &command_agent(&sc, &dir, &script));
     assert_eq!(run.code(), Some(0), "{}", run.logs());
     assert_contained(&dir, &run);
     assert!(
@@ -183,6 +205,7 @@ fn opencode_detached_bash_survivors_are_ended_before_publishing() {
     }
     let Some(bin) = opencode_bin() else { return };
     let _slot = Slot::take();
+    let _serial = one_at_a_time();
     let sc = Scenario::new(bin.clone());
     sc.gh.seed_comment(REPO, ISSUE, COMMENT, "@sisyphus-dev-ai SCENARIO=envcheck", "Codertocat");
     let dir = attack_dir(&sc);
@@ -210,4 +233,40 @@ fn opencode_detached_bash_survivors_are_ended_before_publishing() {
     assert_eq!(replies.len(), 1, "{}", run.logs());
     assert!(replies[0].body.contains("FAKE-ENV-DONE") && replies[0].body.contains("env.txt"), "{}", replies[0].body);
     sc.assert_hygiene(&run);
+}
+
+/// A descendant we may not signal (here a root process, as `sudo` would make one on a hosted
+/// runner): nothing is published, the run fails and the reply says why.
+#[test]
+fn a_survivor_that_cannot_be_ended_stops_publishing() {
+    let _serial = one_at_a_time();
+    let Some((sc, dir)) = command_scenario() else { return };
+    // A set-user-id-root `setpriv`: what the agent runs through it is root through and through.
+    let to_root = dir.join("to-root");
+    std::fs::copy(which::which("setpriv").unwrap(), &to_root).unwrap();
+    let script = format!(
+        "{r} --reuid=0 --regid=0 --clear-groups -- sleep 300 </dev/null >/dev/null 2>&1 &\necho $! > {d}/root.pid\necho fixed > fixed.txt\necho\necho Done.\n",
+        r = to_root.display(),
+        d = dir.display()
+    );
+    let cmd = as_nobody(&sc, &command_agent(&sc, &dir, &script));
+    // After `as_nobody`'s chown (which clears the set-user-id bit).
+    Command::new("chown").args(["0:0"]).arg(&to_root).status().unwrap();
+    std::fs::set_permissions(&to_root, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let run = sc.run_command(cmd);
+    let chowned = Command::new("chown").args(["-R", "0:0"]).arg(sc.repos.root.path()).status();
+    assert!(chowned.unwrap().success());
+    let root_pid = std::fs::read_to_string(dir.join("root.pid")).unwrap_or_default();
+    let root_alive = Path::new(&format!("/proc/{}", root_pid.trim())).exists();
+    if root_alive {
+        let _ = Command::new("kill").args(["-9", root_pid.trim()]).status();
+    }
+    assert!(root_alive, "the root process was not started or was ended: {}", run.logs());
+    assert_eq!(run.code(), Some(1), "{}", run.logs());
+    assert!(sc.gh.pulls().is_empty(), "published with a survivor: {:?}", sc.gh.pulls());
+    assert_eq!(sc.refs().len(), 1, "pushed with a survivor: {:?}", sc.refs());
+    let replies = sc.replies();
+    assert_eq!(replies.len(), 1, "{}", run.logs());
+    let reply = &replies[0].body;
+    assert!(reply.contains("still running") && reply.contains("nothing was published"), "{reply}");
 }
