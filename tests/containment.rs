@@ -270,3 +270,29 @@ fn a_survivor_that_cannot_be_ended_stops_publishing() {
     let reply = &replies[0].body;
     assert!(reply.contains("still running") && reply.contains("nothing was published"), "{reply}");
 }
+
+/// Cancelled (the runner's SIGTERM) while the agent works: containment still runs, bounded,
+/// before we finish on GitHub.
+#[test]
+fn cancellation_still_ends_the_survivors() {
+    let _serial = one_at_a_time();
+    let Some((sc, dir)) = command_scenario() else { return };
+    let script = format!("{}echo watching; sleep 300\n", launcher(&dir));
+    let mut cmd = as_nobody(&sc, &command_agent(&sc, &dir, &script));
+    let started = std::time::Instant::now();
+    let child = cmd.spawn().unwrap();
+    // `setpriv` execs the binary: this pid is ours to signal.
+    let pid = child.id().to_string();
+    let all_started = || WATCHERS.iter().all(|n| dir.join(format!("alive.{n}")).exists());
+    while !all_started() && started.elapsed() < RUN_LIMIT {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let out = wait_bounded(child, RUN_LIMIT);
+    let run = Run { out, elapsed: started.elapsed() };
+    let chowned = Command::new("chown").args(["-R", "0:0"]).arg(sc.repos.root.path()).status();
+    assert!(chowned.unwrap().success());
+    assert_eq!(run.code(), Some(130), "{}", run.logs());
+    assert_contained(&dir, &run);
+    assert!(sc.gh.pulls().is_empty(), "{:?}", sc.gh.pulls());
+}
