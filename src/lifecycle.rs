@@ -1,7 +1,8 @@
 //! The lifecycle of one acted-on event: acknowledge → context → prompt → runtime → containment
 //! → publish → finish. Containment (the binary is a child subreaper) ends everything the agent
-//! started before the token is used; checkout's credentials come back only after publishing. Finishing (reaction swap, label removal, the reply) always happens: on success,
-//! error, timeout and cancellation (SIGINT/SIGTERM from the runner).
+//! started before the token is used; checkout's credentials come back only after publishing.
+//! Finishing (reaction swap, label removal, the reply) always happens: on success, error,
+//! timeout and cancellation (SIGINT/SIGTERM from the runner).
 //!
 //! Every GitHub write here is best-effort once the work has started: a failed 👀 must not stop
 //! the work, and a failed 👍 must not hide a pushed branch. Such failures are warnings.
