@@ -219,11 +219,8 @@ struct Agent {
 
 /// A fork's head is its author's tree: its agent configuration must not load.
 fn untrusted_tree(plan: &Plan, trigger: &Trigger, thread: &Thread) -> bool {
-    if matches!(plan, Plan::ForkHead { .. }) {
-        return true;
-    }
     let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.pull.as_ref());
-    pull.is_some_and(|p| p.is_fork || p.head_repo.as_deref().is_none_or(|r| !r.eq_ignore_ascii_case(&thread.repo)))
+    runtime::untrusted_tree(matches!(plan, Plan::ForkHead { .. }), pull, &thread.repo)
 }
 
 /// runtime → containment → publish. Returns the ending and whether containment held (nothing
