@@ -54,6 +54,8 @@ const PASS_EXACT: &[&str] = &[
     "all_proxy",
     "no_proxy",
     "NODE_EXTRA_CA_CERTS",
+    // Memory limits and the like for OpenCode's runtime and the agent's tools.
+    "NODE_OPTIONS",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "REQUESTS_CA_BUNDLE",
