@@ -67,7 +67,9 @@ fn request(s: &Setup, scenario: &str, tweak: impl FnOnce(&mut AgentConfig)) -> A
         opencode_config: None,
         opencode_path: Some(s.bin.clone()),
         opencode_version: "1.18.33".into(),
-        timeout: Duration::from_secs(90),
+        // Far beyond any test's bound below: a test that ends by its own event never meets it,
+        // even on a loaded 2-core machine where OpenCode alone may take 25 s to start.
+        timeout: Duration::from_secs(300),
         anthropic_api_key: None,
         anthropic_base_url: None,
         openai_api_key: Some("x".into()),
@@ -219,11 +221,11 @@ fn truncated_stream_loop_is_capped() {
     let Some(bin) = opencode_bin() else { return };
     let _slot = Slot::take();
     let s = setup(bin);
-    let l = Limits { max_steps: 8, ..limits(Duration::from_secs(60)) };
+    let l = Limits { max_steps: 8, ..limits(Duration::from_secs(300)) };
     let started = Instant::now();
     let o = run(&s, &request(&s, "truncated", |_| {}), Some(l), &Cancel::new());
     assert!(matches!(&o.status, AgentStatus::Failed { kind, .. } if kind == "StepLimit"), "{o:?}");
-    assert!(started.elapsed() < Duration::from_secs(40), "caught by the cap, not the deadline");
+    assert!(started.elapsed() < Duration::from_secs(150), "caught by the cap, not the deadline");
 }
 
 #[test]
@@ -247,9 +249,10 @@ fn timeout_aborts_the_session() {
     let s = setup(bin);
     let started = Instant::now();
     // Long enough for a cold first prompt on a loaded 2-core machine to reach the model.
-    let o = run(&s, &request(&s, "slow", |_| {}), Some(limits(Duration::from_secs(12))), &Cancel::new());
+    let o = run(&s, &request(&s, "slow", |_| {}), Some(limits(Duration::from_secs(20))), &Cancel::new());
     assert_eq!(o.status, AgentStatus::TimedOut, "{o:?}");
-    assert!(started.elapsed() < Duration::from_secs(40), "{:?}", started.elapsed());
+    // The deadline plus stopping the server, with slack for a loaded machine.
+    assert!(started.elapsed() < Duration::from_secs(120), "{:?}", started.elapsed());
     assert!(o.final_text.contains("slow"), "the partial text is kept: {:?}", o.final_text);
 }
 
@@ -276,7 +279,7 @@ fn cancel_signal_stops_everything() {
     let started = Instant::now();
     let o = run(&s, &request(&s, "slow", |_| {}), None, &cancel);
     assert_eq!(o.status, AgentStatus::Cancelled, "{o:?}");
-    assert!(started.elapsed() < Duration::from_secs(45), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(150), "{:?}", started.elapsed());
 }
 
 #[test]
@@ -303,7 +306,7 @@ fn server_death_fails_the_run() {
     let o = run(&s, &request(&s, "slow", |_| {}), None, &Cancel::new());
     assert!(killer.join().unwrap() >= 1, "found no server to kill");
     assert!(matches!(&o.status, AgentStatus::Failed { kind, .. } if kind == "ServerExited"), "{o:?}");
-    assert!(started.elapsed() < Duration::from_secs(45), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(150), "{:?}", started.elapsed());
 }
 
 const CANARY: &str = "ghp_canary0123456789";
