@@ -160,18 +160,20 @@ async fn work(
         }
     };
     let plan: Plan = publish::plan(trigger, &thread, config);
-    let prompt = {
+    let prompt_and_prepared = {
         let _group = gha.group("prompt");
-        if let Err(e) = publish::prepare(&plan, workdir, config) {
-            return fail("prepare", &e);
-        }
+        let prepared = match publish::prepare(&plan, workdir, config) {
+            Ok(prepared) => prepared,
+            Err(e) => return fail("prepare", &e),
+        };
         let publishing = plan.describe();
         let input = PromptInput { config, trigger, thread: &thread, request, publishing: &publishing, workdir };
         match prompt::render(&input) {
-            Ok(prompt) => prompt,
+            Ok(prompt) => (prompt, prepared),
             Err(e) => return fail("prompt", &e),
         }
     };
+    let (prompt, prepared) = prompt_and_prepared;
     let agent_started = Instant::now();
     let outcome = {
         let _group = gha.group("agent");
@@ -191,8 +193,15 @@ async fn work(
     tracing::debug!("publish starts {:.1} ms after the agent's outcome was ready", since_outcome.as_secs_f64() * 1e3);
     let published = {
         let _group = gha.group("publish");
-        let input =
-            PublishInput { config, trigger, thread: &thread, request, outcome: &outcome, workdir: workdir.as_path() };
+        let input = PublishInput {
+            config,
+            trigger,
+            thread: &thread,
+            request,
+            outcome: &outcome,
+            workdir: workdir.as_path(),
+            prepared: &prepared,
+        };
         match until_cancelled(cancel, publish::publish(Some(client), &plan, &input)).await {
             Some(Ok(published)) => published,
             Some(Err(e)) => return Ending { outcome: Some(outcome), ..fail("publish", &e) },
