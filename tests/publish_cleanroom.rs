@@ -59,7 +59,7 @@ impl Run {
     fn trap(&self, name: &str) -> (PathBuf, PathBuf) {
         let marker = self.repos.root.path().join(format!("ran-{name}"));
         let script = self.repos.root.path().join(format!("trap-{name}.sh"));
-        std::fs::write(&script, format!("#!/bin/sh\nenv > '{}'\ncat\n", marker.display())).unwrap();
+        std::fs::write(&script, format!("#!/bin/sh\nenv > '{}'\nexit 1\n", marker.display())).unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         (script, marker)
     }
@@ -224,21 +224,4 @@ fn a_planted_tag_and_follow_tags_push_nothing_extra() {
     let published = run.publish().unwrap();
     run.assert_exactly_our_commit(&published, &refs_before);
     assert!(!run.repos.remote_refs().contains("refs/tags/"), "a tag was pushed");
-}
-
-#[test]
-fn the_agents_objects_never_reach_the_remote() {
-    // git does not re-hash objects it reads: a base taken from the agent's object store could
-    // carry anything. The base comes from the server, so the agent's own commit is never sent.
-    let run = Run::new();
-    run.repos.write("secret.txt", &format!("{TOKEN}\n"));
-    git(run.work(), &["add", "--all"]);
-    git(run.work(), &["commit", "--quiet", "-m", "agent"]);
-    let agent_commit = git(run.work(), &["rev-parse", "HEAD"]);
-    run.repos.write("src/lib.rs", "changed\n");
-    let published = run.publish().unwrap();
-    assert!(published.withheld.iter().any(|(p, _)| p == "secret.txt"));
-    let out = git_repo::git_cmd(&run.repos.origin, &["cat-file", "-e", &agent_commit]).output().unwrap();
-    assert!(!out.status.success(), "the agent's commit reached the remote");
-    run.repos.assert_token_absent(TOKEN);
 }
