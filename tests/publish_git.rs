@@ -165,7 +165,7 @@ fn same_repo_pr_commits_land_on_its_head_branch_only() {
     let refs_before = repos.remote_refs();
     let run = Setup::pull(repos, 9, pull_info("feature/answer", "owner/repo", false));
     let repos = &run.repos;
-    assert_eq!(run.plan, Plan::PullHead { branch: "feature/answer".into() });
+    assert_eq!(run.plan, Plan::PullHead { branch: "feature/answer".into(), head_sha: None });
     // issue_comment runs check out the default branch: prepare must fetch the head.
     assert_eq!(git(&repos.work, &["branch", "--show-current"]), "main");
     run.prepare();
@@ -218,7 +218,7 @@ fn fork_pr_with_maintainer_edits_allowed_pushes_to_the_fork_only() {
     let run = Setup::new(repos, config, trigger, thread);
     let repos = &run.repos;
 
-    assert_eq!(run.plan, Plan::ForkHead { repo: "stranger/repo".into(), branch: "main".into() });
+    assert_eq!(run.plan, Plan::ForkHead { repo: "stranger/repo".into(), branch: "main".into(), head_sha: None });
     run.prepare();
     repos.write("src/lib.rs", FIXED);
     let published = run.publish();
@@ -293,7 +293,7 @@ fn a_pr_whose_head_is_the_default_branch_is_read_only() {
     // And publish refuses a hand-made plan that targets the default branch.
     let before = repos.remote_refs();
     repos.write("src/lib.rs", FIXED);
-    let published = run.publish_plan(&Plan::PullHead { branch: "main".into() }).unwrap();
+    let published = run.publish_plan(&Plan::PullHead { branch: "main".into(), head_sha: None }).unwrap();
     assert_eq!(repos.remote_refs(), before);
     assert!(published.notes.iter().any(|n| n.contains("default branch")), "{:?}", published.notes);
 }
@@ -413,4 +413,35 @@ fn dispatch_without_a_number_gets_a_task_branch() {
         plan,
         Plan::NewBranch { branch: "sisyphus/task-4242-update-the-docs-for-the-new".into(), base: "main".into() }
     );
+}
+
+#[test]
+fn a_pr_head_is_pinned_to_the_commit_the_context_saw() {
+    let repos = Repos::new("main");
+    let seen = repos.push_branch("feature/pin", "main", &[("NOTES.md", "reviewed\n")]);
+    // Pushed after the trigger (by the PR's author, say): the agent must not work on it.
+    let later = repos.root.path().join("later");
+    git(
+        repos.root.path(),
+        &["clone", "--quiet", "--branch", "feature/pin", repos.origin.to_str().unwrap(), later.to_str().unwrap()],
+    );
+    git_repo::write(&later, "NOTES.md", "swapped after review\n");
+    git(&later, &["commit", "--quiet", "-am", "later"]);
+    git(&later, &["push", "--quiet", "origin", "HEAD:refs/heads/feature/pin"]);
+    let moved = repos.remote_sha("feature/pin").unwrap();
+
+    let mut info = pull_info("feature/pin", "owner/repo", false);
+    info.head_sha = seen.clone();
+    let run = Setup::pull(repos, 22, info);
+    let repos = &run.repos;
+    run.prepare();
+    assert_eq!(git(&repos.work, &["rev-parse", "HEAD"]), seen, "the work tree is the head the context saw");
+    assert_eq!(std::fs::read_to_string(repos.work.join("NOTES.md")).unwrap(), "reviewed\n");
+
+    repos.write("src/lib.rs", FIXED);
+    let published = run.publish();
+    // Our commit builds on the pinned head, so it cannot replace what was pushed since.
+    assert_eq!(repos.remote_sha("feature/pin").unwrap(), moved);
+    assert_eq!(published.commit_sha, None);
+    assert!(published.notes.iter().any(|n| n.contains("moved on the remote")), "{:?}", published.notes);
 }

@@ -30,11 +30,12 @@ use crate::secrets;
 pub enum Plan {
     /// A new branch from the default branch (issues, dispatch without a PR).
     NewBranch { branch: String, base: String },
-    /// The head branch of a same-repository PR.
-    PullHead { branch: String },
+    /// The head branch of a same-repository PR; `head_sha` is the head commit the context saw,
+    /// which the work tree is pinned to.
+    PullHead { branch: String, head_sha: Option<String> },
     /// The head branch of a fork PR (`repo` is `owner/name`), only with `allow-fork-push` and
-    /// the author's "allow edits from maintainers".
-    ForkHead { repo: String, branch: String },
+    /// the author's "allow edits from maintainers"; pinned to `head_sha` like `PullHead`.
+    ForkHead { repo: String, branch: String, head_sha: Option<String> },
     /// Nothing will be pushed (fork PR, `allow-push: false`, …); the reason is told to humans.
     ReadOnly { reason: String },
 }
@@ -46,10 +47,10 @@ impl Plan {
             Plan::NewBranch { branch, base } => format!(
                 "Your changes will be committed to a new branch `{branch}` (from `{base}`) and pushed by the action, which then opens a pull request. Do not commit, push or open pull requests yourself."
             ),
-            Plan::PullHead { branch } => format!(
+            Plan::PullHead { branch, .. } => format!(
                 "Your changes will be committed to the pull request's branch `{branch}` and pushed by the action. Do not commit, push or open pull requests yourself."
             ),
-            Plan::ForkHead { repo, branch } => format!(
+            Plan::ForkHead { repo, branch, .. } => format!(
                 "Your changes will be committed to the pull request's branch `{branch}` in the fork `{repo}` and pushed by the action. Do not commit, push or open pull requests yourself."
             ),
             Plan::ReadOnly { reason } => {
@@ -94,6 +95,8 @@ struct Target {
     local: String,
     /// For a new branch: the base branch.
     base: Option<String>,
+    /// For a PR head: the commit the context saw.
+    pin: Option<String>,
 }
 
 impl Target {
@@ -101,19 +104,28 @@ impl Target {
         let ours = config.github.repository.clone();
         match plan {
             Plan::ReadOnly { .. } => None,
-            Plan::NewBranch { branch, base } => {
-                Some(Self { repo: ours, branch: branch.clone(), local: branch.clone(), base: Some(base.clone()) })
-            }
-            Plan::PullHead { branch } => {
-                Some(Self { repo: ours, branch: branch.clone(), local: branch.clone(), base: None })
-            }
+            Plan::NewBranch { branch, base } => Some(Self {
+                repo: ours,
+                branch: branch.clone(),
+                local: branch.clone(),
+                base: Some(base.clone()),
+                pin: None,
+            }),
+            Plan::PullHead { branch, head_sha } => Some(Self {
+                repo: ours,
+                branch: branch.clone(),
+                local: branch.clone(),
+                base: None,
+                pin: head_sha.clone(),
+            }),
             // A fork's branch may share a name with ours (its `main`, say): it gets its own
             // local name so our default branch is never moved.
-            Plan::ForkHead { repo, branch } => Some(Self {
+            Plan::ForkHead { repo, branch, head_sha } => Some(Self {
                 repo: repo.clone(),
                 branch: branch.clone(),
                 local: format!("sisyphus-fork/{repo}/{branch}"),
                 base: None,
+                pin: head_sha.clone(),
             }),
         }
     }
@@ -143,12 +155,18 @@ pub fn prepare(plan: &Plan, workdir: &Path, config: &Config) -> Result<Prepared>
     }
     // A re-run on the same issue continues the branch it pushed before, so the push stays a
     // fast-forward; a PR's head must exist.
-    let start = if target.base.is_none() || room.has_branch(&target.branch)? {
+    let mut start = if target.base.is_none() || room.has_branch(&target.branch)? {
         room.fetch(&format!("refs/heads/{}", target.branch), false)
             .with_context(|| format!("could not fetch the branch `{}`", target.branch))?
     } else {
         prepared.base.clone().unwrap_or_default()
     };
+    // A PR head is the commit the context saw, not whatever was pushed since (by a fork's
+    // author, say): the agent works on what was shown. A later head makes our push a
+    // non-fast-forward, which is refused and reported.
+    if let Some(pin) = target.pin.as_deref().filter(|pin| *pin != start) {
+        start = room.fetch(pin, false).with_context(|| format!("could not fetch the pull request's head `{pin}`"))?;
+    }
     let work = git::Git::new(workdir).for_server(&room.git_dir().to_string_lossy());
     let room_dir = room.git_dir();
     work.run(&["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", &room_dir.to_string_lossy(), &start])
