@@ -225,3 +225,52 @@ fn a_planted_tag_and_follow_tags_push_nothing_extra() {
     run.assert_exactly_our_commit(&published, &refs_before);
     assert!(!run.repos.remote_refs().contains("refs/tags/"), "a tag was pushed");
 }
+
+/// Set for the child run of `a_planted_global_and_xdg_config_is_never_read`.
+const GLOBAL_CHILD: &str = "CLEANROOM_GLOBAL_CHILD";
+
+#[test]
+fn a_planted_global_and_xdg_config_is_never_read() {
+    // The agent shares our user, so it can write our HOME. The publish runs in a child of
+    // this test binary whose HOME and XDG_CONFIG_HOME are the agent's files.
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("agent-home");
+    let xdg = home.join(".config");
+    let receivepack_ran = dir.path().join("ran-global-receivepack");
+    let clean_ran = dir.path().join("ran-xdg-clean");
+    let trap = |marker: &Path| {
+        let script = marker.with_extension("sh");
+        std::fs::write(&script, format!("#!/bin/sh\nenv > '{}'\nexit 1\n", marker.display())).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    };
+    let receivepack = trap(&receivepack_ran);
+    let clean = trap(&clean_ran);
+    git_repo::write(&home, ".gitconfig", &format!("[remote \"origin\"]\n\treceivepack = {}\n", receivepack.display()));
+    git_repo::write(&xdg, "git/config", &format!("[filter \"evil\"]\n\tclean = {}\n", clean.display()));
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "publish_with_the_agents_home", "--nocapture", "--test-threads=1"])
+        .env(GLOBAL_CHILD, "1")
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", &xdg)
+        .output()
+        .unwrap();
+    let log = format!("{}{}", String::from_utf8_lossy(&child.stdout), String::from_utf8_lossy(&child.stderr));
+    assert!(log.contains("1 passed"), "the child run did not pass:\n{log}");
+    assert!(!receivepack_ran.exists(), "the global config's receivepack ran");
+    assert!(!clean_ran.exists(), "the XDG config's clean filter ran");
+}
+
+/// The child half of the test above; does nothing in an ordinary run.
+#[test]
+fn publish_with_the_agents_home() {
+    if std::env::var_os(GLOBAL_CHILD).is_none() {
+        return;
+    }
+    let run = Run::new();
+    let refs_before = run.repos.remote_refs();
+    run.repos.write(".gitattributes", "* filter=evil\n");
+    run.repos.write("src/lib.rs", "changed\n");
+    let published = run.publish().unwrap();
+    run.assert_exactly_our_commit(&published, &refs_before);
+}

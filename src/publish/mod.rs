@@ -427,3 +427,24 @@ async fn open_pull_request(
     };
     pr::open_or_update(client, &request, out).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::confirm_push;
+
+    #[test]
+    fn a_push_counts_only_when_exactly_our_ref_moved_to_our_commit() {
+        let sha = "a".repeat(40);
+        let ours = format!("{sha}:refs/heads/b");
+        let report = |lines: &[String]| format!("To /srv/o/r.git\n{}\nDone\n", lines.join("\n"));
+        assert!(confirm_push(&report(&[format!("*\t{ours}\t[new branch]")]), &sha, "b").is_ok());
+        assert!(confirm_push(&report(&[format!(" \t{ours}\t1111111..{}", &sha[..7])]), &sha, "b").is_ok());
+        // Forced, another ref as well, another commit, or nothing at all: not ours.
+        assert!(confirm_push(&report(&[format!("+\t{ours}\t(forced update)")]), &sha, "b").is_err());
+        let tag = "*\trefs/tags/v1:refs/tags/v1\t[new tag]".to_owned();
+        assert!(confirm_push(&report(&[format!("*\t{ours}\t[new branch]"), tag]), &sha, "b").is_err());
+        let other = format!("{}:refs/heads/b", "b".repeat(40));
+        assert!(confirm_push(&report(&[format!("*\t{other}\t[new branch]")]), &sha, "b").is_err());
+        assert!(confirm_push("Everything up-to-date\n", &sha, "b").is_err());
+    }
+}
