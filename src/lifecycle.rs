@@ -69,10 +69,11 @@ pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) 
         client = client.with_retry(RetryPolicy::hurried());
     }
     let conclusion = ending.conclusion();
-    let reply_url = {
+    let finished = {
         let _group = gha.group("finish");
         finish(&client, config, &trigger, eyes.as_ref(), &ending, started, gha).await
     };
+    let reply_url = finished.reply_url;
     signals.abort();
 
     let summary = report::summary(&report::Summary {
@@ -82,6 +83,7 @@ pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) 
         duration: started.elapsed(),
         run_url: config.github.run_url().as_deref(),
         reply_url: reply_url.as_deref(),
+        full_reply: finished.full_reply.as_deref(),
         published: ending.published.as_ref(),
         failure: ending.failure.as_ref(),
     });
@@ -281,8 +283,15 @@ async fn until_cancelled<T>(cancel: &Cancel, work: impl Future<Output = T>) -> O
     }
 }
 
+/// What finishing left for the job summary.
+#[derive(Default)]
+struct Finished {
+    reply_url: Option<String>,
+    /// The whole reply, when the posted one had to be shortened.
+    full_reply: Option<String>,
+}
+
 /// Verdict reaction, label removal, reply. Each step runs even when an earlier one failed.
-/// Returns the reply's URL.
 async fn finish(
     client: &Client,
     config: &Config,
@@ -291,19 +300,23 @@ async fn finish(
     ending: &Ending,
     started: Instant,
     gha: &Gha,
-) -> Option<String> {
+) -> Finished {
     let repo = &trigger.repo;
+    // Our login, from the reactions we already create (`GET /user` is forbidden for the
+    // workflow's token): only a comment of that account may be taken for our earlier reply.
+    let mut login = eyes.map(|e| e.user.clone());
     if let Some(target) = reaction_target(trigger) {
         let success = ending.failure.is_none();
         let first = config.github.first_attempt();
-        warn_on(gha, "cannot set the final reaction", verdict(client, trigger, target, eyes, success, first).await);
+        let ours = verdict(client, trigger, target, eyes, success, first).await;
+        login = login.filter(|l| !l.is_empty()).or(warn_on(gha, "cannot set the final reaction", ours));
     }
     if let Some(number) = trigger.number {
         let removed = client.remove_label(repo, number, &config.label).await;
         warn_on(gha, &format!("cannot remove the `{}` label", config.label), removed);
     }
     if !config.publish.allow_comments {
-        return None;
+        return Finished::default();
     }
     let key = report::reply_key(trigger, config.github.run_id.as_deref());
     let run_url = config.github.run_url();
@@ -311,17 +324,24 @@ async fn finish(
     let body = match (&ending.failure, &ending.outcome) {
         (None, Some(outcome)) => report::success_reply(outcome, &ending.published.clone().unwrap_or_default(), &footer),
         (Some(failure), _) => report::failure_reply(failure, ending.published.as_ref(), &footer),
-        (None, None) => return None,
+        (None, None) => return Finished::default(),
     };
+    // Redacted before it is cut: a cut through a secret would leave its first part unredacted.
     let body = gha::redact(&body, &config.secrets());
+    let capped = report::cap_reply(&body);
     let first = config.github.first_attempt();
-    warn_on(gha, "cannot post the reply", reply(client, trigger, &key, &body, first).await).flatten()
+    let login = login.filter(|l| !l.is_empty());
+    let posted = reply(client, trigger, &key, capped.as_deref().unwrap_or(&body), login.as_deref(), first).await;
+    Finished {
+        reply_url: warn_on(gha, "cannot post the reply", posted).flatten(),
+        full_reply: capped.is_some().then_some(body),
+    }
 }
 
-/// 👀 → 👍 or 😕. Also clears a verdict or 👀 an earlier run of this event left behind —
-/// except on a comment in a run's first attempt: that comment is new, only this event
-/// concerns it, so there is nothing earlier to clear. (An issue itself may carry the verdict
-/// of another run, so it is always checked.)
+/// 👀 → 👍 or 😕; returns the login GitHub attributes our reactions to. Also clears a verdict
+/// or 👀 an earlier run of this event left behind — except on a comment in a run's first
+/// attempt: that comment is new, only this event concerns it, so there is nothing earlier to
+/// clear. (An issue itself may carry the verdict of another run, so it is always checked.)
 async fn verdict(
     client: &Client,
     trigger: &Trigger,
@@ -329,7 +349,7 @@ async fn verdict(
     eyes: Option<&Reaction>,
     success: bool,
     first_attempt: bool,
-) -> Result<(), GithubError> {
+) -> Result<String, GithubError> {
     let repo = &trigger.repo;
     if let Some(eyes) = eyes {
         client.delete_reaction(repo, target, eyes.id).await?;
@@ -344,22 +364,28 @@ async fn verdict(
     if eyes.is_none() {
         client.remove_reactions_by(repo, target, Content::Eyes, &ours.user).await?;
     }
-    Ok(())
+    Ok(ours.user)
 }
 
 /// Posts the reply, or updates the one an earlier run of this event posted. The key names the
-/// comment or the run id, so in a run's first attempt no earlier reply can carry it.
+/// comment or the run id, so in a run's first attempt no earlier reply can carry it. Without
+/// our login (no reaction succeeded) no earlier comment can be proven ours: a second reply is
+/// better than editing someone else's comment.
 async fn reply(
     client: &Client,
     trigger: &Trigger,
     key: &str,
     body: &str,
+    login: Option<&str>,
     first_attempt: bool,
 ) -> Result<Option<String>, GithubError> {
     let Some(number) = trigger.number else { return Ok(None) };
     let repo = &trigger.repo;
     let review = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review);
-    let earlier = if first_attempt { None } else { client.find_comment(repo, number, key, review.is_some()).await? };
+    let earlier = match login {
+        Some(login) if !first_attempt => client.find_comment(repo, number, key, login, review.is_some()).await?,
+        _ => None,
+    };
     let posted = match earlier {
         Some(earlier) => client.update_comment(repo, &earlier, body).await?,
         None => match review {
