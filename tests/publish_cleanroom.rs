@@ -34,6 +34,9 @@ struct Run {
 impl Run {
     fn new() -> Self {
         let repos = Repos::new("main");
+        // Serves blob-less fetches, as GitHub does: the guard's reads of base blobs are then
+        // fetched on demand through the clean room.
+        git(&repos.origin, &["config", "uploadpack.allowFilter", "true"]);
         let mut config = publish_inputs::config(&repos.server());
         let runner_temp = repos.root.path().join("runner_temp");
         std::fs::create_dir_all(&runner_temp).unwrap();
@@ -273,4 +276,16 @@ fn publish_with_the_agents_home() {
     run.repos.write("src/lib.rs", "changed\n");
     let published = run.publish().unwrap();
     run.assert_exactly_our_commit(&published, &refs_before);
+}
+
+#[test]
+fn a_blobless_base_still_shows_the_guard_what_a_change_adds() {
+    let run = Run::new();
+    // `README.md` is in the base; its old content is fetched on demand to tell added lines.
+    run.repos.write("README.md", &format!("# repo\ntoken: {TOKEN}\n"));
+    run.repos.write("src/lib.rs", "changed\n");
+    let published = run.publish().unwrap();
+    assert_eq!(published.files, ["src/lib.rs"]);
+    assert!(published.withheld.iter().any(|(p, r)| p == "README.md" && r.contains("secrets")), "{published:?}");
+    assert_eq!(run.repos.remote_file(BRANCH, "README.md").as_deref(), Some("# repo\n"));
 }
