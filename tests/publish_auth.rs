@@ -73,6 +73,7 @@ fn config(server_url: &str) -> Config {
     let mut config = Config::from_args(&RunArgs::default()).unwrap();
     config.token = Some(TOKEN.into());
     config.github.server_url = server_url.into();
+    config.github.repository = "owner/repo".into();
     config
 }
 

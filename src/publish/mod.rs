@@ -149,28 +149,34 @@ pub fn prepare(plan: &Plan, workdir: &Path, config: &Config) -> Result<Prepared>
     let mut prepared = Prepared::default();
     if let Some(base) = &target.base {
         let sha = room
-            .fetch(&format!("refs/heads/{base}"), false)
+            .tip(base)
+            .and_then(|tip| tip.context("it is not on the server"))
             .with_context(|| format!("could not fetch the base branch `{base}`"))?;
         prepared.base = Some(sha);
     }
     // A re-run on the same issue continues the branch it pushed before, so the push stays a
     // fast-forward; a PR's head must exist.
-    let mut start = if target.base.is_none() || room.has_branch(&target.branch)? {
-        room.fetch(&format!("refs/heads/{}", target.branch), false)
-            .with_context(|| format!("could not fetch the branch `{}`", target.branch))?
-    } else {
-        prepared.base.clone().unwrap_or_default()
+    let tip = room.tip(&target.branch).with_context(|| format!("could not fetch the branch `{}`", target.branch))?;
+    let mut start = match (tip, &prepared.base) {
+        (Some(tip), _) => tip,
+        (None, Some(base)) => base.clone(),
+        (None, None) => bail!("could not fetch the branch `{}`: not on the server", target.branch),
     };
     // A PR head is the commit the context saw, not whatever was pushed since (by a fork's
     // author, say): the agent works on what was shown. A later head makes our push a
     // non-fast-forward, which is refused and reported.
-    if let Some(pin) = target.pin.as_deref().filter(|pin| *pin != start) {
-        start = room.fetch(pin, false).with_context(|| format!("could not fetch the pull request's head `{pin}`"))?;
+    if let Some(pin) = target.pin.as_deref() {
+        start = pin.to_owned();
     }
     let work = git::Git::new(workdir).for_server(&room.git_dir().to_string_lossy());
-    let room_dir = room.git_dir();
-    work.run(&["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", &room_dir.to_string_lossy(), &start])
-        .context("could not hand the fetched commit to the work tree")?;
+    // Checkout usually fetched the commit already (the default branch, a PR's head); only a
+    // missing one is fetched whole (the work tree needs its files) and handed over locally.
+    if !work.try_run(&["cat-file", "-e", &format!("{start}^{{commit}}")])?.success {
+        let fetched = room.fetch(&start, false).with_context(|| format!("could not fetch the commit `{start}`"))?;
+        let room_dir = room.git_dir();
+        work.run(&["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", &room_dir.to_string_lossy(), &fetched])
+            .context("could not hand the fetched commit to the work tree")?;
+    }
     // `checkout -B` moves whatever is uncommitted along (or refuses on a conflict), so
     // leftovers of earlier steps can only ever be committed to the planned branch.
     work.run(&["checkout", "--quiet", "-B", &target.local, &start])

@@ -50,6 +50,10 @@ impl Change {
 impl Room {
     /// A fresh room for `repo` (`owner/name`) on the configured server.
     pub fn new(config: &Config, repo: &str) -> Result<Self> {
+        // The name ends up in a URL: nothing but `owner/name` may.
+        if !crate::config::valid_repo(repo) {
+            bail!("`{repo}` is not a repository name (`owner/name`)");
+        }
         let server = config.github.server_url.trim_end_matches('/');
         let url = format!("{server}/{repo}.git");
         let parent = &config.github.runner_temp;
@@ -86,10 +90,15 @@ impl Room {
         self.dir.path().join("repo.git")
     }
 
-    /// True when the server has the branch.
-    pub fn has_branch(&self, branch: &str) -> Result<bool> {
-        let out = self.git.remote(&["ls-remote", "--heads", REMOTE, &format!("refs/heads/{branch}")])?;
-        Ok(!out.trim().is_empty())
+    /// The commit the server's `branch` points at, `None` when there is no such branch.
+    pub fn tip(&self, branch: &str) -> Result<Option<String>> {
+        let name = format!("refs/heads/{branch}");
+        let out = self.git.remote(&["ls-remote", "--heads", REMOTE, &name])?;
+        // `ls-remote` matches patterns by their tail: only the exact ref counts.
+        Ok(out.lines().find_map(|line| {
+            let (sha, refname) = line.split_once('\t')?;
+            (refname == name).then(|| sha.to_owned())
+        }))
     }
 
     /// Fetches one commit (a full ref name or a commit id) with no history; `blobless` leaves
