@@ -289,3 +289,29 @@ fn a_blobless_base_still_shows_the_guard_what_a_change_adds() {
     assert!(published.withheld.iter().any(|(p, r)| p == "README.md" && r.contains("secrets")), "{published:?}");
     assert_eq!(run.repos.remote_file(BRANCH, "README.md").as_deref(), Some("# repo\n"));
 }
+
+#[test]
+fn links_and_embedded_repositories_carry_no_content_from_outside() {
+    let run = Run::new();
+    let refs_before = run.repos.remote_refs();
+    // A file outside the work tree that holds the token, linked from inside it.
+    let outside = run.repos.root.path().join("outside.txt");
+    std::fs::write(&outside, format!("{TOKEN}\n")).unwrap();
+    std::os::unix::fs::symlink(&outside, run.work().join("link.txt")).unwrap();
+    // A repository inside the work tree: a gitlink would point at the agent's objects.
+    let nested = run.work().join("vendor/inner");
+    std::fs::create_dir_all(&nested).unwrap();
+    git(&nested, &["init", "--quiet"]);
+    git_repo::write(&nested, "x.txt", "x\n");
+    git(&nested, &["add", "--all"]);
+    git(&nested, &["commit", "--quiet", "-m", "inner"]);
+    run.repos.write("src/lib.rs", "changed\n");
+    let published = run.publish().unwrap();
+    run.assert_exactly_our_commit(&published, &refs_before);
+    assert!(published.withheld.iter().any(|(p, r)| p == "vendor/inner" && r.contains("embedded")), "{published:?}");
+    // The link is pushed as a link: its target's name, never the target's content.
+    let pushed = run.repos.remote_file(BRANCH, "link.txt").unwrap();
+    assert_eq!(pushed, outside.display().to_string());
+    let objects = git(&run.repos.origin, &["cat-file", "--batch-all-objects", "--batch"]);
+    assert!(!objects.contains(TOKEN), "the token reached the remote's objects");
+}
