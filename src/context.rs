@@ -456,31 +456,10 @@ fn decode_numeric_entities(text: &str) -> String {
     out
 }
 
-/// Redacts classic (`ghp_`, `gho_`, `ghs_`, `ghu_`, `ghr_`) and fine-grained (`github_pat_`)
-/// GitHub tokens that someone pasted by mistake.
+/// Redacts tokens and keys someone pasted by mistake (GitHub, Anthropic, OpenAI, AWS, private
+/// key blocks): the shapes `secrets` knows, the same ones the commit guard refuses.
 fn redact_github_tokens(text: &str) -> String {
-    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let hit = ["ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"]
-            .iter()
-            .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
-            .min();
-        let Some((start, prefix)) = hit else { break };
-        let tail = &rest[start + prefix..];
-        let len = tail.find(|c: char| !token_char(c)).unwrap_or(tail.len());
-        let starts_word = rest[..start].chars().next_back().is_none_or(|c| !token_char(c));
-        out.push_str(&rest[..start]);
-        if starts_word && len >= 20 {
-            out.push_str("[REDACTED_GITHUB_TOKEN]");
-        } else {
-            out.push_str(&rest[start..start + prefix + len]);
-        }
-        rest = &tail[len..];
-    }
-    out.push_str(rest);
-    out
+    crate::secrets::redact(text, &crate::secrets::Known::default())
 }
 
 #[cfg(test)]

@@ -122,8 +122,8 @@ fn side_effects(config: &Config, trigger: &Trigger, thread: &Thread, plan: &Plan
                 steps.push("open no pull request (`allow-pr` or `allow-push` is off)".into());
             }
         }
-        Plan::PullHead { branch } => steps.push(push_line(p.allow_push, branch)),
-        Plan::ForkHead { repo, branch } => steps.push(push_line(p.allow_push, &format!("{repo}:{branch}"))),
+        Plan::PullHead { branch, .. } => steps.push(push_line(p.allow_push, branch)),
+        Plan::ForkHead { repo, branch, .. } => steps.push(push_line(p.allow_push, &format!("{repo}:{branch}"))),
     }
     if p.allow_comments && thread.number.is_some() {
         steps.push(format!("reply on {target} with the summary"));
@@ -137,8 +137,8 @@ fn side_effects(config: &Config, trigger: &Trigger, thread: &Thread, plan: &Plan
 fn plan_line(plan: &Plan) -> String {
     match plan {
         Plan::NewBranch { branch, base } => format!("new branch `{branch}` from `{base}`"),
-        Plan::PullHead { branch } => format!("the pull request's branch `{branch}`"),
-        Plan::ForkHead { repo, branch } => format!("the fork's branch `{branch}` of `{repo}`"),
+        Plan::PullHead { branch, .. } => format!("the pull request's branch `{branch}`"),
+        Plan::ForkHead { repo, branch, .. } => format!("the fork's branch `{branch}` of `{repo}`"),
         Plan::ReadOnly { .. } => "stay read-only".into(),
     }
 }

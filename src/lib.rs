@@ -21,6 +21,7 @@ pub mod publish;
 pub mod report;
 pub mod run;
 pub mod runtime;
+pub mod secrets;
 
 use std::process::ExitCode;
 

@@ -19,7 +19,7 @@ use crate::gha::{self, Gha};
 use crate::github::reactions::{Content, Reaction, Target};
 use crate::github::{Client, GithubError, RetryPolicy};
 use crate::prompt::{self, PromptInput};
-use crate::publish::{self, Plan, PublishInput, Published};
+use crate::publish::{self, Plan, Prepared, PublishInput, Published};
 use crate::report::{self, Failure, Footer};
 use crate::run::Conclusion;
 use crate::runtime::{self, AgentRequest, AgentStatus, Outcome, process};
@@ -166,18 +166,20 @@ async fn work(
         }
     };
     let plan: Plan = publish::plan(trigger, &thread, config);
-    let prompt = {
+    let prompt_and_prepared = {
         let _group = gha.group("prompt");
-        if let Err(e) = publish::prepare(&plan, workdir, config) {
-            return fail("prepare", &e);
-        }
+        let prepared = match publish::prepare(&plan, workdir, config) {
+            Ok(prepared) => prepared,
+            Err(e) => return fail("prepare", &e),
+        };
         let publishing = plan.describe();
         let input = PromptInput { config, trigger, thread: &thread, request, publishing: &publishing, workdir };
         match prompt::render(&input) {
-            Ok(prompt) => prompt,
+            Ok(prompt) => (prompt, prepared),
             Err(e) => return fail("prompt", &e),
         }
     };
+    let (prompt, prepared) = prompt_and_prepared;
     let untrusted_tree = untrusted_tree(&plan, trigger, &thread);
     let hidden = match publish::credentials::hide(workdir) {
         Ok(hidden) => hidden,
@@ -186,7 +188,7 @@ async fn work(
     tracing::info!("hid {} persisted git credential entries from the agent", hidden.count());
     let agent = Agent { prompt, untrusted_tree };
     let at = Stage { client, config, trigger, request, gha, cancel };
-    let (ending, contained) = agent_then_publish(&at, &plan, &thread, agent).await;
+    let (ending, contained) = agent_then_publish(&at, (&plan, &prepared), &thread, agent).await;
     // Checkout's credentials come back last: after publishing, and only once nothing the agent
     // started is alive (a survivor would read them from `.git/config`).
     if contained {
@@ -227,7 +229,12 @@ fn untrusted_tree(plan: &Plan, trigger: &Trigger, thread: &Thread) -> bool {
 
 /// runtime → containment → publish. Returns the ending and whether containment held (nothing
 /// the agent started is alive), whatever else happened.
-async fn agent_then_publish(at: &Stage<'_>, plan: &Plan, thread: &Thread, agent: Agent) -> (Ending, bool) {
+async fn agent_then_publish(
+    at: &Stage<'_>,
+    (plan, prepared): (&Plan, &Prepared),
+    thread: &Thread,
+    agent: Agent,
+) -> (Ending, bool) {
     let Stage { client, config, trigger, request, gha, cancel } = *at;
     let secrets = config.secrets();
     let fail = |stage: &str, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
@@ -267,7 +274,8 @@ async fn agent_then_publish(at: &Stage<'_>, plan: &Plan, thread: &Thread, agent:
     tracing::debug!("publish starts {:.1} ms after the agent's outcome was ready", since_outcome.as_secs_f64() * 1e3);
     let published = {
         let _group = gha.group("publish");
-        let input = PublishInput { config, trigger, thread, request, outcome: &outcome, workdir: workdir.as_path() };
+        let input =
+            PublishInput { config, trigger, thread, request, outcome: &outcome, workdir: workdir.as_path(), prepared };
         match until_cancelled(cancel, publish::publish(Some(client), plan, &input)).await {
             Some(Ok(published)) => published,
             Some(Err(e)) => return (Ending { outcome: Some(outcome), ..fail("publish", &e) }, true),

@@ -73,6 +73,7 @@ fn config(server_url: &str) -> Config {
     let mut config = Config::from_args(&RunArgs::default()).unwrap();
     config.token = Some(TOKEN.into());
     config.github.server_url = server_url.into();
+    config.github.repository = "owner/repo".into();
     config
 }
 
@@ -122,16 +123,13 @@ fn our_header_replaces_the_persisted_one_instead_of_duplicating_it() {
 }
 
 #[test]
-fn the_token_is_only_sent_to_the_github_server() {
+fn the_work_trees_origin_is_never_contacted() {
+    // The work tree's `origin` is not the configured GitHub server: we fetch from the server
+    // URL, never from whatever `origin` says, so nothing at all goes there.
     let (server, seen) = serve(Duration::from_secs(20));
     let work = checkout(&server);
-    // The remote is not the configured GitHub server: no header of ours may go there.
-    let _ = publish::prepare(&new_branch(), work.path(), &config("https://github.example.com"));
-    let requests = wait_for_requests(&seen);
-    assert!(!requests.is_empty(), "git never reached the server");
-    for request in &requests {
-        for auth in authorizations(request) {
-            assert_eq!(format!("AUTHORIZATION: {auth}"), PERSISTED, "only checkout's own header: {request:?}");
-        }
-    }
+    let err = publish::prepare(&new_branch(), work.path(), &config("http://127.0.0.1:9")).unwrap_err();
+    assert!(format!("{err:#}").contains("could not fetch the base branch"), "{err:#}");
+    // git waits for the listener's answer, which is recorded before it is sent.
+    assert_eq!(seen.lock().unwrap().clone(), Vec::<Vec<String>>::new(), "origin was contacted");
 }

@@ -113,7 +113,9 @@ fn config_the_agent_changed_keeps_its_changes_and_gets_every_header_back_in_orde
     let hidden = hide(&repos.work).unwrap();
     assert_eq!(hidden.count(), 3);
     assert_eq!(config_matching(&repos.work, "extraheader"), "");
-    git(&repos.work, &["config", "--local", "agent.note", "changed while hidden"]);
+    // Edited in place (same file): its changes stay, ours are added back.
+    let mut file = fs::OpenOptions::new().append(true).open(repos.work.join(".git/config")).unwrap();
+    std::io::Write::write_all(&mut file, b"[agent]\n\tnote = changed while hidden\n").unwrap();
     hidden.restore().unwrap();
 
     assert_eq!(git(&repos.work, &["config", "--get-all", KEY]), format!("{}\nX-Second: \"quoted\" \\ value", header()));
@@ -192,4 +194,45 @@ fn dropping_without_restore_puts_everything_back() {
     assert_eq!(fs::read(v6.config()).unwrap(), config_before);
     assert!(v6.creds.is_file());
     assert_eq!(config_matching(&v6.repos.work, "extraheader").matches(BASIC).count(), 2);
+}
+
+#[test]
+fn a_config_replaced_while_hidden_gets_nothing_back() {
+    let repos = Repos::new("main");
+    git(&repos.work, &["config", "--local", KEY, &header()]);
+    let hidden = hide(&repos.work).unwrap();
+    // `git config` writes a new file (lock file + rename): not the file we left.
+    git(&repos.work, &["config", "--local", "agent.note", "replaced"]);
+    let err = hidden.restore().unwrap_err();
+    assert!(format!("{err:#}").contains("replaced"), "{err:#}");
+    assert_eq!(config_matching(&repos.work, "extraheader"), "", "nothing restored into a new file");
+    assert_eq!(files_with_token(&[repos.root.path()]), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn nothing_is_written_through_a_symlinked_config() {
+    let repos = Repos::new("main");
+    git(&repos.work, &["config", "--local", KEY, &header()]);
+    let config = repos.work.join(".git/config");
+    let hidden = hide(&repos.work).unwrap();
+    // The agent makes `.git/config` a link into the work tree, hoping the header is written
+    // there and committed.
+    let planted = repos.work.join("config.txt");
+    fs::copy(&config, &planted).unwrap();
+    fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink(&planted, &config).unwrap();
+    assert!(hidden.restore().is_err(), "a replaced config is reported");
+    assert_eq!(files_with_token(&[repos.root.path()]), Vec::<PathBuf>::new(), "the header went nowhere");
+}
+
+#[test]
+fn a_credentials_file_replaced_by_a_symlink_is_not_written_through() {
+    let v6 = V6::new();
+    let hidden = hide(&v6.repos.work).unwrap();
+    assert!(!v6.creds.exists());
+    let planted = v6.repos.work.join("creds.txt");
+    fs::write(&planted, "").unwrap();
+    std::os::unix::fs::symlink(&planted, &v6.creds).unwrap();
+    assert!(hidden.restore().is_err());
+    assert_eq!(fs::read(&planted).unwrap(), b"", "nothing written through the link");
 }

@@ -13,7 +13,7 @@ use publish_inputs::{TOKEN, issue, outcome};
 use sisyphus_action::config::Config;
 use sisyphus_action::context::{PullContext, Thread, from_payload};
 use sisyphus_action::event::{EventKind, PullInfo, Trigger};
-use sisyphus_action::publish::{self, Plan, PublishInput, Published};
+use sisyphus_action::publish::{self, Plan, Prepared, PublishInput, Published};
 
 fn config(repos: &Repos) -> Config {
     publish_inputs::config(&repos.server())
@@ -47,12 +47,14 @@ struct Setup {
     trigger: Trigger,
     thread: Thread,
     plan: Plan,
+    /// What the last `prepare` returned.
+    prepared: std::cell::RefCell<Prepared>,
 }
 
 impl Setup {
     fn new(repos: Repos, config: Config, trigger: Trigger, thread: Thread) -> Self {
         let plan = publish::plan(&trigger, &thread, &config);
-        Self { repos, config, trigger, thread, plan }
+        Self { repos, config, trigger, thread, plan, prepared: Default::default() }
     }
 
     /// An issue thread on a fresh origin, default config.
@@ -72,7 +74,7 @@ impl Setup {
     }
 
     fn prepare(&self) {
-        publish::prepare(&self.plan, &self.repos.work, &self.config).unwrap();
+        *self.prepared.borrow_mut() = publish::prepare(&self.plan, &self.repos.work, &self.config).unwrap();
     }
 
     fn publish(&self) -> Published {
@@ -92,6 +94,7 @@ impl Setup {
             request: "fix the answer",
             outcome: &outcome,
             workdir: &self.repos.work,
+            prepared: &self.prepared.borrow(),
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(publish::publish(None, plan, &input))
@@ -142,8 +145,10 @@ fn a_rerun_continues_the_branch_it_pushed_before() {
     repos.write("src/lib.rs", FIXED);
     let first = run.publish();
 
-    // A fresh checkout of the default branch, as the next workflow run would have.
-    git(&repos.work, &["checkout", "--quiet", "main"]);
+    // A fresh checkout of the default branch, as the next workflow run would have (publishing
+    // leaves the work tree as the agent left it).
+    git(&repos.work, &["checkout", "--quiet", "--force", "main"]);
+    git(&repos.work, &["clean", "--quiet", "-fd"]);
     run.prepare();
     assert_eq!(std::fs::read_to_string(repos.work.join("src/lib.rs")).unwrap(), FIXED, "continues the branch");
     repos.write("NOTES.md", "more\n");
@@ -160,7 +165,7 @@ fn same_repo_pr_commits_land_on_its_head_branch_only() {
     let refs_before = repos.remote_refs();
     let run = Setup::pull(repos, 9, pull_info("feature/answer", "owner/repo", false));
     let repos = &run.repos;
-    assert_eq!(run.plan, Plan::PullHead { branch: "feature/answer".into() });
+    assert_eq!(run.plan, Plan::PullHead { branch: "feature/answer".into(), head_sha: None });
     // issue_comment runs check out the default branch: prepare must fetch the head.
     assert_eq!(git(&repos.work, &["branch", "--show-current"]), "main");
     run.prepare();
@@ -197,7 +202,7 @@ fn fork_pr_pushes_nothing_and_says_why() {
     assert_eq!(published.branch, None);
     assert_eq!(published.commit_sha, None);
     assert!(published.notes.iter().any(|n| n.contains("fork")), "{:?}", published.notes);
-    assert!(published.notes.iter().any(|n| n.contains("1 changed file")), "{:?}", published.notes);
+    assert!(published.notes.iter().any(|n| n.contains("stays in the runner's work tree")), "{:?}", published.notes);
 }
 
 #[test]
@@ -213,7 +218,7 @@ fn fork_pr_with_maintainer_edits_allowed_pushes_to_the_fork_only() {
     let run = Setup::new(repos, config, trigger, thread);
     let repos = &run.repos;
 
-    assert_eq!(run.plan, Plan::ForkHead { repo: "stranger/repo".into(), branch: "main".into() });
+    assert_eq!(run.plan, Plan::ForkHead { repo: "stranger/repo".into(), branch: "main".into(), head_sha: None });
     run.prepare();
     repos.write("src/lib.rs", FIXED);
     let published = run.publish();
@@ -245,7 +250,7 @@ fn leftovers_on_the_default_branch_never_reach_it() {
 }
 
 #[test]
-fn an_agent_that_switches_back_to_the_default_branch_is_refused() {
+fn an_agent_that_switches_back_to_the_default_branch_still_only_reaches_the_planned_one() {
     let run = Setup::issue(14, "Sneaky");
     let repos = &run.repos;
     let main_before = repos.remote_sha("main").unwrap();
@@ -253,9 +258,11 @@ fn an_agent_that_switches_back_to_the_default_branch_is_refused() {
     git(&repos.work, &["checkout", "--quiet", "main"]);
     repos.write("src/lib.rs", FIXED);
 
-    let err = run.try_publish().unwrap_err();
-    assert!(format!("{err:#}").contains("not on the planned branch"), "{err:#}");
+    // The work tree's branch is the agent's to move; what we push, and where, is not.
+    let published = run.try_publish().unwrap();
     assert_eq!(repos.remote_sha("main").unwrap(), main_before);
+    assert_eq!(published.branch.as_deref(), Some("sisyphus/issue-14-sneaky"));
+    assert_eq!(repos.remote_file("sisyphus/issue-14-sneaky", "src/lib.rs").as_deref(), Some(FIXED));
 }
 
 #[test]
@@ -274,8 +281,7 @@ fn agent_commits_are_folded_into_one_guarded_commit() {
     assert_eq!(repos.remote_file(&branch, ".env"), None, "the secret never reaches the remote");
     assert_eq!(repos.remote_file(&branch, "src/lib.rs").as_deref(), Some(FIXED));
     let count = git(&repos.origin, &["rev-list", "--count", &format!("refs/heads/main..refs/heads/{branch}")]);
-    assert_eq!(count, "1");
-    assert!(published.notes.iter().any(|n| n.contains("folded")), "{:?}", published.notes);
+    assert_eq!(count, "1", "the agent's commits are folded into our one commit");
 }
 
 #[test]
@@ -287,7 +293,7 @@ fn a_pr_whose_head_is_the_default_branch_is_read_only() {
     // And publish refuses a hand-made plan that targets the default branch.
     let before = repos.remote_refs();
     repos.write("src/lib.rs", FIXED);
-    let published = run.publish_plan(&Plan::PullHead { branch: "main".into() }).unwrap();
+    let published = run.publish_plan(&Plan::PullHead { branch: "main".into(), head_sha: None }).unwrap();
     assert_eq!(repos.remote_refs(), before);
     assert!(published.notes.iter().any(|n| n.contains("default branch")), "{:?}", published.notes);
 }
@@ -407,4 +413,35 @@ fn dispatch_without_a_number_gets_a_task_branch() {
         plan,
         Plan::NewBranch { branch: "sisyphus/task-4242-update-the-docs-for-the-new".into(), base: "main".into() }
     );
+}
+
+#[test]
+fn a_pr_head_is_pinned_to_the_commit_the_context_saw() {
+    let repos = Repos::new("main");
+    let seen = repos.push_branch("feature/pin", "main", &[("NOTES.md", "reviewed\n")]);
+    // Pushed after the trigger (by the PR's author, say): the agent must not work on it.
+    let later = repos.root.path().join("later");
+    git(
+        repos.root.path(),
+        &["clone", "--quiet", "--branch", "feature/pin", repos.origin.to_str().unwrap(), later.to_str().unwrap()],
+    );
+    git_repo::write(&later, "NOTES.md", "swapped after review\n");
+    git(&later, &["commit", "--quiet", "-am", "later"]);
+    git(&later, &["push", "--quiet", "origin", "HEAD:refs/heads/feature/pin"]);
+    let moved = repos.remote_sha("feature/pin").unwrap();
+
+    let mut info = pull_info("feature/pin", "owner/repo", false);
+    info.head_sha = seen.clone();
+    let run = Setup::pull(repos, 22, info);
+    let repos = &run.repos;
+    run.prepare();
+    assert_eq!(git(&repos.work, &["rev-parse", "HEAD"]), seen, "the work tree is the head the context saw");
+    assert_eq!(std::fs::read_to_string(repos.work.join("NOTES.md")).unwrap(), "reviewed\n");
+
+    repos.write("src/lib.rs", FIXED);
+    let published = run.publish();
+    // Our commit builds on the pinned head, so it cannot replace what was pushed since.
+    assert_eq!(repos.remote_sha("feature/pin").unwrap(), moved);
+    assert_eq!(published.commit_sha, None);
+    assert!(published.notes.iter().any(|n| n.contains("moved on the remote")), "{:?}", published.notes);
 }

@@ -46,7 +46,7 @@ impl World {
     fn run(&self, request: &str, files: &[(&str, &str)]) -> Published {
         let thread = from_payload(&self.trigger);
         let plan = publish::plan(&self.trigger, &thread, &self.config);
-        publish::prepare(&plan, &self.repos.work, &self.config).unwrap();
+        let prepared = publish::prepare(&plan, &self.repos.work, &self.config).unwrap();
         for (path, content) in files {
             self.repos.write(path, content);
         }
@@ -58,6 +58,7 @@ impl World {
             request,
             outcome: &outcome,
             workdir: &self.repos.work,
+            prepared: &prepared,
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
@@ -105,7 +106,9 @@ fn a_new_branch_gets_a_pr_with_the_right_base_head_and_body() {
 fn a_rerun_updates_the_existing_pr_instead_of_opening_another() {
     let world = World::new();
     let first = world.run("fix the answer", &[("src/lib.rs", FIXED)]);
-    git_repo::git(&world.repos.work, &["checkout", "--quiet", "main"]);
+    // A fresh checkout of the default branch, as the next workflow run would have.
+    git_repo::git(&world.repos.work, &["checkout", "--quiet", "--force", "main"]);
+    git_repo::git(&world.repos.work, &["clean", "--quiet", "-fd"]);
     let second = world.run("also document it", &[("NOTES.md", "42 now\n")]);
 
     let pulls = world.gh.pulls();

@@ -8,6 +8,12 @@
 //! after the agent, for later workflow steps that use checkout's credentials. Our own push
 //! does not need them: it passes the token per command (see `git.rs`).
 //!
+//! Restoring writes only into the very file that was there when the credentials were hidden:
+//! opened without following symlinks, with the device and inode recorded at hide time; a
+//! stashed credentials file is recreated only where nothing stands (`O_EXCL`). If the agent
+//! replaced either (a symlink into the work tree, a new file), nothing is restored and
+//! `restore` says so: nothing is ever written through a symlink.
+//!
 //! What is taken away is held in memory only — a copy on disk would be one more place for the
 //! agent to find. Values are never passed to a command line or logged: they are written back
 //! as config text.
@@ -16,8 +22,8 @@
 //! the environment, the global git config or another directory is not ours to hide.
 
 use std::fs;
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
@@ -47,6 +53,8 @@ struct Edited {
     after: Vec<u8>,
     /// `(key, value)` in file order, for when it was changed after all.
     removed: Vec<(String, String)>,
+    /// Device and inode of the file as we left it: restoring writes into that file only.
+    id: (u64, u64),
 }
 
 /// A credentials file an include pointed at.
@@ -99,7 +107,8 @@ impl Hidden {
         let before = read()?;
         let removed = remove.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
         // Recorded before anything is removed, so a failure half-way puts back what was.
-        self.configs.push(Edited { path: config.to_path_buf(), after: before.clone(), before, removed });
+        let id = file_id(config)?;
+        self.configs.push(Edited { path: config.to_path_buf(), after: before.clone(), before, removed, id });
         for (key, value, target) in &remove {
             let file = path_str(config)?;
             let args = match target {
@@ -112,7 +121,9 @@ impl Hidden {
                 bail!("could not remove `{key}`: {}", out.stderr.trim());
             }
             if let Some(edited) = self.configs.last_mut() {
+                // `git config` replaces the file (lock file + rename): a new inode each time.
                 edited.after = read()?;
+                edited.id = file_id(config)?;
             }
             if let Some(target) = target.as_deref().filter(|t| !self.is_stashed(t)) {
                 self.files.push(stash(target)?);
@@ -153,10 +164,27 @@ impl Drop for Hidden {
 }
 
 impl Edited {
+    /// Writes back into the very file we left, or nowhere: the agent may have replaced it with
+    /// a symlink (into the work tree, say, to get the header committed) or a new file.
     fn restore(&self) -> Result<()> {
-        let now = fs::read(&self.path).unwrap_or_default();
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&self.path)
+            .map_err(|e| {
+                anyhow::anyhow!("it was replaced or removed while the agent ran ({e}); nothing was restored")
+            })?;
+        let meta = file.metadata().context("could not inspect it")?;
+        if !meta.file_type().is_file() || (meta.dev(), meta.ino()) != self.id {
+            bail!("it was replaced while the agent ran; nothing was restored");
+        }
+        let mut now = Vec::new();
+        file.read_to_end(&mut now).context("could not read it")?;
         if now == self.after {
-            return fs::write(&self.path, &self.before).context("could not write it back");
+            file.set_len(0).context("could not truncate it")?;
+            file.seek(SeekFrom::Start(0)).context("could not rewind it")?;
+            return file.write_all(&self.before).context("could not write it back");
         }
         // Changed while the agent ran: keep its changes, add ours at the end. Sections may
         // repeat in git config; values of one key keep their order.
@@ -171,10 +199,16 @@ impl Edited {
             };
             text.push_str(&format!("{header}\n\t{name} = \"{}\"\n", escape(value)));
         }
-        let mut file = fs::OpenOptions::new().append(true).open(&self.path).context("could not open it")?;
         let separator = if now.is_empty() || now.ends_with(b"\n") { "" } else { "\n" };
+        file.seek(SeekFrom::End(0)).context("could not seek to its end")?;
         file.write_all(format!("{separator}{text}").as_bytes()).context("could not append to it")
     }
+}
+
+/// Device and inode of `path` itself (a symlink is not followed).
+fn file_id(path: &Path) -> Result<(u64, u64)> {
+    let meta = fs::symlink_metadata(path).with_context(|| format!("could not inspect `{}`", path.display()))?;
+    Ok((meta.dev(), meta.ino()))
 }
 
 /// The repository's git dir (`.git`), `None` when the work dir is not a repository.
@@ -245,10 +279,20 @@ fn stash(path: &Path) -> Result<Stashed> {
     Ok(Stashed { path: path.to_path_buf(), content, mode })
 }
 
+/// Recreates a credentials file we took away. `create_new` (`O_EXCL`) never follows a symlink
+/// and never reuses a file someone put there meanwhile: then nothing is restored.
 fn unstash(file: &Stashed) -> Result<()> {
-    let mut out = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(file.mode).open(&file.path)?;
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .mode(file.mode)
+        .open(&file.path)
+        .map_err(|e| {
+            anyhow::anyhow!("something was put in its place while the agent ran ({e}); nothing was restored")
+        })?;
     out.write_all(&file.content)?;
-    fs::set_permissions(&file.path, fs::Permissions::from_mode(file.mode))?;
+    out.set_permissions(fs::Permissions::from_mode(file.mode))?;
     Ok(())
 }
 

@@ -1,24 +1,49 @@
-//! The only place that runs `git`: a small command wrapper with clear errors.
+//! The only place that runs `git`: a command wrapper that decides what each git process may
+//! read, and nothing else.
 //!
-//! The token is handed to git per command, as an `http.<server>/.extraheader` entry passed
-//! through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` — never on the command line
-//! (world-readable in `/proc`), never in `.git/config`, never in a remote URL. The entry is
-//! preceded by an *empty* entry for the same key: git resets a multi-valued `extraheader` on an
-//! empty value, which drops the header `actions/checkout` persisted for the same server (the
-//! "Duplicate header: Authorization" failure). A generic `http.extraheader=` would not do: git
-//! ignores a less specific URL match once a more specific one was seen.
+//! Every command starts from an empty environment (`env_clear`): `PATH`, the C locale, our own
+//! proxy and CA settings, and the variables below. No `GIT_*` of the job, no `INPUT_*`, no
+//! token in the environment of a command that does not need it. `GIT_CONFIG_NOSYSTEM`,
+//! `GIT_CONFIG_GLOBAL=/dev/null` and a private empty `HOME`/`XDG_CONFIG_HOME` mean no config
+//! but the repository's own is read; in the clean room (`room.rs`) that is a file we wrote.
+//! On top, each command pins by `GIT_CONFIG_COUNT`: no hooks, no fsmonitor, no attributes
+//! file, no signing, no credential helper or askpass, `protocol.allow=never` with only the
+//! server's own scheme allowed, `http.sslVerify=true`. Paths are literal
+//! (`GIT_LITERAL_PATHSPECS`): a file named `:notes.txt` is that file, not pathspec magic.
 //!
-//! Every command also runs with hooks and fsmonitor off and signing off: the agent could have
-//! written `.git/hooks` or `.git/config`, and none of that may run next to the token or block
-//! a bot commit.
+//! The token is handed to git per command, as an `http.<server>/.extraheader` entry in the
+//! same `GIT_CONFIG_*` variables — never on the command line (world-readable in `/proc`),
+//! never in a config file, never in a URL. The entry is preceded by an *empty* entry for the
+//! same key: git resets a multi-valued `extraheader` on an empty value, which drops any header
+//! persisted for the same server (the "Duplicate header: Authorization" failure). Only
+//! commands that talk to the server carry it (`try_remote`/`remote`).
 //!
 //! What it deliberately does not do: decide anything. `publish` decides; this runs.
 
+use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
+
+use crate::secrets;
+
+/// Variables of our own environment a git child may see: how to reach the network, which CAs
+/// to trust. Everything else is dropped.
+const PASSED_ENV: &[&str] = &[
+    "PATH",
+    "http_proxy",
+    "https_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
 
 /// What a finished git command printed.
 #[derive(Debug)]
@@ -28,48 +53,115 @@ pub struct Output {
     pub stderr: String,
 }
 
+#[derive(Clone)]
 pub struct Git {
-    dir: PathBuf,
+    /// `-C <dir>`, or `--git-dir <dir> [--work-tree <tree>]` for the clean room.
+    location: Vec<OsString>,
+    /// Shown in logs and errors.
+    shown_dir: PathBuf,
+    /// `HOME` and `XDG_CONFIG_HOME`: a private empty directory, or `/dev/null`.
+    home: PathBuf,
+    /// The schemes git may use besides `https` (`http`, `file`), from the server URL.
+    protocols: Vec<&'static str>,
     /// `(config key, header value)`; the value holds the token.
     auth: Option<(String, String)>,
-    /// Redacted from every error message.
-    secrets: Vec<String>,
+    /// Redacted from the output of commands that carried the token.
+    secrets: secrets::Known,
 }
 
-/// Identity for commits, passed as environment so the user's config is never rewritten.
+/// Identity for commits, passed as environment so no config is ever rewritten.
 pub struct Identity<'a> {
     pub name: &'a str,
     pub email: &'a str,
 }
 
 impl Git {
+    /// Local commands in `dir` (a work tree), with no home and no global config.
     pub fn new(dir: &Path) -> Self {
-        Self { dir: dir.to_path_buf(), auth: None, secrets: Vec::new() }
+        let mut location = vec![OsString::from("-C")];
+        location.push(dir.as_os_str().to_owned());
+        Self {
+            location,
+            shown_dir: dir.to_path_buf(),
+            home: PathBuf::from("/dev/null"),
+            protocols: Vec::new(),
+            auth: None,
+            secrets: secrets::Known::default(),
+        }
+    }
+
+    /// Commands on the repository `git_dir` (no work tree), with `home` as an empty `HOME`.
+    pub fn bare(git_dir: &Path, home: &Path) -> Self {
+        let mut location = vec![OsString::from("--git-dir")];
+        location.push(git_dir.as_os_str().to_owned());
+        Self { location, shown_dir: git_dir.to_path_buf(), home: home.to_path_buf(), ..Self::new(git_dir) }
+    }
+
+    /// The same repository with `tree` as its work tree, and without the token: commands that
+    /// read the agent's files never carry it.
+    pub fn with_work_tree(&self, tree: &Path) -> Self {
+        let mut location = self.location.clone();
+        location.push("--work-tree".into());
+        location.push(tree.as_os_str().to_owned());
+        Self { location, auth: None, ..self.clone() }
+    }
+
+    /// Allows the transport of `server_url` besides `https`: `http` for an http server, `file`
+    /// for a local one (tests). Nothing else (`ssh`, `ext`, `git`) is ever allowed.
+    pub fn for_server(mut self, server_url: &str) -> Self {
+        self.protocols = match scheme(server_url) {
+            Some("http") => vec!["http"],
+            Some("file") | None => vec!["file"],
+            _ => Vec::new(),
+        };
+        self
     }
 
     /// Authenticates fetches and pushes to `server_url` (e.g. `https://github.com`) with `token`.
     /// Other hosts never see the header.
     pub fn with_token(mut self, server_url: &str, token: &str) -> Self {
         let origin = url_origin(server_url);
-        let basic = base64(format!("x-access-token:{token}").as_bytes());
-        self.auth = Some((format!("http.{origin}/.extraheader"), format!("AUTHORIZATION: basic {basic}")));
-        self.secrets = vec![token.to_owned(), basic];
+        self.auth = Some((format!("http.{origin}/.extraheader"), secrets::basic_header(token)));
+        self.secrets = secrets::Known::new(&[token]);
         self
     }
 
     fn command(&self, args: &[&str], authed: bool) -> Command {
         let mut cmd = Command::new("git");
-        cmd.arg("-C").arg(&self.dir).args(args);
-        cmd.env("GIT_TERMINAL_PROMPT", "0").env("LC_ALL", "C");
-        // Trace variables could print what we pass below; a child never inherits them.
-        for var in ["GIT_TRACE", "GIT_TRACE_CURL", "GIT_TRACE_PACKET", "GIT_CURL_VERBOSE", "GIT_TRACE_REDACT"] {
-            cmd.env_remove(var);
+        cmd.env_clear();
+        for var in PASSED_ENV {
+            if let Some(value) = std::env::var_os(var) {
+                cmd.env(var, value);
+            }
         }
-        let mut config: Vec<(String, String)> = vec![
-            ("core.hooksPath".into(), "/dev/null".into()),
-            ("core.fsmonitor".into(), "false".into()),
-            ("commit.gpgSign".into(), "false".into()),
-        ];
+        cmd.env("LANG", "C")
+            .env("LC_ALL", "C")
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", &self.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_LITERAL_PATHSPECS", "1")
+            .env("GIT_NO_REPLACE_OBJECTS", "1")
+            .env("GIT_TERMINAL_PROMPT", "0");
+        cmd.args(&self.location).args(args);
+        let mut config: Vec<(String, String)> = [
+            ("core.hooksPath", "/dev/null"),
+            ("core.fsmonitor", "false"),
+            ("core.attributesFile", "/dev/null"),
+            ("core.excludesFile", "/dev/null"),
+            ("core.askPass", ""),
+            ("credential.helper", ""),
+            ("commit.gpgSign", "false"),
+            ("tag.gpgSign", "false"),
+            ("push.followTags", "false"),
+            ("protocol.allow", "never"),
+            ("protocol.https.allow", "always"),
+            ("http.sslVerify", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        config.extend(self.protocols.iter().map(|p| (format!("protocol.{p}.allow"), "always".to_owned())));
         if authed {
             // A stalled transfer aborts instead of holding the job until its timeout; the calls
             // are blocking, so cancellation cannot interrupt them.
@@ -78,7 +170,6 @@ impl Git {
             if let Some((key, value)) = &self.auth {
                 config.push((key.clone(), String::new()));
                 config.push((key.clone(), value.clone()));
-                config.push(("credential.helper".into(), String::new()));
             }
         }
         cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
@@ -89,10 +180,10 @@ impl Git {
     }
 
     /// Output of commands that carried the token is redacted; local commands are left as they
-    /// are, because the guard must see a leaked token in a diff to withhold it.
+    /// are, because the guard must see a leaked token to withhold it.
     fn output(&self, mut cmd: Command, args: &[&str], stdin: Option<&str>, authed: bool) -> Result<Output> {
         let shown = format!("git {}", args.join(" "));
-        tracing::debug!(command = %shown, dir = %self.dir.display(), "running");
+        tracing::debug!(command = %shown, dir = %self.shown_dir.display(), "running");
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().with_context(|| format!("could not start `{shown}` (is git installed?)"))?;
@@ -102,13 +193,9 @@ impl Git {
         let out = child.wait_with_output().with_context(|| format!("`{shown}` did not finish"))?;
         let text = |bytes: &[u8]| {
             let text = String::from_utf8_lossy(bytes);
-            if authed { self.redact(&text) } else { text.into_owned() }
+            if authed { secrets::redact(&text, &self.secrets) } else { text.into_owned() }
         };
         Ok(Output { success: out.status.success(), stdout: text(&out.stdout), stderr: text(&out.stderr) })
-    }
-
-    fn redact(&self, text: &str) -> String {
-        self.secrets.iter().filter(|s| !s.is_empty()).fold(text.to_owned(), |t, s| t.replace(s.as_str(), "***"))
     }
 
     /// Runs a local command; whatever it printed, and whether it succeeded.
@@ -126,50 +213,39 @@ impl Git {
         checked(self.try_run(args)?, args)
     }
 
+    /// Runs a local command that must succeed, `stdin` on its standard input.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Result<String> {
+        checked(self.output(self.command(args, false), args, Some(stdin), false)?, args)
+    }
+
     /// Runs a command that talks to the server and must succeed.
     pub fn remote(&self, args: &[&str]) -> Result<String> {
         checked(self.try_remote(args)?, args)
     }
 
-    /// `git commit` with the message on stdin and the given identity as author and committer.
-    pub fn commit(&self, message: &str, who: &Identity<'_>) -> Result<()> {
-        let args = ["commit", "--quiet", "--no-verify", "--file", "-"];
+    /// A blob's exact bytes: no textconv, no filter, fetched on demand (with the token) when
+    /// a blob-less fetch left it out.
+    pub fn blob(&self, oid: &str) -> Result<Vec<u8>> {
+        let args = ["cat-file", "blob", oid];
+        let mut cmd = self.command(&args, true);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let out = cmd.output().context("could not start `git cat-file`")?;
+        if !out.status.success() {
+            let err = secrets::redact(&String::from_utf8_lossy(&out.stderr), &self.secrets);
+            bail!("`git cat-file blob {oid}` failed: {}", err.trim());
+        }
+        Ok(out.stdout)
+    }
+
+    /// `git commit-tree`: a commit of `tree` on `parent`, the message on stdin, the given
+    /// identity as author and committer. No ref moves; the commit id is returned.
+    pub fn commit_tree(&self, tree: &str, parent: &str, message: &str, who: &Identity<'_>) -> Result<String> {
+        let args = ["commit-tree", tree, "-p", parent, "-F", "-"];
         let mut cmd = self.command(&args, false);
         for role in ["AUTHOR", "COMMITTER"] {
             cmd.env(format!("GIT_{role}_NAME"), who.name).env(format!("GIT_{role}_EMAIL"), who.email);
         }
-        checked(self.output(cmd, &args, Some(message), false)?, &args).map(drop)
-    }
-
-    /// True when the ref exists locally.
-    pub fn has_ref(&self, name: &str) -> Result<bool> {
-        Ok(self.try_run(&["rev-parse", "--verify", "--quiet", &format!("{name}^{{commit}}")])?.success)
-    }
-
-    /// The checked-out branch, `None` when HEAD is detached.
-    pub fn current_branch(&self) -> Result<Option<String>> {
-        let out = self.try_run(&["symbolic-ref", "--quiet", "--short", "HEAD"])?;
-        Ok(out.success.then(|| out.stdout.trim().to_owned()).filter(|b| !b.is_empty()))
-    }
-
-    /// True when `remote` has the branch (asks the server).
-    pub fn remote_has_branch(&self, remote: &str, branch: &str) -> Result<bool> {
-        let out = self.remote(&["ls-remote", "--heads", remote, &format!("refs/heads/{branch}")])?;
-        Ok(!out.trim().is_empty())
-    }
-
-    /// Fetches `branch` from `remote` into `tracking` (a local remote-tracking ref).
-    pub fn fetch_branch(&self, remote: &str, branch: &str, tracking: &str) -> Result<()> {
-        let refspec = format!("+refs/heads/{branch}:{tracking}");
-        let shallow = self.run(&["rev-parse", "--is-shallow-repository"])? == "true";
-        // A shallow checkout (`actions/checkout` fetches one commit) stays shallow: history is
-        // not needed to commit on top of a branch tip.
-        let mut args = vec!["fetch", "--quiet", "--no-tags"];
-        if shallow {
-            args.push("--depth=1");
-        }
-        args.extend([remote, refspec.as_str()]);
-        self.remote(&args).map(drop)
+        checked(self.output(cmd, &args, Some(message), false)?, &args).map(|s| s.trim().to_owned())
     }
 }
 
@@ -182,6 +258,11 @@ fn checked(out: Output, args: &[&str]) -> Result<String> {
     Ok(out.stdout.trim_end().to_owned())
 }
 
+/// `https`, `http`, `file`, … of a URL; `None` for a plain path.
+fn scheme(url: &str) -> Option<&str> {
+    url.trim().split_once("://").map(|(scheme, _)| scheme)
+}
+
 /// `scheme://host[:port]` of a URL (what `http.<url>.*` config keys match on).
 fn url_origin(url: &str) -> String {
     let url = url.trim().trim_end_matches('/');
@@ -191,35 +272,23 @@ fn url_origin(url: &str) -> String {
     }
 }
 
-/// Standard base64 with padding; the only encoding git's basic auth header needs.
-pub fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(TABLE[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn base64_matches_the_rfc_vectors() {
-        let cases =
-            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("foobar", "Zm9vYmFy")];
-        for (input, want) in cases {
-            assert_eq!(base64(input.as_bytes()), want);
-        }
+    fn env_of(cmd: &Command) -> Vec<(String, Option<String>)> {
+        cmd.get_envs()
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.map(|v| v.to_string_lossy().into_owned())))
+            .collect()
+    }
+
+    fn config_of(cmd: &Command) -> Vec<(String, String)> {
+        let envs = env_of(cmd);
+        let value_of = |key: &str| envs.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.clone()).unwrap();
+        let count: usize = value_of("GIT_CONFIG_COUNT").parse().unwrap();
+        (0..count)
+            .map(|i| (value_of(&format!("GIT_CONFIG_KEY_{i}")), value_of(&format!("GIT_CONFIG_VALUE_{i}"))))
+            .collect()
     }
 
     #[test]
@@ -229,34 +298,44 @@ mod tests {
         let git = Git::new(Path::new(".")).with_token("https://github.com", "secret-token");
         let (key, value) = git.auth.clone().unwrap();
         assert_eq!(key, "http.https://github.com/.extraheader");
-        assert_eq!(value, format!("AUTHORIZATION: basic {}", base64(b"x-access-token:secret-token")));
-        assert_eq!(git.redact("x secret-token y"), "x *** y");
+        assert_eq!(value, secrets::basic_header("secret-token"));
     }
 
     #[test]
     fn the_token_travels_in_the_environment_never_in_arguments() {
         let git = Git::new(Path::new(".")).with_token("https://github.com", "secret-token");
         let header = git.auth.clone().unwrap().1;
-        let cmd = git.command(&["push", "origin", "HEAD:refs/heads/x"], true);
+        let cmd = git.command(&["push", "https://github.com/o/r.git", "abc:refs/heads/x"], true);
         let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
         assert!(args.iter().all(|a| !a.contains("secret-token") && !a.contains(&header)), "{args:?}");
-        let envs: Vec<(String, String)> = cmd
-            .get_envs()
-            .filter_map(|(k, v)| Some((k.to_string_lossy().into_owned(), v?.to_string_lossy().into_owned())))
-            .collect();
-        let value_of = |key: &str| envs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         // The persisted header is reset (empty value) before ours is added, under the same key.
-        let count: usize = value_of("GIT_CONFIG_COUNT").unwrap().parse().unwrap();
-        let pairs: Vec<(String, String)> = (0..count)
-            .map(|i| {
-                (value_of(&format!("GIT_CONFIG_KEY_{i}")).unwrap(), value_of(&format!("GIT_CONFIG_VALUE_{i}")).unwrap())
-            })
-            .collect();
+        let pairs = config_of(&cmd);
         let key = "http.https://github.com/.extraheader".to_owned();
         let at = pairs.iter().position(|p| *p == (key.clone(), String::new())).unwrap();
         assert_eq!(pairs[at + 1], (key, header));
-        // A local command carries no token at all.
+        // A local command carries no token at all, and a work-tree view drops it.
         let local = git.command(&["status"], false);
-        assert!(local.get_envs().all(|(_, v)| !v.is_some_and(|v| v.to_string_lossy().contains("basic"))));
+        assert!(env_of(&local).iter().all(|(_, v)| !v.as_deref().is_some_and(|v| v.contains("basic"))));
+        let staging = git.with_work_tree(Path::new("/tmp")).command(&["add", "-A"], true);
+        assert!(env_of(&staging).iter().all(|(_, v)| !v.as_deref().is_some_and(|v| v.contains("basic"))));
+    }
+
+    #[test]
+    fn only_the_servers_transport_is_allowed() {
+        let allowed = |server: &str| -> Vec<String> {
+            let cmd = Git::new(Path::new(".")).for_server(server).command(&["fetch"], false);
+            config_of(&cmd)
+                .into_iter()
+                .filter(|(k, v)| k.starts_with("protocol.") && v == "always")
+                .map(|(k, _)| k)
+                .collect()
+        };
+        assert_eq!(allowed("https://github.com"), ["protocol.https.allow"]);
+        assert_eq!(allowed("http://127.0.0.1:8080"), ["protocol.https.allow", "protocol.http.allow"]);
+        assert_eq!(allowed("/tmp/server"), ["protocol.https.allow", "protocol.file.allow"]);
+        let cmd = Git::new(Path::new(".")).command(&["fetch"], false);
+        assert!(config_of(&cmd).contains(&("protocol.allow".into(), "never".into())));
+        // Nothing of the job's environment is inherited.
+        assert!(env_of(&cmd).iter().all(|(k, _)| !k.starts_with("INPUT_") && k != "GITHUB_TOKEN"));
     }
 }

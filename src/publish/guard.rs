@@ -1,10 +1,12 @@
 //! The pre-push guard: which changed files must not be committed, and why. Pure: it looks at
-//! paths and at the added lines of a diff; `publish` does the unstaging.
+//! paths and at the exact bytes of staged blobs; `publish` does the unstaging.
 //!
 //! Reasons never quote the matched text: a reason goes into the reply, and the reply must not
-//! carry the secret it is warning about. Matching is by hand (prefix + alphabet + length), which
-//! is all these token formats need, and keeps false positives down by requiring a word
-//! boundary before the prefix.
+//! carry the secret it is warning about. What a secret looks like is `secrets`' business alone.
+
+use std::collections::HashSet;
+
+use crate::secrets;
 
 /// Template files that are meant to be committed; their content is still scanned.
 const ENV_TEMPLATES: &[&str] = &[".env.example", ".env.sample", ".env.template", ".env.dist"];
@@ -62,62 +64,18 @@ pub fn workflow_reason(path: &str) -> Option<String> {
     })
 }
 
-/// Why a file's added lines must not be committed: a token pattern or one of our own secrets.
-/// `diff` is the file's unified diff; only added lines (`+`, not `+++`) are scanned.
-pub fn diff_reason(diff: &str, secrets: &[String]) -> Option<String> {
-    diff.lines()
-        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
-        .find_map(|line| line_reason(&line[1..], secrets))
-        .map(|what| format!("the change adds {what}"))
-}
-
-/// What kind of secret a line holds, if any.
-pub fn line_reason(line: &str, secrets: &[String]) -> Option<&'static str> {
-    if secrets.iter().any(|s| s.len() >= 8 && line.contains(s.as_str())) {
-        return Some("the value of one of this run's secrets");
-    }
-    if line.contains("-----BEGIN ") && line.contains("PRIVATE KEY-----") {
-        return Some("a private key");
-    }
-    let alnum = |c: u8| c.is_ascii_alphanumeric();
-    let alnum_underscore = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    let key_chars = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-    let upper_digit = |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit();
-    for prefix in ["ghp_", "gho_", "ghs_", "ghu_", "ghr_"] {
-        if has_token(line, prefix, alnum, 36) {
-            return Some("a GitHub token");
-        }
-    }
-    if has_token(line, "github_pat_", alnum_underscore, 22) {
-        return Some("a GitHub token");
-    }
-    if has_token(line, "sk-ant-", key_chars, 20) {
-        return Some("an Anthropic API key");
-    }
-    if has_token(line, "sk-", key_chars, 20) {
-        return Some("an OpenAI API key");
-    }
-    for prefix in ["AKIA", "ASIA"] {
-        if has_token(line, prefix, upper_digit, 16) {
-            return Some("an AWS access key");
-        }
-    }
-    None
-}
-
-/// `prefix` at a word boundary, followed by at least `min` characters of `alphabet`.
-fn has_token(line: &str, prefix: &str, alphabet: impl Fn(u8) -> bool, min: usize) -> bool {
-    let bytes = line.as_bytes();
-    let mut from = 0;
-    while let Some(at) = line[from..].find(prefix).map(|i| i + from) {
-        let boundary = at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || matches!(bytes[at - 1], b'_' | b'-'));
-        let run = bytes[at + prefix.len()..].iter().take_while(|&&c| alphabet(c)).count();
-        if boundary && run >= min {
-            return true;
-        }
-        from = at + prefix.len();
-    }
-    false
+/// Why a file's new content must not be committed: an added line holds a secret shape or one
+/// of this run's secrets (raw or encoded; see `secrets`). `old` and `new` are the exact blob
+/// bytes (no textconv, no filter). A line counts as added when the old content does not have
+/// it: removing a leaked token is welcome, and a line that was already there is not news.
+pub fn content_reason(old: &[u8], new: &[u8], known: &secrets::Known) -> Option<String> {
+    let old = String::from_utf8_lossy(old);
+    let before: HashSet<&str> = old.lines().collect();
+    let new = String::from_utf8_lossy(new);
+    new.lines()
+        .filter(|line| !before.contains(line))
+        .find_map(|line| secrets::first(line, known))
+        .map(|kind| format!("the change adds {}", kind.describe()))
 }
 
 #[cfg(test)]
@@ -151,44 +109,19 @@ mod tests {
     }
 
     #[test]
-    fn token_patterns_are_found_at_word_boundaries_only() {
+    fn added_lines_with_secrets_are_refused_and_never_quoted() {
         // Built at run time so this file never holds anything that looks like a real token.
         let gh = format!("ghp_{}", "a1B2".repeat(9));
-        let pat = format!("github_pat_{}", "x_Y9".repeat(6));
-        let ant = format!("sk-ant-api03-{}", "k".repeat(30));
-        let oai = format!("sk-proj-{}", "Z9".repeat(12));
-        let aws = format!("AKIA{}", "ABCD2345".repeat(2));
-        let key = format!("-----BEGIN OPENSSH {} KEY-----", "PRIVATE");
-        let cases = [
-            (format!("token = \"{gh}\""), "a GitHub token"),
-            (pat, "a GitHub token"),
-            (format!("KEY={ant}"), "an Anthropic API key"),
-            (oai, "an OpenAI API key"),
-            (format!("aws_access_key_id={aws}"), "an AWS access key"),
-            (key, "a private key"),
-        ];
-        for (line, kind) in &cases {
-            assert_eq!(line_reason(line, &[]), Some(*kind), "{line}");
-        }
-        for line in [
-            "let task_id = \"ghp_short\";",
-            "desk-abcdefghijklmnopqrstuvwxyz",
-            "the AKIA prefix marks AWS keys",
-            "ghp_ followed by nothing",
-        ] {
-            assert_eq!(line_reason(line, &[]), None, "{line}");
-        }
-    }
-
-    #[test]
-    fn our_own_secret_values_are_found_and_never_quoted() {
-        let secret = "plain-looking-secret-42".to_owned();
-        let diff = format!("--- a/x\n+++ b/x\n@@ -0,0 +1 @@\n+value: {secret}\n");
-        let reason = diff_reason(&diff, std::slice::from_ref(&secret)).unwrap();
-        assert!(reason.contains("secrets"), "{reason}");
-        assert!(!reason.contains(&secret));
-        // Removed lines are not scanned: deleting a leaked token is welcome.
-        let removal = format!("--- a/x\n+++ b/x\n@@ -1 +0,0 @@\n-value: {secret}\n");
-        assert_eq!(diff_reason(&removal, &[secret]), None);
+        let none = secrets::Known::default();
+        let reason = content_reason(b"a\n", format!("a\ntoken = \"{gh}\"\n").as_bytes(), &none).unwrap();
+        assert_eq!(reason, "the change adds a GitHub token");
+        let secret = "plain-looking-secret-42";
+        let known = secrets::Known::new(&[secret]);
+        let reason = content_reason(b"", format!("value: {secret}\n").as_bytes(), &known).unwrap();
+        assert!(reason.contains("secrets") && !reason.contains(secret), "{reason}");
+        // Removed or untouched lines are not news: deleting a leaked token is welcome.
+        let before = format!("x\nvalue: {secret}\n");
+        assert_eq!(content_reason(before.as_bytes(), b"x\n", &known), None);
+        assert_eq!(content_reason(before.as_bytes(), format!("{before}y\n").as_bytes(), &known), None);
     }
 }

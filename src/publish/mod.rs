@@ -11,6 +11,7 @@ mod git;
 pub mod guard;
 mod plan;
 pub mod pr;
+mod room;
 pub mod text;
 
 use std::path::Path;
@@ -22,17 +23,19 @@ use crate::context::Thread;
 use crate::event::Trigger;
 use crate::github::Client;
 use crate::runtime::Outcome;
+use crate::secrets;
 
 /// Where the work will go, decided before the agent starts and told to it in the prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     /// A new branch from the default branch (issues, dispatch without a PR).
     NewBranch { branch: String, base: String },
-    /// The head branch of a same-repository PR.
-    PullHead { branch: String },
+    /// The head branch of a same-repository PR; `head_sha` is the head commit the context saw,
+    /// which the work tree is pinned to.
+    PullHead { branch: String, head_sha: Option<String> },
     /// The head branch of a fork PR (`repo` is `owner/name`), only with `allow-fork-push` and
-    /// the author's "allow edits from maintainers".
-    ForkHead { repo: String, branch: String },
+    /// the author's "allow edits from maintainers"; pinned to `head_sha` like `PullHead`.
+    ForkHead { repo: String, branch: String, head_sha: Option<String> },
     /// Nothing will be pushed (fork PR, `allow-push: false`, …); the reason is told to humans.
     ReadOnly { reason: String },
 }
@@ -44,10 +47,10 @@ impl Plan {
             Plan::NewBranch { branch, base } => format!(
                 "Your changes will be committed to a new branch `{branch}` (from `{base}`) and pushed by the action, which then opens a pull request. Do not commit, push or open pull requests yourself."
             ),
-            Plan::PullHead { branch } => format!(
+            Plan::PullHead { branch, .. } => format!(
                 "Your changes will be committed to the pull request's branch `{branch}` and pushed by the action. Do not commit, push or open pull requests yourself."
             ),
-            Plan::ForkHead { repo, branch } => format!(
+            Plan::ForkHead { repo, branch, .. } => format!(
                 "Your changes will be committed to the pull request's branch `{branch}` in the fork `{repo}` and pushed by the action. Do not commit, push or open pull requests yourself."
             ),
             Plan::ReadOnly { reason } => {
@@ -82,91 +85,104 @@ pub fn plan(trigger: &Trigger, thread: &Thread, config: &Config) -> Plan {
     plan::plan(trigger, thread, config)
 }
 
-/// Where a plan pushes: the remote, the branch there, and the local names for it.
+/// Where a plan pushes: the repository on the server and the branch there.
 struct Target {
-    /// `origin`, or a fork's URL.
-    remote: String,
+    /// `owner/name` on the configured server: ours, or the fork's.
+    repo: String,
     /// The branch on the remote.
     branch: String,
-    /// The local branch the work tree is on.
+    /// The local branch the work tree is put on.
     local: String,
-    /// The remote-tracking ref the branch is fetched into.
-    tracking: String,
-    /// For a new branch: the base branch and its remote-tracking ref.
-    base: Option<(String, String)>,
+    /// For a new branch: the base branch.
+    base: Option<String>,
+    /// For a PR head: the commit the context saw.
+    pin: Option<String>,
 }
 
 impl Target {
     fn of(plan: &Plan, config: &Config) -> Option<Self> {
-        let origin = |branch: &str| format!("refs/remotes/origin/{branch}");
+        let ours = config.github.repository.clone();
         match plan {
             Plan::ReadOnly { .. } => None,
             Plan::NewBranch { branch, base } => Some(Self {
-                remote: "origin".into(),
+                repo: ours,
                 branch: branch.clone(),
                 local: branch.clone(),
-                tracking: origin(branch),
-                base: Some((base.clone(), origin(base))),
+                base: Some(base.clone()),
+                pin: None,
             }),
-            Plan::PullHead { branch } => Some(Self {
-                remote: "origin".into(),
+            Plan::PullHead { branch, head_sha } => Some(Self {
+                repo: ours,
                 branch: branch.clone(),
                 local: branch.clone(),
-                tracking: origin(branch),
                 base: None,
+                pin: head_sha.clone(),
             }),
             // A fork's branch may share a name with ours (its `main`, say): it gets its own
             // local name so our default branch is never moved.
-            Plan::ForkHead { repo, branch } => Some(Self {
-                remote: format!("{}/{repo}.git", config.github.server_url.trim_end_matches('/')),
+            Plan::ForkHead { repo, branch, head_sha } => Some(Self {
+                repo: repo.clone(),
                 branch: branch.clone(),
                 local: format!("sisyphus-fork/{repo}/{branch}"),
-                tracking: format!("refs/remotes/sisyphus-fork/{repo}/{branch}"),
                 base: None,
+                pin: head_sha.clone(),
             }),
         }
     }
-
-    /// Where the work starts: the branch if it already exists (a re-run, a PR), else the base.
-    fn start(&self, git: &git::Git) -> Result<String> {
-        if git.has_ref(&self.tracking)? {
-            return Ok(self.tracking.clone());
-        }
-        match &self.base {
-            Some((_, base)) => Ok(base.clone()),
-            None => bail!("branch `{}` was not fetched from `{}`", self.branch, self.remote),
-        }
-    }
 }
 
-fn git_for(workdir: &Path, config: &Config) -> git::Git {
-    let git = git::Git::new(workdir);
-    match &config.token {
-        Some(token) => git.with_token(&config.github.server_url, token),
-        None => git,
-    }
+/// What `prepare` put the work tree on; `publish` builds on exactly that commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prepared {
+    /// The commit the work tree was checked out at (`None` for a read-only plan).
+    pub start: Option<String>,
+    /// For a new branch: the base branch's commit at that time.
+    pub base: Option<String>,
 }
 
-/// Puts the work tree on the planned branch before the agent starts.
-pub fn prepare(plan: &Plan, workdir: &Path, config: &Config) -> Result<()> {
-    let Some(target) = Target::of(plan, config) else { return Ok(()) };
-    let git = git_for(workdir, config);
-    if let Some((base, tracking)) = &target.base {
-        git.fetch_branch(&target.remote, base, tracking)
+/// Puts the work tree on the planned branch before the agent starts. The commits come from the
+/// server through a clean room (the token never meets the work tree's config) and are handed to
+/// the work tree by a local fetch that carries no token.
+pub fn prepare(plan: &Plan, workdir: &Path, config: &Config) -> Result<Prepared> {
+    let Some(target) = Target::of(plan, config) else { return Ok(Prepared::default()) };
+    let room = room::Room::new(config, &target.repo)?;
+    let mut prepared = Prepared::default();
+    if let Some(base) = &target.base {
+        let sha = room
+            .tip(base)
+            .and_then(|tip| tip.context("it is not on the server"))
             .with_context(|| format!("could not fetch the base branch `{base}`"))?;
+        prepared.base = Some(sha);
     }
     // A re-run on the same issue continues the branch it pushed before, so the push stays a
     // fast-forward; a PR's head must exist.
-    if target.base.is_none() || git.remote_has_branch(&target.remote, &target.branch)? {
-        git.fetch_branch(&target.remote, &target.branch, &target.tracking)
-            .with_context(|| format!("could not fetch the branch `{}`", target.branch))?;
+    let tip = room.tip(&target.branch).with_context(|| format!("could not fetch the branch `{}`", target.branch))?;
+    let mut start = match (tip, &prepared.base) {
+        (Some(tip), _) => tip,
+        (None, Some(base)) => base.clone(),
+        (None, None) => bail!("could not fetch the branch `{}`: not on the server", target.branch),
+    };
+    // A PR head is the commit the context saw, not whatever was pushed since (by a fork's
+    // author, say): the agent works on what was shown. A later head makes our push a
+    // non-fast-forward, which is refused and reported.
+    if let Some(pin) = target.pin.as_deref() {
+        start = pin.to_owned();
     }
-    let start = target.start(&git)?;
+    let work = git::Git::new(workdir).for_server(&room.git_dir().to_string_lossy());
+    // Checkout usually fetched the commit already (the default branch, a PR's head); only a
+    // missing one is fetched whole (the work tree needs its files) and handed over locally.
+    if !work.try_run(&["cat-file", "-e", &format!("{start}^{{commit}}")])?.success {
+        let fetched = room.fetch(&start, false).with_context(|| format!("could not fetch the commit `{start}`"))?;
+        let room_dir = room.git_dir();
+        work.run(&["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", &room_dir.to_string_lossy(), &fetched])
+            .context("could not hand the fetched commit to the work tree")?;
+    }
     // `checkout -B` moves whatever is uncommitted along (or refuses on a conflict), so
     // leftovers of earlier steps can only ever be committed to the planned branch.
-    git.run(&["checkout", "--quiet", "-B", &target.local, &start])
+    work.run(&["checkout", "--quiet", "-B", &target.local, &start])
         .with_context(|| format!("could not check out the branch `{}`", target.local))?;
-    Ok(())
+    prepared.start = Some(start);
+    Ok(prepared)
 }
 
 /// What publishing needs to know about the run.
@@ -176,64 +192,53 @@ pub struct PublishInput<'a> {
     pub thread: &'a Thread,
     pub request: &'a str,
     pub outcome: &'a Outcome,
-    /// The work tree the agent edited.
+    /// The work tree the agent edited; only its files are read, never its `.git`.
     pub workdir: &'a Path,
+    /// What `prepare` returned.
+    pub prepared: &'a Prepared,
 }
 
-/// Commits, guards, pushes and opens/updates the PR after the agent is done.
+/// Commits, guards, pushes and opens/updates the PR after the agent is done (and contained).
+/// Everything happens in a fresh clean room: the base commit is fetched from the server, the
+/// work tree's files are staged on top of it, the guard reads the staged blobs, the commit is
+/// re-checked, and exactly that commit id is pushed to an explicit URL.
 pub async fn publish(client: Option<&Client>, plan: &Plan, input: &PublishInput<'_>) -> Result<Published> {
     let config = input.config;
     let mut out = Published::default();
     let Some(target) = Target::of(plan, config) else {
         if let Plan::ReadOnly { reason } = plan {
-            out.notes.push(format!("Nothing was pushed: {reason}."));
-        }
-        let pending = git::Git::new(input.workdir).try_run(&["status", "--porcelain"]);
-        let pending = pending.map(|o| o.stdout.lines().count()).unwrap_or(0);
-        if pending > 0 {
-            out.notes.push(format!("{pending} changed file(s) in the work tree were left unpublished."));
+            out.notes.push(format!(
+                "Nothing was pushed: {reason}; whatever the agent changed stays in the runner's work tree."
+            ));
         }
         return Ok(out);
     };
-    if target.remote == "origin" && target.branch == input.thread.default_branch {
+    if target.repo.eq_ignore_ascii_case(&config.github.repository) && target.branch == input.thread.default_branch {
         out.notes
             .push(format!("Nothing was pushed: `{}` is the default branch, which is never pushed to.", target.branch));
         return Ok(out);
     }
-    let git = git_for(input.workdir, config);
-    let on = git.current_branch()?;
-    if on.as_deref() != Some(target.local.as_str()) {
-        bail!(
-            "the work tree is on `{}`, not on the planned branch `{}`; refusing to publish",
-            on.as_deref().unwrap_or("a detached HEAD"),
-            target.local
-        );
-    }
-    fold_agent_commits(&git, &target, &mut out)?;
+    let Some(start) = input.prepared.start.as_deref() else {
+        bail!("the work tree was not prepared for the branch `{}`; refusing to publish", target.branch);
+    };
+    let room = room::Room::new(config, &target.repo)?;
+    let base = room.fetch(start, true).with_context(|| format!("could not fetch the commit `{start}` to build on"))?;
+    room.stage(input.workdir, &base)?;
 
-    let secrets = config.secrets();
-    git.run(&["add", "--all"])?;
-    let staged = staged_changes(&git)?;
-    let workflow = |p: &str| if config.publish.allow_workflow_changes { None } else { guard::workflow_reason(p) };
-    for (path, deleted) in &staged {
-        // A deletion leaks nothing, but a workflow deletion is still a workflow change.
-        let reason = if *deleted {
-            workflow(path)
-        } else {
-            match guard::path_reason(path).or_else(|| workflow(path)) {
-                Some(reason) => Some(reason),
-                None => diff_reason(&git, path, &secrets)?,
+    let known = secrets::Known::new(&config.secrets());
+    let staged = room.staged(&base)?;
+    let mut withheld = Vec::new();
+    for change in &staged {
+        match change_reason(&room, change, config, &known)? {
+            Some(reason) => {
+                out.withheld.push((change.path.clone(), reason));
+                withheld.push(change);
             }
-        };
-        match reason {
-            Some(reason) => out.withheld.push((path.clone(), reason)),
-            None => out.files.push(path.clone()),
+            None => out.files.push(change.path.clone()),
         }
     }
-    if !out.withheld.is_empty() {
-        let mut args = vec!["reset", "--quiet", "--"];
-        args.extend(out.withheld.iter().map(|(p, _)| p.as_str()));
-        git.run(&args).context("could not unstage the withheld files")?;
+    if !withheld.is_empty() {
+        room.unstage(&withheld).context("could not unstage the withheld files")?;
         // The reply lists each file with its reason (`withheld`); the note says what that means.
         out.notes.push(format!(
             "{} file(s) were left out of the commit and stay only in the runner's work tree.",
@@ -259,30 +264,36 @@ pub async fn publish(client: Option<&Client>, plan: &Plan, input: &PublishInput<
     let thread_ref = input.thread.number.map(|n| format!("{}#{n}", input.thread.repo));
     let message = text::commit_message(&title, input.outcome, thread_ref.as_deref(), co_author);
     let who = git::Identity { name: &config.publish.git_user_name, email: &config.publish.git_user_email };
-    git.commit(&text::redact(&message, &secrets), &who)?;
-    let sha = git.run(&["rev-parse", "HEAD"])?;
+    let tree = room.git.run(&["write-tree"])?;
+    let secrets = config.secrets();
+    let sha = room.git.commit_tree(&tree, &base, &text::redact(&message, &secrets), &who)?;
+    recheck(&room, &base, &sha, &out, config, &known)?;
 
-    let refspec = format!("HEAD:refs/heads/{}", target.branch);
-    let push = git.try_remote(&["push", "--porcelain", "--no-verify", &target.remote, &refspec])?;
+    let refspec = format!("{sha}:refs/heads/{}", target.branch);
+    let push = room.git.try_remote(&["push", "--porcelain", "--no-verify", "--no-follow-tags", &room.url, &refspec])?;
     if !push.success {
         let refusal = push_refusal(&push.stderr, &push.stdout, &target.branch)
             .with_context(|| format!("`git push` to `{}` failed: {}", target.branch, push.stderr.trim()))?;
         out.notes.push(format!("The commit {} was not pushed: {refusal}.", &sha[..sha.len().min(12)]));
         return Ok(out);
     }
+    confirm_push(&push.stdout, &sha, &target.branch)?;
     out.branch = Some(target.branch.clone());
-    out.commit_sha = Some(sha);
+    out.commit_sha = Some(sha.clone());
 
     match plan {
-        Plan::NewBranch { branch, base } => {
+        Plan::NewBranch { branch, base: base_branch } => {
             // A re-run adds to the branch: the PR lists everything the branch changes.
-            let branch_files = target
+            let branch_files = input
+                .prepared
                 .base
-                .as_ref()
-                .and_then(|(_, tracking)| changed_since(&git, tracking).ok())
+                .as_deref()
+                .filter(|b| *b != base)
+                .and_then(|b| room.fetch(b, true).and_then(|b| room.committed(&b, &sha)).ok())
+                .map(|changes| changes.into_iter().map(|c| c.path).collect::<Vec<_>>())
                 .filter(|files| !files.is_empty())
                 .unwrap_or_else(|| out.files.clone());
-            open_pull_request(client, input, (branch, base), &branch_files, &title, &mut out).await;
+            open_pull_request(client, input, (branch, base_branch), &branch_files, &title, &mut out).await;
         }
         Plan::PullHead { .. } | Plan::ForkHead { .. } => {
             if let Some(n) = input.thread.number {
@@ -296,42 +307,77 @@ pub async fn publish(client: Option<&Client>, plan: &Plan, input: &PublishInput<
     Ok(out)
 }
 
-/// The agent was told not to commit; if it did anyway, its commits are undone into the index
-/// so that everything passes the guard and lands as one commit of ours.
-fn fold_agent_commits(git: &git::Git, target: &Target, out: &mut Published) -> Result<()> {
-    let start = target.start(git)?;
-    let head = git.run(&["rev-parse", "HEAD"])?;
-    let start_sha = git.run(&["rev-parse", &format!("{start}^{{commit}}")])?;
-    if head == start_sha {
-        return Ok(());
+/// Why one staged change must not be committed: its path, a workflow the token cannot push,
+/// an embedded repository, or what its exact new content adds.
+fn change_reason(
+    room: &room::Room,
+    change: &room::Change,
+    config: &Config,
+    known: &secrets::Known,
+) -> Result<Option<String>> {
+    let workflow = |p: &str| if config.publish.allow_workflow_changes { None } else { guard::workflow_reason(p) };
+    // A deletion leaks nothing, but a workflow deletion is still a workflow change.
+    if change.deleted() {
+        return Ok(workflow(&change.path));
     }
-    if !git.try_run(&["merge-base", "--is-ancestor", &start_sha, &head])?.success {
-        bail!("the branch `{}` no longer descends from `{start}`; refusing to publish rewritten history", target.local);
+    if let Some(reason) = guard::path_reason(&change.path).or_else(|| workflow(&change.path)) {
+        return Ok(Some(reason));
     }
-    git.run(&["reset", "--soft", &start_sha])?;
-    out.notes.push("The agent made commits of its own; they were folded into one checked commit.".into());
+    if change.new_mode == "160000" {
+        return Ok(Some("an embedded git repository: only files are committed".into()));
+    }
+    let old =
+        if change.added() || change.old_mode == "160000" { Vec::new() } else { room.git.blob(&change.old_oid)? };
+    let new = room.git.blob(&change.new_oid)?;
+    Ok(guard::content_reason(&old, &new, known))
+}
+
+/// The commit we made, checked again as a whole: it changes exactly the allowed paths, none
+/// that was withheld, and nothing it adds holds a secret. Any difference means nothing is pushed.
+fn recheck(
+    room: &room::Room,
+    base: &str,
+    sha: &str,
+    out: &Published,
+    config: &Config,
+    known: &secrets::Known,
+) -> Result<()> {
+    let changes = room.committed(base, sha)?;
+    let mut paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    let mut allowed: Vec<&str> = out.files.iter().map(String::as_str).collect();
+    paths.sort_unstable();
+    allowed.sort_unstable();
+    if paths != allowed {
+        bail!("the commit does not change exactly the checked files; refusing to push");
+    }
+    if let Some((path, _)) = out.withheld.iter().find(|(p, _)| paths.contains(&p.as_str())) {
+        bail!("the commit contains the withheld file `{path}`; refusing to push");
+    }
+    for change in &changes {
+        if change_reason(room, change, config, known)?.is_some() {
+            bail!("the commit's `{}` did not pass the guard again; refusing to push", change.path);
+        }
+    }
     Ok(())
 }
 
-/// Staged paths, and whether each is a deletion. Renames count as a deletion and an addition,
-/// so the new name is guarded like any added file.
-fn staged_changes(git: &git::Git) -> Result<Vec<(String, bool)>> {
-    // Untrimmed: a path may end in whitespace, and `-z` output needs no trimming.
-    let raw = git.try_run(&["diff", "--cached", "--name-status", "--no-renames", "-z"])?;
-    if !raw.success {
-        bail!("`git diff --cached` failed: {}", raw.stderr.trim());
+/// `git push --porcelain` prints one line per ref; exactly ours must have moved, to our commit,
+/// as a fast-forward or a new branch.
+fn confirm_push(stdout: &str, sha: &str, branch: &str) -> Result<()> {
+    let want = format!("{sha}:refs/heads/{branch}");
+    let refs: Vec<&str> = stdout.lines().filter(|l| l.contains('\t')).collect();
+    let ok = match refs.as_slice() {
+        [line] => {
+            let mut fields = line.split('\t');
+            let flag = fields.next().unwrap_or_default();
+            matches!(flag, " " | "*" | "=") && fields.next() == Some(want.as_str())
+        }
+        _ => false,
+    };
+    if !ok {
+        bail!("`git push` did not report exactly `{want}` as pushed: {}", stdout.trim());
     }
-    let mut fields = raw.stdout.split('\0').filter(|f| !f.is_empty());
-    let mut changes = Vec::new();
-    while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
-        changes.push((path.to_owned(), status.starts_with('D')));
-    }
-    Ok(changes)
-}
-
-fn diff_reason(git: &git::Git, path: &str, secrets: &[String]) -> Result<Option<String>> {
-    let diff = git.run(&["diff", "--cached", "--no-color", "--no-ext-diff", "--text", "--unified=0", "--", path])?;
-    Ok(guard::diff_reason(&diff, secrets))
+    Ok(())
 }
 
 /// Why the server refused a push, in plain words; `None` for failures that are errors.
@@ -350,12 +396,6 @@ fn push_refusal(stderr: &str, stdout: &str, branch: &str) -> Option<String> {
         return Some(format!("the remote refused the push to `{branch}`"));
     }
     None
-}
-
-/// Files changed on the branch since it left `base` (empty when shallow history hides that).
-fn changed_since(git: &git::Git, base: &str) -> Result<Vec<String>> {
-    let names = git.run(&["diff", "--name-only", "--no-renames", "-z", &format!("{base}...HEAD")])?;
-    Ok(names.split('\0').filter(|n| !n.is_empty()).map(str::to_owned).collect())
 }
 
 async fn open_pull_request(
@@ -392,4 +432,25 @@ async fn open_pull_request(
         draft: config.publish.draft_pr,
     };
     pr::open_or_update(client, &request, out).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::confirm_push;
+
+    #[test]
+    fn a_push_counts_only_when_exactly_our_ref_moved_to_our_commit() {
+        let sha = "a".repeat(40);
+        let ours = format!("{sha}:refs/heads/b");
+        let report = |lines: &[String]| format!("To /srv/o/r.git\n{}\nDone\n", lines.join("\n"));
+        assert!(confirm_push(&report(&[format!("*\t{ours}\t[new branch]")]), &sha, "b").is_ok());
+        assert!(confirm_push(&report(&[format!(" \t{ours}\t1111111..{}", &sha[..7])]), &sha, "b").is_ok());
+        // Forced, another ref as well, another commit, or nothing at all: not ours.
+        assert!(confirm_push(&report(&[format!("+\t{ours}\t(forced update)")]), &sha, "b").is_err());
+        let tag = "*\trefs/tags/v1:refs/tags/v1\t[new tag]".to_owned();
+        assert!(confirm_push(&report(&[format!("*\t{ours}\t[new branch]"), tag]), &sha, "b").is_err());
+        let other = format!("{}:refs/heads/b", "b".repeat(40));
+        assert!(confirm_push(&report(&[format!("*\t{other}\t[new branch]")]), &sha, "b").is_err());
+        assert!(confirm_push("Everything up-to-date\n", &sha, "b").is_err());
+    }
 }

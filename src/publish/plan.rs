@@ -53,7 +53,7 @@ fn pull_plan(pull: &PullInfo, thread: &Thread, config: &Config) -> Plan {
                 "the pull request's head branch `{branch}` is the default branch, which is never pushed to"
             ));
         }
-        return Plan::PullHead { branch: branch.to_owned() };
+        return Plan::PullHead { branch: branch.to_owned(), head_sha: head_sha(pull) };
     }
     if !config.publish.allow_fork_push {
         return read_only(&format!(
@@ -65,7 +65,12 @@ fn pull_plan(pull: &PullInfo, thread: &Thread, config: &Config) -> Plan {
             "the pull request comes from the fork `{head_repo}`, whose author does not allow edits from maintainers"
         ));
     }
-    Plan::ForkHead { repo: head_repo.to_owned(), branch: branch.to_owned() }
+    Plan::ForkHead { repo: head_repo.to_owned(), branch: branch.to_owned(), head_sha: head_sha(pull) }
+}
+
+/// The head commit the context saw, when it is known.
+fn head_sha(pull: &PullInfo) -> Option<String> {
+    Some(pull.head_sha.trim()).filter(|sha| !sha.is_empty()).map(str::to_owned)
 }
 
 /// `<kind>-<number>-<slug>`, or `task-<run id or time>-<slug>` for a dispatch without a number.
