@@ -16,6 +16,7 @@ pub mod gha;
 pub mod github;
 pub mod lifecycle;
 pub mod mention;
+pub mod preflight;
 pub mod prompt;
 pub mod publish;
 pub mod report;
