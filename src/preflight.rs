@@ -108,9 +108,24 @@ pub fn inputs(args: &RunArgs) -> Result<(), InputError> {
 
 /// `got `…``, cut so a huge value cannot flood the log.
 fn got(value: &str) -> String {
-    let cut: String = value.chars().take(80).collect();
-    let more = if cut.len() < value.len() { "…" } else { "" };
-    format!("got `{}{more}`", cut.escape_debug())
+    format!("got `{}`", cut(value))
+}
+
+/// An error from elsewhere that may quote a whole value (a path made of the input): at most
+/// 500 characters, so a huge input cannot flood the log.
+fn brief(text: &str) -> String {
+    if text.chars().count() <= 500 {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(500).collect::<String>())
+    }
+}
+
+/// A value as an error quotes it: at most 80 characters, control characters escaped.
+fn cut(value: &str) -> String {
+    let short: String = value.chars().take(80).collect();
+    let more = if short.len() < value.len() { "…" } else { "" };
+    format!("{}{more}", short.escape_debug())
 }
 
 fn too_long(value: &str, max: usize) -> Result<(), String> {
@@ -184,7 +199,7 @@ fn list(value: &str) -> impl Iterator<Item = &str> {
 }
 
 fn bots(value: &str) -> Result<(), String> {
-    list(value).filter(|b| *b != "*").try_for_each(|b| login(b).map_err(|e| format!("lists `{b}`, which {e}")))
+    list(value).filter(|b| *b != "*").try_for_each(|b| login(b).map_err(|e| format!("lists `{}`, which {e}", cut(b))))
 }
 
 fn associations(value: &str) -> Result<(), String> {
@@ -195,7 +210,8 @@ fn associations(value: &str) -> Result<(), String> {
         let upper = a.to_ascii_uppercase();
         if !ASSOCIATIONS.contains(&upper.as_str()) {
             return Err(format!(
-                "lists `{a}`, which is not an author association{}",
+                "lists `{}`, which is not an author association{}",
+                cut(a),
                 did_you_mean(&upper, ASSOCIATIONS)
             ));
         }
@@ -245,7 +261,7 @@ fn plugins(value: &str) -> Result<(), String> {
     // npm package specs: `name`, `@scope/name`, `name@1.2.3`; 214 is npm's limit for a name.
     list(value).try_for_each(|p| {
         if p.len() > 214 + 64 || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            Err(format!("lists `{}`, which is not an npm package", p.escape_debug()))
+            Err(format!("lists `{}`, which is not an npm package", cut(p)))
         } else {
             Ok(())
         }
@@ -396,18 +412,19 @@ pub fn check(config: &Config) -> Result<(), InputError> {
 /// The cross-input and machine checks; `env` looks up a variable (tests pass their own).
 pub fn check_with(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Result<(), InputError> {
     let workdir = config.github.workspace.as_path();
-    let user = match &config.agent.opencode_config {
-        Some(input) => Some(
-            crate::runtime::opencode_config::user_config(input, workdir)
-                .map_err(|e| InputError::new("opencode-config", format!("is unusable: {e:#}")))?,
-        ),
-        None => None,
-    };
+    let user =
+        match &config.agent.opencode_config {
+            Some(input) => Some(crate::runtime::opencode_config::user_config(input, workdir).map_err(|e| {
+                InputError::new("opencode-config", format!("is unusable: {}", brief(&format!("{e:#}"))))
+            })?),
+            None => None,
+        };
     if config.agent.runtime == RuntimeKind::OpenCode {
         provider_key(config, user.as_ref(), env)?;
-        if let Some(path) = &config.agent.opencode_path {
-            executable(path).map_err(|e| InputError::new("opencode-path", e))?;
-        }
+    }
+    // Even when a `command` agent runs: a path given explicitly and wrong is a mistake.
+    if let Some(path) = &config.agent.opencode_path {
+        executable(path).map_err(|e| InputError::new("opencode-path", e))?;
     }
     templates(config)?;
     git_work_tree(workdir)?;
