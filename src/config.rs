@@ -191,7 +191,9 @@ impl Config {
                 None => return Err(InputError::new("agent-command", "is empty, but `runtime` is `command`").into()),
             },
             other => {
-                return Err(InputError::new("runtime", format!("must be `opencode` or `command`, got `{other}`")).into());
+                return Err(
+                    InputError::new("runtime", format!("must be `opencode` or `command`, got `{other}`")).into()
+                );
             }
         };
 
