@@ -421,6 +421,7 @@ pub fn check_with(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Resu
         };
     if config.agent.runtime == RuntimeKind::OpenCode {
         provider_key(config, user.as_ref(), env)?;
+        variant(config, user.as_ref())?;
     }
     // Even when a `command` agent runs: a path given explicitly and wrong is a mistake.
     if let Some(path) = &config.agent.opencode_path {
@@ -437,8 +438,7 @@ fn provider_key(config: &Config, user: Option<&Value>, env: &dyn Fn(&str) -> Opt
     let Some((provider, _)) = a.model.split_once('/') else {
         return Err(InputError::new("model", format!("must be provider/model, {}", got(&a.model))));
     };
-    if user.and_then(|u| u.pointer(&format!("/provider/{}", provider.replace('~', "~0").replace('/', "~1")))).is_some()
-    {
+    if user.and_then(|u| u.pointer(&format!("/provider/{}", pointer_key(provider)))).is_some() {
         return Ok(());
     }
     let fail = |input: &str, message: String| Err(InputError::new(input, message));
@@ -484,6 +484,37 @@ fn provider_key(config: &Config, user: Option<&Value>, env: &dyn Fn(&str) -> Opt
             }
         },
     }
+}
+
+/// A key as one JSON-pointer segment.
+fn pointer_key(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// An Anthropic model's `variant` is one we define (`high`, `max`) or one the user's
+/// `opencode-config` defines for that model; other providers' variants are OpenCode's to know.
+fn variant(config: &Config, user: Option<&Value>) -> Result<(), InputError> {
+    let Some(variant) = config.agent.variant.as_deref() else { return Ok(()) };
+    let Some(("anthropic", model_id)) = config.agent.model.split_once('/') else { return Ok(()) };
+    let mut defined = vec!["high".to_owned(), "max".to_owned()];
+    let path = format!("/provider/anthropic/models/{}/variants", pointer_key(model_id));
+    if let Some(Value::Object(more)) = user.and_then(|u| u.pointer(&path)) {
+        defined.extend(more.keys().cloned());
+    }
+    if defined.iter().any(|d| d == variant) {
+        return Ok(());
+    }
+    let names: Vec<&str> = defined.iter().map(String::as_str).collect();
+    Err(InputError::new(
+        "variant",
+        format!(
+            "is `{}`, which `{}` does not define{}; use {} or define it in `opencode-config`",
+            cut(variant),
+            config.agent.model,
+            did_you_mean(variant, &names),
+            quoted(&names, " or ")
+        ),
+    ))
 }
 
 fn quoted(items: &[&str], sep: &str) -> String {

@@ -261,6 +261,7 @@ fn cross_input_and_machine_checks_refuse_before_any_write() {
         (vec![("INPUT_MODEL", "openai-compatible/glm")], "openai-base-url", "OpenAI-compatible"),
         (vec![("INPUT_MODEL", "antropic/claude-opus-4-5")], "model", "did you mean `anthropic`?"),
         (vec![("INPUT_MODEL", "google/gemini-2.5-pro")], "model", "`GOOGLE_GENERATIVE_AI_API_KEY`"),
+        (vec![("INPUT_VARIANT", "hihg")], "variant", "did you mean `high`?"),
         (vec![("INPUT_OPENCODE_CONFIG", "{not json")], "opencode-config", "not valid JSON"),
         (vec![("INPUT_OPENCODE_CONFIG", array.to_str().unwrap())], "opencode-config", "must be a JSON object"),
         (vec![("INPUT_OPENCODE_CONFIG", "missing.json")], "opencode-config", "cannot read"),
@@ -297,6 +298,11 @@ fn a_provider_defined_in_opencode_config_needs_no_key() {
     let mut env = env.to_vec();
     env.push(("INPUT_OPENCODE_CONFIG", config));
     let r = scene.run(&["--dry-run"], &env);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // A variant the user defines for an Anthropic model is accepted.
+    let variants = r#"{"provider": {"anthropic": {"models": {"claude-opus-4-5": {"variants": {"low": {}}}}}}}"#;
+    let r = scene
+        .run(&["--dry-run"], &[("INPUT_RUNTIME", ""), ("INPUT_VARIANT", "low"), ("INPUT_OPENCODE_CONFIG", variants)]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     // A command agent brings its own credentials: no key is asked for.
     let r = scene.run(&["--dry-run"], &[("ANTHROPIC_API_KEY", "")]);
