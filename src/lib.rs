@@ -1,7 +1,8 @@
 //! sisyphus-action: an `@mention` in a GitHub thread becomes finished work.
 //!
 //! The modules follow the lifecycle, in the order data flows:
-//! `event → gate → context → prompt → runtime → publish → report`.
+//! `event → gate → context → prompt → runtime → publish → report`, with `preflight` (every
+//! input, the provider's key, the template, the work tree) between the gate and the first write.
 //! Side effects live at the edges only: `github` (the API), `publish::git`, `runtime`
 //! (the agent process) and `gha` (workflow commands, outputs, summary).
 

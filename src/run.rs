@@ -1,5 +1,6 @@
-//! The front door: arguments → config → trigger → decision, then the dry run or the lifecycle.
-//! Exit codes are decided here and only here.
+//! The front door: arguments → config → trigger → decision → preflight, then the dry run or
+//! the lifecycle. Exit codes are decided here and only here: every input or payload error is
+//! a usage error (exit 2), annotated with the input's name in Actions; a skip is a notice.
 
 use std::process::ExitCode;
 
