@@ -404,6 +404,18 @@ const PROVIDER_KEYS: &[(&str, &[&str])] = &[
     ("opencode", &["OPENCODE_API_KEY"]),
 ];
 
+/// What a passed preflight checked, in a few words (the dry run prints it).
+pub fn summary(config: &Config) -> String {
+    let agent = match &config.agent.runtime {
+        RuntimeKind::OpenCode => {
+            let provider = config.agent.model.split_once('/').map_or("", |(p, _)| p);
+            format!("the `{provider}` provider's key or configuration")
+        }
+        RuntimeKind::Command(_) => "the `command` agent".to_owned(),
+    };
+    format!("every input, {agent}, the prompt for an issue and a pull request, the git work tree")
+}
+
 /// The cross-input and machine checks, with the real environment.
 pub fn check(config: &Config) -> Result<(), InputError> {
     check_with(config, &|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
