@@ -33,8 +33,7 @@ const RUNTIMES: &[&str] = &["opencode", "command"];
 const BOOLS: &[&str] = &["true", "false"];
 
 /// A bad input: which one, and what is wrong with it. The message never repeats a secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("input `{input}` {message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {
     /// The input's name as `action.yml` spells it (`timeout-minutes`), or a flag (`--issue`).
     pub input: String,
@@ -45,7 +44,29 @@ impl InputError {
     pub fn new(input: &str, message: impl Into<String>) -> Self {
         Self { input: input.to_owned(), message: message.into() }
     }
+
+    /// The annotation's title: `input timeout-minutes`, `flag --issue`, or the thing checked
+    /// (`work tree`).
+    pub fn title(&self) -> String {
+        match self.input.as_str() {
+            flag if flag.starts_with("--") => format!("flag {flag}"),
+            other if other.contains(' ') => other.to_owned(),
+            input => format!("input {input}"),
+        }
+    }
 }
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.input.as_str() {
+            thing if thing.contains(' ') => write!(f, "the {thing} {}", self.message),
+            flag if flag.starts_with("--") => write!(f, "`{flag}` {}", self.message),
+            input => write!(f, "input `{input}` {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
 
 type Rule = fn(&str) -> Result<(), String>;
 
@@ -565,8 +586,8 @@ fn templates(config: &Config) -> Result<(), InputError> {
     Ok(())
 }
 
-/// The work tree is a git repository. Asked of git itself, with an empty environment: no
-/// token or input can reach it, and no `GIT_DIR` left around can point it elsewhere.
+/// The work tree is a git repository. Asked of git itself, with an empty environment (PATH
+/// and HOME only): no token or input can reach it, and no `GIT_DIR` can point it elsewhere.
 fn git_work_tree(workdir: &Path) -> Result<(), InputError> {
     let fail = |why: String| {
         InputError::new(
@@ -575,12 +596,13 @@ fn git_work_tree(workdir: &Path) -> Result<(), InputError> {
         )
     };
     let mut git = std::process::Command::new("git");
-    git.args(["rev-parse", "--is-inside-work-tree"])
+    // `rev-parse` runs no hook; no fsmonitor either, whatever the repository's config says.
+    git.args(["-c", "core.fsmonitor=false", "rev-parse", "--is-inside-work-tree"])
         .current_dir(workdir)
         .env_clear()
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
+        .stderr(std::process::Stdio::piped());
     if let Some(path) = std::env::var_os("PATH") {
         git.env("PATH", path);
     }
@@ -589,7 +611,15 @@ fn git_work_tree(workdir: &Path) -> Result<(), InputError> {
     }
     match git.output() {
         Ok(out) if out.status.success() && out.stdout.starts_with(b"true") => Ok(()),
-        Ok(_) => Err(fail("is not a git work tree".into())),
+        Ok(out) => {
+            // git's own reason (not a repository, dubious ownership, …), first line only.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let reason = stderr.lines().next().map(str::trim).filter(|l| !l.is_empty());
+            Err(fail(match reason {
+                Some(reason) => format!("is not a git work tree ({})", brief(reason)),
+                None => "is not a git work tree".into(),
+            }))
+        }
         Err(e) => Err(fail(format!("cannot be checked with git ({e})"))),
     }
 }

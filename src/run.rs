@@ -100,7 +100,7 @@ pub fn main() -> ExitCode {
 fn usage_error(gha: &Gha, e: &anyhow::Error, secrets: &[String]) {
     let message = gha::redact(&format!("{e:#}"), secrets);
     match e.chain().find_map(|c| c.downcast_ref::<InputError>()) {
-        Some(input) => gha.error_titled(&format!("input {}", input.input), &message),
+        Some(input) => gha.error_titled(&input.title(), &message),
         None => gha.error(&message),
     }
 }

@@ -73,7 +73,12 @@ impl Scene {
 
     /// Exit 2, the annotation names `input`, no panic, and not one request reached GitHub.
     fn assert_refused(&self, r: &Run, input: &str, what: &str) {
-        let annotation = format!("::error title=input {input}::");
+        let title = match input {
+            flag if flag.starts_with("--") => format!("flag {flag}"),
+            "work tree" => "work tree".to_owned(),
+            input => format!("input {input}"),
+        };
+        let annotation = format!("::error title={title}::");
         assert!(!r.stderr.contains("panicked") && !r.stdout.contains("panicked"), "{what}: panic: {}", r.stderr);
         assert_eq!(r.code, 2, "{what}: exit {}\nstdout: {}\nstderr: {}", r.code, r.stdout, r.stderr);
         assert!(r.stdout.contains(&annotation), "{what}: no `{annotation}` in:\n{}\n{}", r.stdout, r.stderr);
