@@ -102,7 +102,7 @@ pub struct RunArgs {
     /// OpenCode version the action installs and expects [default: 1.18.33].
     #[arg(long, env = "INPUT_OPENCODE_VERSION")]
     pub opencode_version: Option<String>,
-    /// Minutes the agent may work before it is aborted [default: 30].
+    /// Minutes the agent may work before it is aborted, from 1 to 360 [default: 30].
     #[arg(long, env = "INPUT_TIMEOUT_MINUTES")]
     pub timeout_minutes: Option<String>,
     /// Anthropic API key (default: $ANTHROPIC_API_KEY).

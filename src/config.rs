@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::Result;
 
 use crate::cli::RunArgs;
+use crate::preflight::{self, InputError};
 
 pub const DEFAULT_TRIGGER_PHRASE: &str = "@sisyphus-dev-ai";
 pub const DEFAULT_TRIGGER_LABEL: &str = "sisyphus";
@@ -140,18 +141,20 @@ fn list(value: Option<&String>, default: &str) -> Vec<String> {
 }
 
 /// Parses a boolean input the way Actions users write them.
-pub fn parse_bool(name: &str, value: Option<&String>, default: bool) -> Result<bool> {
+pub fn parse_bool(name: &str, value: Option<&String>, default: bool) -> Result<bool, InputError> {
     let Some(v) = given(value) else { return Ok(default) };
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => bail!("input `{name}` must be true or false, got `{v}`"),
+        _ => Err(InputError::new(name, format!("must be true or false, got `{}`", v.escape_debug()))),
     }
 }
 
 impl Config {
-    /// Validates every input once. Errors here are usage errors (exit code 2).
+    /// Validates every input once (the table in `preflight`). Errors here are usage errors
+    /// (exit code 2), each an `InputError` naming its input.
     pub fn from_args(args: &RunArgs) -> Result<Self> {
+        preflight::inputs(args)?;
         let github = GithubEnv {
             api_url: env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
             graphql_url: env("GITHUB_GRAPHQL_URL").unwrap_or_else(|| "https://api.github.com/graphql".into()),
@@ -168,41 +171,33 @@ impl Config {
             runner_temp: env("RUNNER_TEMP").map_or_else(std::env::temp_dir, PathBuf::from),
             actions: env("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
         };
-        if !github.repository.is_empty() && !valid_repo(&github.repository) {
-            bail!("repository `{}` is not of the form owner/name", github.repository);
-        }
-
         let issue = given(args.issue.as_ref())
-            .map(|n| {
-                n.trim_start_matches('#')
-                    .parse::<u64>()
-                    .with_context(|| format!("`--issue` must be a number, got `{n}`"))
-            })
-            .transpose()?;
+            .map(|n| n.trim_start_matches('#').parse::<u64>())
+            .transpose()
+            .map_err(|_| InputError::new("--issue", "must be a number"))?;
         let prompt = given(args.prompt.as_ref());
         let manual = (issue.is_some() || prompt.is_some()).then_some(ManualRequest { issue, prompt });
 
+        // In range: the preflight table checked it (finite, 1..=360 minutes).
         let timeout_minutes = match given(args.timeout_minutes.as_ref()) {
             None => DEFAULT_TIMEOUT_MINUTES as f64,
-            Some(v) => match v.parse::<f64>() {
-                Ok(m) if m > 0.0 && m.is_finite() => m,
-                _ => bail!("input `timeout-minutes` must be a positive number, got `{v}`"),
-            },
+            Some(v) => v.parse::<f64>().map_err(|_| InputError::new("timeout-minutes", "must be a number"))?,
         };
 
         let runtime = match or_default(args.runtime.as_ref(), "opencode").as_str() {
             "opencode" => RuntimeKind::OpenCode,
             "command" => match given(args.agent_command.as_ref()) {
                 Some(cmd) => RuntimeKind::Command(cmd),
-                None => bail!("input `runtime` is `command` but `agent-command` is empty"),
+                None => return Err(InputError::new("agent-command", "is empty, but `runtime` is `command`").into()),
             },
-            other => bail!("input `runtime` must be `opencode` or `command`, got `{other}`"),
+            other => {
+                return Err(
+                    InputError::new("runtime", format!("must be `opencode` or `command`, got `{other}`")).into()
+                );
+            }
         };
 
         let trigger_phrase = or_default(args.trigger_phrase.as_ref(), DEFAULT_TRIGGER_PHRASE);
-        if trigger_phrase.chars().any(char::is_whitespace) {
-            bail!("input `trigger-phrase` must be one word, got `{trigger_phrase}`");
-        }
 
         Ok(Self {
             event_name: given(args.event_name.as_ref()),

@@ -53,6 +53,8 @@ pub fn report(config: &Config, trigger: &Trigger, request: &str, thread: &Thread
     let _ = writeln!(out, "sisyphus-action dry run: nothing is written to GitHub and no agent runs.\n");
     let _ = writeln!(out, "Decision: act on {target}: {}", why(config, trigger));
     let _ = writeln!(out, "Request: {}", if request.is_empty() { "(none: a bare mention)" } else { request });
+    // Only a passed preflight gets here: say so, so a clean dry run reads as a sound config.
+    let _ = writeln!(out, "Preflight: passed ({})", crate::preflight::summary(config));
     let source = if thread.from_payload_only { "the event payload only (no token)" } else { "the GitHub API" };
     let _ = writeln!(
         out,

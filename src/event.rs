@@ -240,18 +240,25 @@ fn skip(event_name: &str, action: &str) -> Loaded {
 }
 
 fn parse_value(event_name: &str, payload: &Value) -> Result<Loaded> {
+    if !KNOWN_EVENTS.contains(&event_name) {
+        return Ok(skip(event_name, ""));
+    }
+    require(event_name, payload, COMMON)?;
+    if event_name != "workflow_dispatch" {
+        require(event_name, payload, &[("action", Field::Str)])?;
+    }
     let p = Json(payload);
     let action = p.str(&["action"]);
     let acting = match event_name {
         "issue_comment" | "pull_request_review_comment" => action == "created",
         "pull_request_review" => action == "submitted",
         "issues" => matches!(action.as_str(), "opened" | "assigned" | "labeled"),
-        "workflow_dispatch" => true,
-        _ => return Ok(skip(event_name, "")),
+        _ => true,
     };
     if !acting {
         return Ok(skip(event_name, &action));
     }
+    require(event_name, payload, fields_for(event_name, &action))?;
     let repo = repo_from(&p.str(&["repository", "full_name"]));
     let trigger = match event_name {
         "workflow_dispatch" => {
@@ -264,6 +271,159 @@ fn parse_value(event_name: &str, payload: &Value) -> Result<Loaded> {
         _ => comment_event(event_name, &p, repo, &action)?,
     };
     Ok(Loaded::Trigger(Box::new(trigger)))
+}
+
+/// Events we may act on; any other event is skipped, as Actions would never send it to us
+/// unless the workflow subscribed to it.
+const KNOWN_EVENTS: &[&str] =
+    &["issue_comment", "pull_request_review_comment", "pull_request_review", "issues", "workflow_dispatch"];
+
+/// What a field the gate or the lifecycle reads must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Str,
+    /// GitHub sends `null` for an empty body.
+    StrOrNull,
+    /// A positive integer (numbers, ids).
+    Number,
+    /// Absent, `null`, or a string or number that is a positive integer (a dispatch input).
+    OptNumber,
+    Object,
+    ObjectOrNull,
+}
+
+type Spec = &'static [(&'static str, Field)];
+
+/// Every webhook payload names its repository and who caused the event.
+const COMMON: Spec =
+    &[("repository", Field::Object), ("repository.full_name", Field::Str), ("sender.login", Field::Str)];
+
+const ISSUE_COMMENT: Spec = &[
+    ("issue", Field::Object),
+    ("issue.number", Field::Number),
+    ("issue.title", Field::Str),
+    ("issue.body", Field::StrOrNull),
+    ("issue.user.login", Field::Str),
+    ("comment", Field::Object),
+    ("comment.id", Field::Number),
+    ("comment.body", Field::StrOrNull),
+    ("comment.user.login", Field::Str),
+    ("comment.author_association", Field::Str),
+];
+
+const REVIEW_COMMENT: Spec = &[
+    ("pull_request", Field::Object),
+    ("pull_request.number", Field::Number),
+    ("pull_request.head.ref", Field::Str),
+    ("pull_request.head.sha", Field::Str),
+    ("pull_request.base.ref", Field::Str),
+    ("comment", Field::Object),
+    ("comment.id", Field::Number),
+    ("comment.body", Field::StrOrNull),
+    ("comment.user.login", Field::Str),
+    ("comment.author_association", Field::Str),
+];
+
+const REVIEW: Spec = &[
+    ("pull_request", Field::Object),
+    ("pull_request.number", Field::Number),
+    ("pull_request.head.ref", Field::Str),
+    ("pull_request.head.sha", Field::Str),
+    ("pull_request.base.ref", Field::Str),
+    ("review", Field::Object),
+    ("review.body", Field::StrOrNull),
+    ("review.user.login", Field::Str),
+    ("review.author_association", Field::Str),
+];
+
+const ISSUE_OPENED: Spec = &[
+    ("issue", Field::Object),
+    ("issue.number", Field::Number),
+    ("issue.title", Field::Str),
+    ("issue.body", Field::StrOrNull),
+    ("issue.user.login", Field::Str),
+    ("issue.author_association", Field::Str),
+];
+
+const ISSUE_LABELED: Spec = &[
+    ("issue", Field::Object),
+    ("issue.number", Field::Number),
+    ("issue.title", Field::Str),
+    ("issue.body", Field::StrOrNull),
+    ("label.name", Field::Str),
+];
+
+const ISSUE_ASSIGNED: Spec = &[
+    ("issue", Field::Object),
+    ("issue.number", Field::Number),
+    ("issue.title", Field::Str),
+    ("issue.body", Field::StrOrNull),
+    ("assignee", Field::ObjectOrNull),
+];
+
+const DISPATCH: Spec = &[
+    ("inputs", Field::ObjectOrNull),
+    ("inputs.prompt", Field::StrOrNull),
+    ("inputs.issue-number", Field::OptNumber),
+    ("inputs.issue_number", Field::OptNumber),
+];
+
+fn fields_for(event_name: &str, action: &str) -> Spec {
+    match (event_name, action) {
+        ("issue_comment", _) => ISSUE_COMMENT,
+        ("pull_request_review_comment", _) => REVIEW_COMMENT,
+        ("pull_request_review", _) => REVIEW,
+        ("issues", "opened") => ISSUE_OPENED,
+        ("issues", "labeled") => ISSUE_LABELED,
+        ("issues", _) => ISSUE_ASSIGNED,
+        _ => DISPATCH,
+    }
+}
+
+/// Checks that the payload has each field of `spec` with the right type; the error names the
+/// first one that is missing or mistyped (a payload replayed under the wrong event name fails
+/// here, not later with no number and blank branches).
+fn require(event_name: &str, payload: &Value, spec: Spec) -> Result<(), UsageError> {
+    if !payload.is_object() {
+        return Err(UsageError(format!("the `{event_name}` payload must be a JSON object, got {}", kind_of(payload))));
+    }
+    for (path, field) in spec {
+        let value = path.split('.').try_fold(payload, |v, key| v.get(key)).unwrap_or(&Value::Null);
+        let positive = |v: &Value| match v {
+            Value::Number(n) => n.as_u64().is_some_and(|n| n > 0),
+            Value::String(s) => s.trim().trim_start_matches('#').parse::<u64>().is_ok_and(|n| n > 0),
+            _ => false,
+        };
+        let (ok, wanted) = match field {
+            Field::Str => (value.is_string(), "a string"),
+            Field::StrOrNull => (value.is_string() || value.is_null(), "a string or null"),
+            Field::Number => (value.as_u64().is_some_and(|n| n > 0), "a positive integer"),
+            Field::OptNumber => (
+                value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty()) || positive(value),
+                "a positive integer",
+            ),
+            Field::Object => (value.is_object(), "an object"),
+            Field::ObjectOrNull => (value.is_object() || value.is_null(), "an object or null"),
+        };
+        if !ok {
+            let found = if value.is_null() { "it is missing".to_owned() } else { format!("it is {}", kind_of(value)) };
+            return Err(UsageError(format!(
+                "the `{event_name}` payload needs `{path}` ({wanted}), but {found}: is this payload really a `{event_name}` event?"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 fn dispatch(event_name: &str, repo: Repo, issue: Option<u64>, prompt: &str, author: Actor) -> Trigger {
@@ -406,7 +566,7 @@ mod tests {
                 "issue": {"number": 7, "title": "T", "pull_request": {"url": "x"}, "user": {"login": "a"}},
                 "comment": {"id": 9, "body": "hi", "user": {"login": "dependabot[bot]", "type": "User"},
                             "author_association": "NONE", "created_at": "2020-01-01T00:00:00Z"},
-                "repository": {"full_name": "o/r", "default_branch": "trunk"}
+                "repository": {"full_name": "o/r", "default_branch": "trunk"}, "sender": {"login": "a"}
             }),
         );
         assert!(t.is_pull_request);
@@ -422,9 +582,14 @@ mod tests {
     fn dispatch_uses_the_prompt_and_the_issue_number() {
         let t = trigger(
             "workflow_dispatch",
-            serde_json::json!({"inputs": {"prompt": "do it", "issue-number": "12"}, "repository": {"full_name": "o/r"}}),
+            serde_json::json!({"inputs": {"prompt": "do it", "issue-number": "12"}, "repository": {"full_name": "o/r"},
+                               "sender": {"login": "a"}}),
         );
         assert_eq!((t.kind, t.body.as_str(), t.number), (EventKind::Dispatch, "do it", Some(12)));
+    }
+
+    fn base(action: &str) -> serde_json::Value {
+        serde_json::json!({"action": action, "repository": {"full_name": "o/r"}, "sender": {"login": "a"}})
     }
 
     #[test]
@@ -432,14 +597,49 @@ mod tests {
         for (event, action) in
             [("issue_comment", "edited"), ("issues", "unlabeled"), ("pull_request_review", "dismissed"), ("push", "")]
         {
-            let loaded = parse_event(event, &serde_json::json!({"action": action}).to_string()).unwrap();
+            let loaded = parse_event(event, &base(action).to_string()).unwrap();
             assert!(matches!(loaded, Loaded::Skip(ref r) if r.contains(event)), "{event}/{action}: {loaded:?}");
         }
+        // An unknown event is skipped whatever its payload.
+        assert!(matches!(parse_event("star", "[]").unwrap(), Loaded::Skip(_)));
     }
 
     #[test]
-    fn missing_and_mistyped_fields_do_not_fail() {
-        let t = trigger("issues", serde_json::json!({"action": "opened", "issue": {"number": "x", "labels": 3}}));
-        assert_eq!((t.number, t.labels.len()), (None, 0));
+    fn mistyped_required_fields_are_usage_errors_and_optional_ones_are_not() {
+        let mut p = base("opened");
+        p["issue"] =
+            serde_json::json!({"number": "x", "title": "t", "user": {"login": "a"}, "author_association": "OWNER"});
+        let e = parse_event("issues", &p.to_string()).unwrap_err();
+        assert!(e.is::<UsageError>() && e.to_string().contains("`issue.number` (a positive integer)"), "{e}");
+        p["issue"]["number"] = 3.into();
+        p["issue"]["labels"] = 3.into();
+        let t = trigger("issues", p);
+        assert_eq!((t.number, t.labels.len()), (Some(3), 0));
+    }
+
+    #[test]
+    fn payloads_that_are_not_the_event_they_claim_are_usage_errors() {
+        let comment = serde_json::json!({
+            "action": "created", "repository": {"full_name": "o/r"}, "sender": {"login": "a"},
+            "issue": {"number": 1, "title": "t", "body": null, "user": {"login": "a"}},
+            "comment": {"id": 9, "body": "hi", "user": {"login": "a"}, "author_association": "OWNER"}
+        });
+        assert!(parse_event("issue_comment", &comment.to_string()).is_ok());
+        let e = parse_event("pull_request_review_comment", &comment.to_string()).unwrap_err();
+        assert!(e.to_string().contains("`pull_request`"), "{e}");
+        for (event, payload, field) in [
+            ("issue_comment", "[]", "must be a JSON object, got an array"),
+            ("issues", "null", "must be a JSON object, got null"),
+            ("issue_comment", "{}", "`repository`"),
+            ("workflow_dispatch", "{}", "`repository`"),
+            ("pull_request_review", "\"x\"", "got a string"),
+        ] {
+            let e = parse_event(event, payload).unwrap_err();
+            assert!(e.is::<UsageError>() && e.to_string().contains(field), "{event} {payload}: {e}");
+        }
+        let mut no_action = base("");
+        no_action.as_object_mut().unwrap().remove("action");
+        let e = parse_event("issue_comment", &no_action.to_string()).unwrap_err();
+        assert!(e.to_string().contains("`action` (a string)"), "{e}");
     }
 }

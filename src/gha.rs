@@ -82,6 +82,25 @@ impl Gha {
         }
     }
 
+    /// An error annotation with a title (`input timeout-minutes`), so the run's summary page
+    /// says which input is wrong.
+    pub fn error_titled(&self, title: &str, message: &str) {
+        if self.actions {
+            self.command(&format!("::error title={}::{}", escape_property(title), escape_data(message)));
+        } else {
+            eprintln!("error: {message}");
+        }
+    }
+
+    /// A notice annotation: shown on the run's page (a skip reason), not a failure.
+    pub fn notice(&self, message: &str) {
+        if self.actions {
+            self.command(&format!("::notice::{}", escape_data(message)));
+        } else {
+            eprintln!("notice: {message}");
+        }
+    }
+
     pub fn warning(&self, message: &str) {
         if self.actions {
             self.command(&format!("::warning::{}", escape_data(message)));

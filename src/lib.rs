@@ -1,7 +1,8 @@
 //! sisyphus-action: an `@mention` in a GitHub thread becomes finished work.
 //!
 //! The modules follow the lifecycle, in the order data flows:
-//! `event → gate → context → prompt → runtime → publish → report`.
+//! `event → gate → context → prompt → runtime → publish → report`, with `preflight` (every
+//! input, the provider's key, the template, the work tree) between the gate and the first write.
 //! Side effects live at the edges only: `github` (the API), `publish::git`, `runtime`
 //! (the agent process) and `gha` (workflow commands, outputs, summary).
 
@@ -16,6 +17,7 @@ pub mod gha;
 pub mod github;
 pub mod lifecycle;
 pub mod mention;
+pub mod preflight;
 pub mod prompt;
 pub mod publish;
 pub mod report;

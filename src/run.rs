@@ -1,5 +1,6 @@
-//! The front door: arguments → config → trigger → decision, then the dry run or the lifecycle.
-//! Exit codes are decided here and only here.
+//! The front door: arguments → config → trigger → decision → preflight, then the dry run or
+//! the lifecycle. Exit codes are decided here and only here: every input or payload error is
+//! a usage error (exit 2), annotated with the input's name in Actions; a skip is a notice.
 
 use std::process::ExitCode;
 
@@ -11,6 +12,7 @@ use crate::config::Config;
 use crate::event::{self, Loaded};
 use crate::gate::{self, Decision};
 use crate::gha::{self, Gha};
+use crate::preflight::{self, InputError};
 use crate::{UsageError, exit};
 
 /// How a run ended; also the `conclusion` output.
@@ -59,7 +61,9 @@ pub fn main() -> ExitCode {
     let config = match Config::from_args(&args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // No config yet, so no masks either: input errors never quote a secret's value.
+            let gha = Gha::new(std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"));
+            usage_error(&gha, &e, &[]);
             return ExitCode::from(exit::USAGE);
         }
     };
@@ -83,8 +87,12 @@ pub fn main() -> ExitCode {
             ExitCode::from(conclusion.exit_code())
         }
         Err(e) => {
-            let usage = e.chain().any(|c| c.is::<UsageError>());
-            gha.error(&gha::redact(&format!("{e:#}"), &config.secrets()));
+            let usage = e.chain().any(|c| c.is::<UsageError>() || c.is::<InputError>());
+            if usage {
+                usage_error(&gha, &e, &config.secrets());
+            } else {
+                gha.error(&gha::redact(&format!("{e:#}"), &config.secrets()));
+            }
             if !usage {
                 let _ = gha::set_output(config.github.output.as_deref(), "conclusion", Conclusion::Failure.as_str());
             }
@@ -93,16 +101,28 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A usage error, once: an `::error::` annotation titled with the input when one is named.
+fn usage_error(gha: &Gha, e: &anyhow::Error, secrets: &[String]) {
+    let message = gha::redact(&format!("{e:#}"), secrets);
+    match e.chain().find_map(|c| c.downcast_ref::<InputError>()) {
+        Some(input) => gha.error_titled(&input.title(), &message),
+        None => gha.error(&message),
+    }
+}
+
 async fn run(config: &Config, gha: &Gha) -> Result<Conclusion> {
     let output = config.github.output.as_deref();
     let trigger = match event::load(config)? {
         Loaded::Trigger(trigger) => *trigger,
-        Loaded::Skip(reason) => return skip(config, &reason),
+        Loaded::Skip(reason) => return skip(config, gha, &reason),
     };
     let request = match gate::decide(&trigger, config) {
         Decision::Act { request } => request,
-        Decision::Skip { reason } => return skip(config, &reason),
+        Decision::Skip { reason } => return skip(config, gha, &reason),
     };
+    // Before the first output and the first write: a bad configuration fails here, privately,
+    // and a dry run that passes means a real run would get past it too.
+    preflight::check(config)?;
     gha::set_output(output, "triggered", "true")?;
     gha::set_output(output, "skip-reason", "")?;
     if config.dry_run {
@@ -111,9 +131,9 @@ async fn run(config: &Config, gha: &Gha) -> Result<Conclusion> {
     crate::lifecycle::run(config, trigger, request, gha).await
 }
 
-/// The skip path: no network, no agent, exit 0.
-fn skip(config: &Config, reason: &str) -> Result<Conclusion> {
-    tracing::info!("skipping: {reason}");
+/// The skip path: no network, no agent, exit 0. The reason is a notice on the run's page.
+fn skip(config: &Config, gha: &Gha, reason: &str) -> Result<Conclusion> {
+    gha.notice(&format!("skipping: {reason}"));
     let output = config.github.output.as_deref();
     gha::set_output(output, "triggered", "false")?;
     gha::set_output(output, "skip-reason", reason)?;

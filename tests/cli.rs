@@ -6,6 +6,18 @@ mod core_cli;
 
 use core_cli::{fixture, run};
 
+/// What the preflight needs before a dry run may act: a work tree that is a git repository,
+/// and a key for the default model's provider. The dir lives as long as the returned guard.
+fn ready() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let init = std::process::Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap();
+    assert!(init.success());
+    let path = dir.path().to_str().unwrap().to_owned();
+    (dir, path)
+}
+
+const KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-ant-cli-test");
+
 #[test]
 fn run_help() {
     let r = run(&["run", "--help"], &[]);
@@ -16,12 +28,14 @@ fn run_help() {
 #[test]
 fn dry_run_of_an_issue_comment() {
     let payload = fixture("events/issue_comment.created.mention.json");
+    let (_dir, work) = ready();
     let r = run(
         &["run", "--dry-run", "--event-name", "issue_comment", "--event-path", payload.to_str().unwrap()],
-        &[("GITHUB_WORKSPACE", "/home/runner/work/Hello-World/Hello-World")],
+        &[("GITHUB_WORKSPACE", &work), KEY],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     insta::with_settings!({filters => vec![
+        (regex_escape(&work).as_str(), "/home/runner/work/Hello-World/Hello-World"),
         (r"Platform: .*", "Platform: [platform]"),
         (r"Date: .*", "Date: [date]"),
         (r"Time: .*", "Time: [time]"),
@@ -33,6 +47,7 @@ fn dry_run_of_an_issue_comment() {
 
 #[test]
 fn dry_run_inside_actions_stops_workflow_commands_around_user_text() {
+    let (_dir, work) = ready();
     let payload = fixture("events/issue_comment.created.mention.json");
     let r = run(
         &["run", "--dry-run"],
@@ -40,6 +55,8 @@ fn dry_run_inside_actions_stops_workflow_commands_around_user_text() {
             ("GITHUB_ACTIONS", "true"),
             ("GITHUB_EVENT_NAME", "issue_comment"),
             ("GITHUB_EVENT_PATH", payload.to_str().unwrap()),
+            ("GITHUB_WORKSPACE", &work),
+            KEY,
         ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -52,6 +69,7 @@ fn dry_run_inside_actions_stops_workflow_commands_around_user_text() {
 
 #[test]
 fn dry_run_falls_back_to_the_payload_when_the_api_fails() {
+    let (_dir, work) = ready();
     let payload = fixture("events/issue_comment.created.mention.json");
     let r = run(
         &["run", "--dry-run"],
@@ -64,6 +82,8 @@ fn dry_run_falls_back_to_the_payload_when_the_api_fails() {
             ("GITHUB_API_URL", "http://127.0.0.1:1"),
             // The client retries transport errors; keep its backoff short.
             ("SISYPHUS_RETRY_BASE_MS", "1"),
+            ("GITHUB_WORKSPACE", &work),
+            KEY,
         ],
     );
     assert_eq!((r.code, r.output("triggered")), (0, "true"), "{}", r.stderr);
@@ -74,6 +94,7 @@ fn dry_run_falls_back_to_the_payload_when_the_api_fails() {
 
 #[test]
 fn dry_run_with_a_token_reads_the_thread_from_the_api() {
+    let (_dir, work) = ready();
     #[path = "support/graphql_fake.rs"]
     mod graphql_fake;
     let answer = std::fs::read_to_string(fixture("graphql/issue.response.json")).unwrap();
@@ -88,10 +109,23 @@ fn dry_run_with_a_token_reads_the_thread_from_the_api() {
             ("GITHUB_TOKEN", "ghs_dryruntoken"),
             ("GITHUB_GRAPHQL_URL", &fake.url),
             ("GITHUB_API_URL", &fake.url),
+            ("GITHUB_WORKSPACE", &work),
+            KEY,
         ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("Context: from the GitHub API; 3 comment(s)"), "{}", r.stdout);
     assert!(r.stdout.contains("<comment author=\"octocat\""), "{}", r.stdout);
     assert_eq!(fake.seen.lock().unwrap().len(), 1, "one query");
+}
+
+/// A literal path as an insta filter (a regex).
+fn regex_escape(text: &str) -> String {
+    text.chars().fold(String::new(), |mut out, c| {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
 }

@@ -262,6 +262,8 @@ fn timeout_minutes_aborts_the_agent_exit_130() {
     sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
     let mut cmd = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false));
     cmd.env("INPUT_TIMEOUT_MINUTES", "0.2");
+    // Below the one-minute floor of `timeout-minutes`: allowed for the timeout tests only.
+    cmd.env("SISYPHUS_SHORT_TIMEOUTS", "1");
     let run = sc.run_command(cmd);
     assert_failure(&sc, &run, 130, "cancelled", "timeout");
     assert!(run.elapsed < Duration::from_secs(60), "{:?}", run.elapsed);

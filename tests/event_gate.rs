@@ -16,6 +16,18 @@ const AGENT: (&str, &str) = ("INPUT_TRIGGER_PHRASE", "@agent");
 
 type Env<'a> = &'a [(&'a str, &'a str)];
 
+/// What the preflight needs before a dry run may act: a work tree that is a git repository,
+/// and a key for the default model's provider. The dir lives as long as the returned guard.
+fn ready() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let init = std::process::Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap();
+    assert!(init.success());
+    let path = dir.path().to_str().unwrap().to_owned();
+    (dir, path)
+}
+
+const KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-ant-gate-test");
+
 #[test]
 fn payloads_that_act() {
     // (event, fixture, extra env, what the dry run must say)
@@ -75,8 +87,11 @@ fn payloads_that_act() {
             &["(NONE) mentioned `@agent`"],
         ),
     ];
+    let (_dir, work) = ready();
     for (event, file, env, expect) in cases {
-        let r = replay(event, file, env);
+        let mut env = env.to_vec();
+        env.extend([("GITHUB_WORKSPACE", work.as_str()), KEY]);
+        let r = replay(event, file, &env);
         assert_eq!(r.code, 0, "{file}: {}", r.stderr);
         assert_eq!(r.output("triggered"), "true", "{file}");
         assert_eq!(r.output("skip-reason"), "", "{file}");
@@ -255,7 +270,7 @@ fn bad_input_is_one_clear_line() {
                 ("GITHUB_EVENT_PATH", payload),
                 ("INPUT_TIMEOUT_MINUTES", "soon"),
             ],
-            "input `timeout-minutes` must be a positive number, got `soon`",
+            "input `timeout-minutes` must be a number of minutes between 1 and 360, got `soon`",
         ),
         (
             &[("GITHUB_EVENT_NAME", "issue_comment"), ("GITHUB_EVENT_PATH", payload), ("INPUT_DRY_RUN", "maybe")],
@@ -267,6 +282,7 @@ fn bad_input_is_one_clear_line() {
                 ("GITHUB_EVENT_PATH", mention.to_str().unwrap()),
                 ("INPUT_PROMPT_TEMPLATE", "/nonexistent/prompt.hbs"),
                 ("INPUT_DRY_RUN", "true"),
+                KEY,
             ],
             "cannot read the prompt template `/nonexistent/prompt.hbs`",
         ),
@@ -330,6 +346,8 @@ fn empty_inputs_mean_defaults() {
 
     let act_payload = fixture("events/issue_comment.created.mention.json");
     *env.last_mut().unwrap() = ("GITHUB_EVENT_PATH", act_payload.to_str().unwrap());
+    let (_dir, work) = ready();
+    env.extend([("GITHUB_WORKSPACE", work.as_str()), KEY]);
     let r = run(&["run", "--dry-run"], &env);
     assert_eq!((r.code, r.output("triggered")), (0, "true"), "{}", r.stderr);
     assert!(r.stdout.contains("for at most 30 minute(s)"), "default timeout:\n{}", r.stdout);
@@ -337,7 +355,11 @@ fn empty_inputs_mean_defaults() {
 
 #[test]
 fn manual_run_needs_no_payload() {
-    let r = run(&["run", "--dry-run", "--repo", "octo/repo", "--issue", "7", "--prompt", "bump the version"], &[]);
+    let (_dir, work) = ready();
+    let r = run(
+        &["run", "--dry-run", "--repo", "octo/repo", "--issue", "7", "--prompt", "bump the version"],
+        &[("GITHUB_WORKSPACE", &work), KEY],
+    );
     assert_eq!((r.code, r.output("triggered")), (0, "true"), "{}", r.stderr);
     assert!(r.stdout.contains("act on octo/repo#7: a manual run from the command line"), "{}", r.stdout);
     assert!(r.stdout.contains("Request: bump the version"), "{}", r.stdout);
