@@ -1193,6 +1193,9 @@ pub struct GitRequest {
     pub authorization: Option<String>,
     /// Whether it carried the expected credentials.
     pub authorized: bool,
+    /// `Content-Encoding` (git gzips big request bodies) and whether the body came chunked.
+    pub content_encoding: Option<String>,
+    pub chunked: bool,
     pub status: u16,
 }
 
@@ -1282,6 +1285,8 @@ fn serve_git(request: &Request, target: GitTarget, state: &Mutex<State>) -> Vec<
         service: target.service,
         authorization,
         authorized,
+        content_encoding: request.headers.get("content-encoding").cloned(),
+        chunked: request.headers.get("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")),
         status,
     });
     response
