@@ -153,7 +153,7 @@ fn the_attackers_listener_records_a_proxied_request_with_its_header() {
         .env("GIT_CONFIG_KEY_0", format!("http.{}/.extraheader", gh.server_url()))
         .env("GIT_CONFIG_VALUE_0", header(TOKEN));
     let out = cmd.output().unwrap();
-    assert!(!out.status.success(), "the listener answers 502");
+    assert!(!out.status.success(), "the listener answers 401");
     let hits = attacker.hits();
     assert!(!hits.is_empty());
     let seen = hits.iter().map(attacker::Hit::text).collect::<String>();

@@ -5,8 +5,9 @@
 //!
 //! Each connection is recorded as one `Hit`: the raw bytes received (up to a bound), and, when
 //! they start like HTTP, the request line and headers (a proxy `CONNECT host:port`, or a plain
-//! request with its `Authorization`). It answers `502 Bad Gateway` and closes, which makes git
-//! give up rather than retry forever. Stops on drop.
+//! request with its `Authorization`). It answers a proxy `CONNECT` with `502 Bad Gateway`, and
+//! anything else with `401` asking for basic credentials (so git, pointed at it as a server,
+//! prompts: `core.askPass` runs), then closes. Stops on drop.
 #![allow(dead_code)]
 
 use std::io::{Read as _, Write as _};
@@ -129,7 +130,13 @@ fn record(mut conn: TcpStream, hits: &Mutex<Vec<Hit>>) {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    hits.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[index] = Hit { raw, request_line, headers };
-    let _ = conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    hits.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[index] =
+        Hit { raw, request_line: request_line.clone(), headers };
+    let answer: &[u8] = if request_line.starts_with("CONNECT ") {
+        b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    } else {
+        b"HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Basic realm=\"x\"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    };
+    let _ = conn.write_all(answer);
     let _ = conn.flush();
 }
