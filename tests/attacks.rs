@@ -3,8 +3,9 @@
 //! checked, and asserts that the run may refuse to push but never leaks.
 //!
 //! Every class runs twice: through the real `opencode serve` with the fake model issuing the
-//! attack through OpenCode's own tools (the file tools for files in the work tree, bash for the
-//! rest), and through the `command` runtime as a shell script. Each run has its own token (a
+//! attack through OpenCode's own tools (the file tools for files in the work tree; bash for the
+//! rest, as a script the agent writes under `.git/` because OpenCode refuses bash commands that
+//! name paths outside the project), and through the `command` runtime as a shell script. Each run has its own token (a
 //! survivor that scans `/proc/*/environ` must not pick up another test's), its own attacker's
 //! listener, and its own temp dir. After the run, every test asserts:
 //! - the attacker's listener received nothing;
@@ -346,7 +347,12 @@ fn opencode_steps(c: &Ctx, a: &Attack) -> Vec<Reply> {
     }
     shell.push_str(&a.shell);
     if !shell.trim().is_empty() {
-        steps.push(Reply::Tools(vec![("bash", json!({"command": shell, "description": "set things up"}))]));
+        // OpenCode refuses bash commands that name paths outside the project, so the agent
+        // writes its script inside it (under `.git/`, never committed) and runs that.
+        let script = c.work.join(".git/setup.sh").display().to_string();
+        steps.push(Reply::Tools(vec![("write", json!({"filePath": script, "content": shell}))]));
+        steps
+            .push(Reply::Tools(vec![("bash", json!({"command": "sh .git/setup.sh", "description": "set things up"}))]));
     }
     steps.push(Reply::Text(format!("Done with {}. FAKE-ATTACK-DONE", a.name)));
     steps
@@ -477,6 +483,10 @@ fn assert_no_leak(o: &Outcome, attack: &Attack) {
     let log = run.logs();
     let root = sc.repos.root.path();
     let what = format!("attack {} ({:?}):\n{log}", attack.name, run.code());
+    // The run's log even when nothing leaked: what the agent's tools did, for debugging.
+    if std::env::var_os("ATTACKS_VERBOSE").is_some() {
+        eprintln!("{what}");
+    }
 
     let hits: Vec<String> = o.attacker.hits().iter().map(attacker::Hit::text).collect();
     assert!(hits.is_empty(), "the attacker's listener was reached: {hits:#?}\n{what}");
