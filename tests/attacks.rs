@@ -170,6 +170,12 @@ fn attack(name: &str, files: Vec<Planted>, shell: String, allowed: Vec<&'static 
     Attack { name: name.into(), files, shell, allowed, persist: false }
 }
 
+/// No attack at all: the assertions hold for an honest agent (a control, so that a failure
+/// elsewhere is the attack's doing, not the harness's).
+fn control(c: &Ctx) -> Attack {
+    attack("control", vec![hello()], c.toolkit(), vec!["hello.txt"])
+}
+
 /// Repository config that sends our push elsewhere: a proxy with TLS checks off, URL rewrites,
 /// the remote itself, and an include that does it from another file.
 fn redirects(c: &Ctx, variant: &str) -> Attack {
@@ -558,6 +564,7 @@ macro_rules! attacks {
 }
 
 attacks! {
+    control_an_honest_agent_passes: control;
     repo_config_proxy_without_tls_checks: |c: &Ctx| redirects(c, "proxy");
     repo_config_url_rewrite: |c: &Ctx| redirects(c, "insteadof");
     repo_config_push_url: |c: &Ctx| redirects(c, "pushurl");
