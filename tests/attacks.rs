@@ -92,6 +92,7 @@ impl Ctx {
     /// a survivor scanning every process's environment; `askpass` answers git's prompts.
     fn toolkit(&self) -> String {
         let (loot, pids) = (self.loot(), self.pids());
+        let temp = self.root.join("runner-temp").display().to_string();
         format!(
             r#"mkdir -p {loot}
 cat > {loot}/spy.sh <<'EOF'
@@ -102,9 +103,10 @@ EOF
 cat > {loot}/scan.sh <<'EOF'
 echo $$ >> {pids}
 while :; do
-  for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do tr '\0' '\n' < "$f"; done 2>/dev/null \
+  cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' \
     | grep -a -i -e authorization -e token -e GIT_CONFIG_VALUE >> {loot}/scan.txt
-  sleep 0.2
+  grep -r -a -h -i -e authorization -e x-access-token {temp} >> {loot}/scan.txt 2>/dev/null
+  sleep 0.02
 done
 EOF
 cat > {loot}/askpass <<'EOF'
@@ -116,9 +118,15 @@ chmod +x {loot}/askpass
 "#
         )
     }
-    /// Shell starting `scan.sh` detached from everything: its own session, no terminal, no pipes.
+    /// Shell starting `scan.sh` detached from everything (its own session, no terminal, no
+    /// pipes), and waiting until it runs: an agent that exits at once could see it killed with
+    /// its process group before it escaped, and the attack would prove nothing.
     fn survivor(&self) -> String {
-        format!("setsid nohup sh {}/scan.sh >/dev/null 2>&1 </dev/null &\n", self.loot())
+        format!("setsid nohup sh {}/scan.sh >/dev/null 2>&1 </dev/null &\n{}", self.loot(), self.wait_for_pid())
+    }
+
+    fn wait_for_pid(&self) -> String {
+        format!("while [ ! -s {} ]; do sleep 0.05; done\n", self.pids())
     }
 }
 
@@ -314,7 +322,8 @@ while :; do
 done
 EOF
 setsid nohup sh {loot}/mover.sh >/dev/null 2>&1 </dev/null &
-"#
+{}"#,
+        c.wait_for_pid()
     );
     attack("moved-ref", vec![hello()], shell, vec!["hello.txt"])
 }
@@ -491,7 +500,13 @@ fn assert_no_leak(o: &Outcome, attack: &Attack) {
     let what = format!("attack {} ({:?}):\n{log}", attack.name, run.code());
     // The run's log even when nothing leaked: what the agent's tools did, for debugging.
     if std::env::var_os("ATTACKS_VERBOSE").is_some() {
-        eprintln!("{what}");
+        eprintln!(
+            "{what}\nrefs {:?}\npids {:?}\noutputs {:?}\nreplies {:?}",
+            sc.refs(),
+            pids(sc),
+            sc.outputs(),
+            sc.replies()
+        );
     }
 
     let hits: Vec<String> = o.attacker.hits().iter().map(attacker::Hit::text).collect();
