@@ -89,7 +89,11 @@ impl Ctx {
     }
     /// Shell that creates the attacker's helper scripts in `loot/` (outside the work tree):
     /// `spy.sh NAME` marks that it ran and saves its environment and its parent's; `scan.sh` is
-    /// a survivor scanning every process's environment; `askpass` answers git's prompts.
+    /// a survivor scanning every process's environment and command line, and `RUNNER_TEMP`;
+    /// `askpass` answers git's prompts. The scanner skips our own process: it is non-dumpable,
+    /// which keeps an unprivileged agent out, but these tests run as root, and an agent that is
+    /// root can read it anyway (the documented limit). What it must not find is the token in
+    /// any *other* process, such as our `git push`.
     fn toolkit(&self) -> String {
         let (loot, pids) = (self.loot(), self.pids());
         let temp = self.root.join("runner-temp").display().to_string();
@@ -103,7 +107,13 @@ EOF
 cat > {loot}/scan.sh <<'EOF'
 echo $$ >> {pids}
 while :; do
-  cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' \
+  files=""
+  for p in /proc/[0-9]*; do
+    read -r comm < $p/comm 2>/dev/null || continue
+    [ "$comm" = sisyphus-action ] && continue
+    files="$files $p/environ $p/cmdline"
+  done
+  cat $files 2>/dev/null | tr '\0' '\n' \
     | grep -a -i -e authorization -e token -e GIT_CONFIG_VALUE >> {loot}/scan.txt
   grep -r -a -h -i -e authorization -e x-access-token {temp} >> {loot}/scan.txt 2>/dev/null
   sleep 0.02
@@ -518,7 +528,11 @@ fn assert_no_leak(o: &Outcome, attack: &Attack) {
     for path in files {
         let bytes = std::fs::read(&path).unwrap_or_default();
         for form in &forms {
-            assert!(!contains(&bytes, form), "{} holds the token ({form})\n{what}", path.display());
+            if contains(&bytes, form) {
+                let text = String::from_utf8_lossy(&bytes);
+                let lines: Vec<&str> = text.lines().filter(|l| l.contains(form.as_str())).take(5).collect();
+                panic!("{} holds the token ({form}):\n{}\n{what}", path.display(), lines.join("\n"));
+            }
         }
     }
     let objects = sc.gh.git_all_objects(REPO);
