@@ -2,7 +2,8 @@
 //! agent that has been prompt-injected into trying to steal the token or push what was not
 //! checked, and asserts that the run may refuse to push but never leaks.
 //!
-//! Every class runs twice: through the real `opencode serve` with the fake model issuing the
+//! Every class runs twice (some variants of a class only the second way): through the real
+//! `opencode serve` with the fake model issuing the
 //! attack through OpenCode's own tools (the file tools for files in the work tree; bash for the
 //! rest, as a script the agent writes under `.git/` because OpenCode refuses bash commands that
 //! name paths outside the project), and through the `command` runtime as a shell script. Each run has its own token (a
@@ -577,10 +578,14 @@ fn assert_no_leak(o: &Outcome, attack: &Attack) {
     }
 }
 
-// ----- the tests: OpenCode (the agent's own tools) -----
+// ----- the tests -----
 
+/// `both` run through OpenCode and the command runtime; `command_only` are further variants of
+/// a class whose OpenCode run is in `both` (once the file is written, what our publish does with
+/// it does not depend on the runtime), kept off OpenCode because each OpenCode run costs a
+/// server start on a small machine.
 macro_rules! attacks {
-    ($($name:ident: $build:expr;)*) => {
+    (both { $($name:ident: $build:expr;)* } command_only { $($cname:ident: $cbuild:expr;)* }) => {
         mod through_opencode {
             use super::*;
             $(#[test] fn $name() { run_attack(Runtime::OpenCode, $build); })*
@@ -588,27 +593,32 @@ macro_rules! attacks {
         mod through_command {
             use super::*;
             $(#[test] fn $name() { run_attack(Runtime::Command, $build); })*
+            $(#[test] fn $cname() { run_attack(Runtime::Command, $cbuild); })*
         }
     };
 }
 
 attacks! {
-    control_an_honest_agent_passes: control;
-    repo_config_proxy_without_tls_checks: |c: &Ctx| redirects(c, "proxy");
-    repo_config_url_rewrite: |c: &Ctx| redirects(c, "insteadof");
-    repo_config_push_url: |c: &Ctx| redirects(c, "pushurl");
-    repo_config_include: |c: &Ctx| redirects(c, "include");
-    repo_config_askpass: |c: &Ctx| executes(c, "askpass");
-    repo_config_ssh_command_and_receivepack: |c: &Ctx| executes(c, "ssh");
-    repo_config_ext_transport: |c: &Ctx| executes(c, "ext");
-    repo_config_credential_helper_and_fsmonitor: |c: &Ctx| executes(c, "credential");
-    global_gitconfig: |c: &Ctx| global(c, "gitconfig");
-    xdg_git_config: |c: &Ctx| global(c, "xdg");
-    global_trace2_that_only_writes: |c: &Ctx| global(c, "trace2");
-    gitattributes_drivers: drivers;
-    detached_survivor_scanning_environments: survivor;
-    symlinked_config_with_persisted_credentials: symlinked_config;
-    pathspec_magic_names: pathspec;
-    ref_moved_after_the_guard: moved_ref;
-    extra_tag_with_follow_tags: extra_tag;
+    both {
+        control_an_honest_agent_passes: control;
+        repo_config_proxy_without_tls_checks: |c: &Ctx| redirects(c, "proxy");
+        repo_config_url_rewrite: |c: &Ctx| redirects(c, "insteadof");
+        repo_config_ext_transport: |c: &Ctx| executes(c, "ext");
+        repo_config_askpass: |c: &Ctx| executes(c, "askpass");
+        global_gitconfig: |c: &Ctx| global(c, "gitconfig");
+        xdg_git_config: |c: &Ctx| global(c, "xdg");
+        gitattributes_drivers: drivers;
+        detached_survivor_scanning_environments: survivor;
+        symlinked_config_with_persisted_credentials: symlinked_config;
+        pathspec_magic_names: pathspec;
+        ref_moved_after_the_guard: moved_ref;
+        extra_tag_with_follow_tags: extra_tag;
+    }
+    command_only {
+        repo_config_push_url: |c: &Ctx| redirects(c, "pushurl");
+        repo_config_include: |c: &Ctx| redirects(c, "include");
+        repo_config_ssh_command_and_receivepack: |c: &Ctx| executes(c, "ssh");
+        repo_config_credential_helper_and_fsmonitor: |c: &Ctx| executes(c, "credential");
+        global_trace2_that_only_writes: |c: &Ctx| global(c, "trace2");
+    }
 }
