@@ -3,11 +3,11 @@
 //! checked, and asserts that the run may refuse to push but never leaks.
 //!
 //! Every class runs twice (some variants of a class only the second way): through the real
-//! `opencode serve` with the fake model issuing the
-//! attack through OpenCode's own tools (the file tools for files in the work tree; bash for the
-//! rest, as a script the agent writes under `.git/` because OpenCode refuses bash commands that
-//! name paths outside the project), and through the `command` runtime as a shell script. Each run has its own token (a
-//! survivor that scans `/proc/*/environ` must not pick up another test's), its own attacker's
+//! `opencode serve` with the fake model issuing the attack through OpenCode's own tools (the
+//! file tools for files in the work tree; bash for the rest, as a script the agent writes under
+//! `.git/` because OpenCode refuses bash commands that name paths outside the project), and
+//! through the `command` runtime as a shell script. Each run has its own token (a survivor that
+//! scans `/proc/*/environ` must not pick up another test's), its own attacker's
 //! listener, and its own temp dir. After the run, every test asserts:
 //! - the attacker's listener received nothing;
 //! - the token — raw, URL-encoded, base64, or as the `x-access-token:` basic header — is in no
