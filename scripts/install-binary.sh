@@ -2,12 +2,17 @@
 # Installs the prebuilt sisyphus-action binary for this runner, or says why it cannot.
 #
 # Trust model: the only checksums believed are the ones committed next to this script in
-# dist/checksums.txt. A user who pins `uses: owner/sisyphus-action@<sha>` therefore pins the
-# binary too; a release asset that does not match is refused and never executed.
+# dist/checksums.txt: the archive's sha256 and the sha256 of the binary inside it. A user who
+# pins `uses: owner/sisyphus-action@<sha>` therefore pins the binary too; a release asset that
+# does not match is refused and never executed. Nothing in the tool cache is believed: on a
+# self-hosted runner it outlives the job, and an earlier job's agent could have replaced any
+# file there (binary and marker alike), so a cached binary is reused only when its own hash
+# equals the committed one, checked on every run.
 #
 # Outcome (also written to $GITHUB_OUTPUT when set):
 #   path=<binary>       installed (source=cache: reused from the tool cache, no download;
-#                       source=download: fetched and verified)
+#                       source=download: fetched and verified); the path is a private copy
+#                       under RUNNER_TEMP, verified again, not the tool cache's file
 #   fallback=<reason>   no usable prebuilt binary: the caller builds from source (exit 0)
 #   exit 1              refused (checksum mismatch, broken archive) or a usage error
 #
@@ -51,6 +56,19 @@ sha256_of() {
   fi
 }
 
+# The binary the run step executes: a private copy (0700 directory under RUNNER_TEMP, which
+# the runner empties after the job) of `$1`, re-hashed against `$2`. The run step starts
+# minutes later, after OpenCode's install; the copy closes that window on the shared tool
+# cache, and what was hashed is what runs.
+emit_private_copy() {
+  local private
+  private="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/$name-run.XXXXXX")"
+  cp "$1" "$private/$name"
+  chmod 0500 "$private/$name"
+  [ "$(sha256_of "$private/$name")" = "$2" ] || die "\`$1\` changed while it was being copied; refusing to run it"
+  output path "$private/$name"
+}
+
 # --- which binary -------------------------------------------------------------------------
 os="${RUNNER_OS:-$(uname -s)}"
 arch="${RUNNER_ARCH:-$(uname -m)}"
@@ -77,9 +95,17 @@ fi
 asset="$name-$version-$triple.tar.gz"
 checksums="${SISYPHUS_CHECKSUMS:-$root/dist/checksums.txt}"
 [ -f "$checksums" ] || fallback "checksum file \`$checksums\` is missing"
-expected="$(awk -v a="$asset" '$2 == a || $2 == "*" a { print $1; exit }' "$checksums")"
+committed() { awk -v a="$1" '$2 == a || $2 == "*" a { print $1; exit }' "$checksums"; }
+expected="$(committed "$asset")"
 [ -n "$expected" ] || fallback "no committed checksum for \`$asset\`"
 [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || die "committed checksum for \`$asset\` is not a sha256: \`$expected\`"
+# The binary's own hash, listed as `<asset without .tar.gz>/sisyphus-action`. A checksum file
+# written before it was recorded has none: then no cached binary is trusted.
+bin_entry="${asset%.tar.gz}/$name"
+expected_bin="$(committed "$bin_entry")"
+if [ -n "$expected_bin" ] && ! [[ "$expected_bin" =~ ^[0-9a-f]{64}$ ]]; then
+  die "committed checksum for \`$bin_entry\` is not a sha256: \`$expected_bin\`"
+fi
 
 # --- the tool cache: reuse a verified install ---------------------------------------------
 cache_root="${RUNNER_TOOL_CACHE:-}"
@@ -88,18 +114,20 @@ if [ -z "$cache_root" ]; then
 fi
 dir="$cache_root/$name/$version/$triple"
 bin="$dir/$name"
+# Written by earlier versions of this script; nothing reads it any more.
 marker="$dir.complete"
-# The marker records which archive the binary came from and the binary's own hash, so a stale
-# or altered cache entry is replaced rather than trusted.
-if [ -f "$marker" ] && [ -x "$bin" ]; then
-  read -r cached_archive cached_bin <"$marker" || true
-  if [ "${cached_archive:-}" = "$expected" ] && [ "${cached_bin:-}" = "$(sha256_of "$bin")" ]; then
-    say "using the cached $name $version ($triple) from $dir"
+if [ -f "$bin" ] && [ ! -L "$bin" ] && [ -x "$bin" ]; then
+  if [ -n "$expected_bin" ] && [ "$(sha256_of "$bin")" = "$expected_bin" ]; then
+    say "using the cached $name $version ($triple) from $dir (sha256 as committed)"
     output source cache
-    output path "$bin"
+    emit_private_copy "$bin" "$expected_bin"
     exit 0
   fi
-  say "the cached $name in $dir does not match the committed checksum; downloading again"
+  if [ -n "$expected_bin" ]; then
+    say "warning: the cached $name in $dir does not match the committed checksum; downloading again"
+  else
+    say "no committed checksum for the binary itself, so the cached $name is not trusted; downloading again"
+  fi
 fi
 
 # --- download -------------------------------------------------------------------------------
@@ -141,6 +169,10 @@ if [ ! -f "$work/x/$name" ] || [ -L "$work/x/$name" ]; then
   die "\`$name\` in \`$asset\` is not a regular file"
 fi
 chmod 0755 "$work/x/$name"
+actual_bin="$(sha256_of "$work/x/$name")"
+if [ -n "$expected_bin" ] && [ "$actual_bin" != "$expected_bin" ]; then
+  die "checksum mismatch for \`$bin_entry\`: expected $expected_bin (committed in dist/checksums.txt), got $actual_bin; refusing to install or run it"
+fi
 
 # Move into place atomically, so a concurrent job never sees a half-written binary.
 mkdir -p "$(dirname "$dir")"
@@ -148,7 +180,6 @@ stage="$(mktemp -d "$dir.tmp.XXXXXX")"
 mv "$work/x/$name" "$stage/$name"
 rm -rf "$dir" "$marker"
 mv "$stage" "$dir"
-printf '%s %s\n' "$expected" "$(sha256_of "$bin")" >"$marker"
 say "installed $name $version ($triple) into $dir"
 output source download
-output path "$bin"
+emit_private_copy "$bin" "$actual_bin"

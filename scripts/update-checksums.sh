@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Rewrites dist/checksums.txt for one release from the `.sha256` files the release workflow
-# produced. Usage: update-checksums.sh <version> <owner/name> <dir with *.sha256>
-# Only this version's archives are listed: older pins keep the checksum file of their own commit.
+# Rewrites dist/checksums.txt for one release from the archives and their `.sha256` files the
+# release workflow produced. Usage: update-checksums.sh <version> <owner/name> <dir>
+# Each archive gets two lines: its own sha256, and the sha256 of the binary inside it (as
+# `<archive without .tar.gz>/sisyphus-action`), which install-binary.sh checks a cached binary
+# against on every run. Only this version's archives are listed: older pins keep the checksum
+# file of their own commit.
 set -euo pipefail
 
 version="${1:?usage: update-checksums.sh <version> <owner/name> <dir>}"
@@ -13,8 +16,10 @@ out="${SISYPHUS_CHECKSUMS:-$root/dist/checksums.txt}"
 [[ "$version" =~ ^[0-9A-Za-z.+-]+$ ]] || { echo "error: bad version \`$version\`" >&2; exit 1; }
 [[ "$repo" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] || { echo "error: bad repository \`$repo\`" >&2; exit 1; }
 
+sha256_of() { sha256sum | cut -d' ' -f1; }
+
 lines=""
-for f in "$dir"/*.sha256; do
+for f in "$dir"/*.tar.gz.sha256; do
   [ -e "$f" ] || { echo "error: no .sha256 files in \`$dir\`" >&2; exit 1; }
   read -r hash file rest <"$f" || true
   file="${file#\*}"
@@ -23,13 +28,19 @@ for f in "$dir"/*.sha256; do
     echo "error: \`$f\` is not a sha256 line for a sisyphus-action $version archive" >&2
     exit 1
   fi
-  lines+="$hash  $file"$'\n'
+  archive="$dir/$file"
+  [ -f "$archive" ] || { echo "error: \`$archive\` is missing: the binary's hash is read from it" >&2; exit 1; }
+  [ "$(sha256_of <"$archive")" = "$hash" ] || { echo "error: \`$archive\` does not match \`$f\`" >&2; exit 1; }
+  bin_hash="$(tar -xzOf "$archive" sisyphus-action | sha256_of)" ||
+    { echo "error: \`$archive\` has no \`sisyphus-action\` binary" >&2; exit 1; }
+  lines+="$hash  $file"$'\n'"$bin_hash  ${file%.tar.gz}/sisyphus-action"$'\n'
 done
 
 {
-  echo "# sha256 of every released sisyphus-action archive, in \`sha256sum\` format. Written by"
-  echo "# .github/workflows/release.yml; read by scripts/install-binary.sh, which trusts nothing else:"
-  echo "# pinning the action by commit therefore pins the binary."
+  echo "# sha256 of every released sisyphus-action archive and of the binary inside it, in"
+  echo "# \`sha256sum\` format. Written by .github/workflows/release.yml; read by"
+  echo "# scripts/install-binary.sh, which trusts nothing else: pinning the action by commit"
+  echo "# therefore pins the binary."
   echo "# repository: $repo"
   printf '%s' "$lines" | sort -k2
 } >"$out.tmp"

@@ -69,10 +69,17 @@ pub struct Thread {
     pub pull: Option<PullContext>,
     /// True when the thread came from the payload alone (no token, dry-run).
     pub from_payload_only: bool,
+    /// The title was changed after the trigger: `title` is the one the event payload carried,
+    /// as it was when the request was made.
+    pub title_edited: bool,
+    /// Likewise the body (`lastEditedAt` after the trigger): `body` is the payload's.
+    pub body_edited: bool,
 }
 
 /// Gathers the thread: one GraphQL query when a client is given, else what the payload holds.
-/// Comments created or edited after the trigger are dropped; untrusted text is sanitised.
+/// Comments created or edited after the trigger are dropped; a title or body edited after it
+/// is replaced by the payload's version (the one at the trigger) and flagged; untrusted text
+/// is sanitised.
 pub async fn gather(client: Option<&Client>, trigger: &Trigger) -> Result<Thread> {
     let (Some(client), Some(number)) = (client, trigger.number) else {
         return Ok(from_payload(trigger));
@@ -99,6 +106,8 @@ pub fn from_payload(trigger: &Trigger) -> Thread {
         comments: Vec::new(),
         pull: trigger.pull.clone().map(|info| PullContext { info, ..PullContext::default() }),
         from_payload_only: true,
+        title_edited: false,
+        body_edited: false,
     }
 }
 
@@ -155,12 +164,13 @@ pub fn parse_response(response: &Value, trigger: &Trigger) -> Result<Thread> {
             })
             .collect(),
     });
+    let (title, body, title_edited, body_edited) = as_at_trigger(item, trigger);
     Ok(Thread {
         repo: repo.get("nameWithOwner").and_then(Value::as_str).map_or_else(|| trigger.repo.full_name(), str::to_owned),
         number: item.get("number").and_then(Value::as_u64).or(trigger.number),
         is_pull_request,
-        title: sanitize(&text(item, "title")),
-        body: sanitize(&text(item, "body")),
+        title,
+        body,
         author: login(item),
         labels: nodes(item, "labels").map(|l| sanitize(&text(l, "name"))).collect(),
         default_branch: repo
@@ -172,7 +182,30 @@ pub fn parse_response(response: &Value, trigger: &Trigger) -> Result<Thread> {
         comments,
         pull,
         from_payload_only: false,
+        title_edited,
+        body_edited,
     })
+}
+
+/// The title and body as they were at the trigger, sanitised, and whether each was edited
+/// since. Anyone who may edit the thread could have planted words after the request was made;
+/// the event payload holds the version the request was made against. Without a trigger time
+/// (a dispatch, a local run) there is no payload version, and nothing counts as later.
+fn as_at_trigger(item: &Value, trigger: &Trigger) -> (String, String, bool, bool) {
+    let (title, body) = (sanitize(&text(item, "title")), sanitize(&text(item, "body")));
+    if trigger.created_at.is_none() {
+        return (title, body, false, false);
+    }
+    // GitHub keeps no edit time for a title, but the payload carries the title at the trigger.
+    let payload_title = sanitize(&trigger.title);
+    let title_edited = !payload_title.is_empty() && payload_title != title;
+    let body_edited = !written_before(item, "createdAt", trigger.created_at.as_deref());
+    (
+        if title_edited { payload_title } else { title },
+        if body_edited { sanitize(&trigger.thread_body) } else { body },
+        title_edited,
+        body_edited,
+    )
 }
 
 fn text(v: &Value, key: &str) -> String {

@@ -1,13 +1,15 @@
-//! The lifecycle of one acted-on event: acknowledge → context → prompt → runtime → publish →
-//! finish. Finishing (reaction swap, label removal, the reply) always happens: on success,
-//! error, timeout and cancellation (SIGINT/SIGTERM from the runner).
+//! The lifecycle of one acted-on event: acknowledge → context → prompt → runtime → containment
+//! → publish → finish. Containment (the binary is a child subreaper) ends everything the agent
+//! started before the token is used; checkout's credentials come back only after publishing.
+//! Finishing (reaction swap, label removal, the reply) always happens: on success, error,
+//! timeout and cancellation (SIGINT/SIGTERM from the runner).
 //!
 //! Every GitHub write here is best-effort once the work has started: a failed 👀 must not stop
 //! the work, and a failed 👍 must not hide a pushed branch. Such failures are warnings.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::cancel::{Cancel, CancelReason};
 use crate::config::Config;
@@ -20,11 +22,17 @@ use crate::prompt::{self, PromptInput};
 use crate::publish::{self, Plan, PublishInput, Published};
 use crate::report::{self, Failure, Footer};
 use crate::run::Conclusion;
-use crate::runtime::{self, AgentRequest, AgentStatus, Outcome};
+use crate::runtime::{self, AgentRequest, AgentStatus, Outcome, process};
 
 /// How long we wait for a runtime to stop after cancellation before finishing without it.
 /// The runner kills us ~7.5 s after its SIGTERM; finishing on GitHub needs part of that.
 const STOP_WAIT: Duration = Duration::from_secs(5);
+/// SIGTERM → SIGKILL grace, and the bound, for ending what the agent left behind.
+const CONTAIN_GRACE: Duration = Duration::from_secs(2);
+const CONTAIN_LIMIT: Duration = Duration::from_secs(15);
+/// The same once cancelled: the runner's SIGKILL is near.
+const CANCEL_GRACE: Duration = Duration::from_millis(500);
+const CANCEL_LIMIT: Duration = Duration::from_secs(2);
 
 /// What the run came to, whatever happened.
 #[derive(Default)]
@@ -69,10 +77,11 @@ pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) 
         client = client.with_retry(RetryPolicy::hurried());
     }
     let conclusion = ending.conclusion();
-    let reply_url = {
+    let finished = {
         let _group = gha.group("finish");
         finish(&client, config, &trigger, eyes.as_ref(), &ending, started, gha).await
     };
+    let reply_url = finished.reply_url;
     signals.abort();
 
     let summary = report::summary(&report::Summary {
@@ -82,6 +91,7 @@ pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) 
         duration: started.elapsed(),
         run_url: config.github.run_url().as_deref(),
         reply_url: reply_url.as_deref(),
+        full_reply: finished.full_reply.as_deref(),
         published: ending.published.as_ref(),
         failure: ending.failure.as_ref(),
     });
@@ -144,11 +154,7 @@ async fn work(
     cancel: &Cancel,
 ) -> Ending {
     let secrets = config.secrets();
-    let fail = |stage: &str, e: &anyhow::Error| {
-        let failure = Failure::new(stage, &error_kind(e), &gha::redact(&format!("{e:#}"), &secrets));
-        gha.error(&format!("{stage} failed ({}): {}", failure.kind, failure.message));
-        Ending::failed(failure)
-    };
+    let fail = |stage: &str, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
     let workdir = &config.github.workspace;
 
     let thread: Thread = {
@@ -172,34 +178,136 @@ async fn work(
             Err(e) => return fail("prompt", &e),
         }
     };
-    let agent_started = Instant::now();
-    let outcome = {
-        let _group = gha.group("agent");
-        match run_agent(config, trigger, prompt, cancel, gha).await {
-            Ok(outcome) => outcome,
-            Err(e) => return fail("agent", &e),
+    let untrusted_tree = untrusted_tree(&plan, trigger, &thread);
+    let hidden = match publish::credentials::hide(workdir) {
+        Ok(hidden) => hidden,
+        Err(e) => return fail("agent", &e.context("could not hide checkout's credentials")),
+    };
+    tracing::info!("hid {} persisted git credential entries from the agent", hidden.count());
+    let agent = Agent { prompt, untrusted_tree };
+    let at = Stage { client, config, trigger, request, gha, cancel };
+    let (ending, contained) = agent_then_publish(&at, &plan, &thread, agent).await;
+    // Checkout's credentials come back last: after publishing, and only once nothing the agent
+    // started is alive (a survivor would read them from `.git/config`).
+    if contained {
+        if let Err(e) = hidden.restore() {
+            gha.warning(&format!("{e:#}"));
         }
+    } else {
+        // Dropping `hidden` would restore them: leave them out (checkout's post step removes
+        // them anyway).
+        std::mem::forget(hidden);
+        gha.warning("checkout's persisted credentials were not restored: a process the agent started is still running");
+    }
+    ending
+}
+
+/// What every stage of the work sees.
+#[derive(Clone, Copy)]
+struct Stage<'a> {
+    client: &'a Client,
+    config: &'a Config,
+    trigger: &'a Trigger,
+    request: &'a str,
+    gha: &'a Gha,
+    cancel: &'a Cancel,
+}
+
+/// What the agent is asked to do, and whether its work tree is trusted.
+struct Agent {
+    prompt: String,
+    untrusted_tree: bool,
+}
+
+/// A fork's head is its author's tree: its agent configuration must not load.
+fn untrusted_tree(plan: &Plan, trigger: &Trigger, thread: &Thread) -> bool {
+    let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.pull.as_ref());
+    runtime::untrusted_tree(matches!(plan, Plan::ForkHead { .. }), pull, &thread.repo)
+}
+
+/// runtime → containment → publish. Returns the ending and whether containment held (nothing
+/// the agent started is alive), whatever else happened.
+async fn agent_then_publish(at: &Stage<'_>, plan: &Plan, thread: &Thread, agent: Agent) -> (Ending, bool) {
+    let Stage { client, config, trigger, request, gha, cancel } = *at;
+    let secrets = config.secrets();
+    let fail = |stage: &str, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
+    let workdir = &config.github.workspace;
+    // OpenCode's state and logs; deleted only after containment, when nothing uses it.
+    let scratch = match tempfile::Builder::new().prefix("sisyphus-").tempdir_in(&config.github.runner_temp) {
+        Ok(scratch) => scratch,
+        Err(e) => return (fail("agent", &anyhow::Error::from(e).context("cannot create the scratch dir")), true),
+    };
+    let agent_started = Instant::now();
+    let ran = {
+        let _group = gha.group("agent");
+        run_agent(config, trigger, agent, scratch.path(), cancel, gha).await
+    };
+    // The runtime has stopped its own processes; what they left behind (a `setsid` daemon,
+    // OpenCode's detached bash commands) ends here, before anything uses the token.
+    if let Err(survivors) = contain(cancel.is_cancelled()).await {
+        let message = gha::redact(&format!("{survivors}; nothing was published"), &secrets);
+        gha.error(&format!("containment failed: {message}"));
+        let failure = Failure::new("containment", "survivors", &message);
+        return (Ending { outcome: ran.ok(), published: None, failure: Some(failure) }, false);
+    }
+    drop(scratch);
+    let outcome = match ran {
+        Ok(outcome) => outcome,
+        Err(e) => return (fail("agent", &e), true),
     };
     if let Some(mut failure) = report::Failure::from_outcome(&outcome, config.agent.timeout) {
         failure.message = gha::redact(&failure.message, &secrets);
         gha.error(&format!("the agent did not finish ({}): {}", failure.kind, failure.message));
-        return Ending { outcome: Some(outcome), published: None, failure: Some(failure) };
+        return (Ending { outcome: Some(outcome), published: None, failure: Some(failure) }, true);
     }
     // The benchmark (`scripts/bench`) reads this line: keep its wording. The outcome was ready
-    // `outcome.duration` after the agent started; what follows is stopping the server and us.
+    // `outcome.duration` after the agent started; what follows is stopping the server and
+    // containing what the agent left.
     let since_outcome = agent_started.elapsed().saturating_sub(outcome.duration);
     tracing::debug!("publish starts {:.1} ms after the agent's outcome was ready", since_outcome.as_secs_f64() * 1e3);
     let published = {
         let _group = gha.group("publish");
-        let input =
-            PublishInput { config, trigger, thread: &thread, request, outcome: &outcome, workdir: workdir.as_path() };
-        match until_cancelled(cancel, publish::publish(Some(client), &plan, &input)).await {
+        let input = PublishInput { config, trigger, thread, request, outcome: &outcome, workdir: workdir.as_path() };
+        match until_cancelled(cancel, publish::publish(Some(client), plan, &input)).await {
             Some(Ok(published)) => published,
-            Some(Err(e)) => return Ending { outcome: Some(outcome), ..fail("publish", &e) },
-            None => return Ending { outcome: Some(outcome), ..cancelled() },
+            Some(Err(e)) => return (Ending { outcome: Some(outcome), ..fail("publish", &e) }, true),
+            None => return (Ending { outcome: Some(outcome), ..cancelled() }, true),
         }
     };
-    Ending { outcome: Some(outcome), published: Some(published), failure: None }
+    (Ending { outcome: Some(outcome), published: Some(published), failure: None }, true)
+}
+
+/// SIGTERM → grace → SIGKILL for every descendant of our process, until `/proc` shows none.
+/// Only the binary is a subreaper (`process::become_subreaper`); elsewhere (the library in
+/// tests) our descendants are not all the agent's, and each runtime's own stop is all there is.
+async fn contain(cancelled: bool) -> Result<(), process::Survivors> {
+    if !process::is_subreaper() {
+        tracing::debug!("not a child subreaper: no containment beyond the runtime's own stop");
+        return Ok(());
+    }
+    // The runner kills us ~7.5 s after its SIGTERM: a cancelled run gets a short bound.
+    let (grace, limit) = if cancelled { (CANCEL_GRACE, CANCEL_LIMIT) } else { (CONTAIN_GRACE, CONTAIN_LIMIT) };
+    let me = nix::unistd::getpid();
+    let ended = tokio::task::spawn_blocking(move || process::end_descendants(me, grace, limit)).await;
+    match ended {
+        Ok(Ok(0)) => Ok(()),
+        Ok(Ok(n)) => {
+            tracing::info!("ended {n} process(es) the agent left running");
+            Ok(())
+        }
+        Ok(Err(survivors)) => Err(survivors),
+        Err(e) => {
+            tracing::error!("containment did not run: {e}");
+            Err(process::Survivors { processes: Vec::new(), denied: Vec::new() })
+        }
+    }
+}
+
+/// A stage's error as the run's ending: redacted, and shown in the job log.
+fn stage_failed(gha: &Gha, secrets: &[String], stage: &str, e: &anyhow::Error) -> Ending {
+    let failure = Failure::new(stage, &error_kind(e), &gha::redact(&format!("{e:#}"), secrets));
+    gha.error(&format!("{stage} failed ({}): {}", failure.kind, failure.message));
+    Ending::failed(failure)
 }
 
 fn cancelled() -> Ending {
@@ -207,24 +315,27 @@ fn cancelled() -> Ending {
 }
 
 /// The agent runs on a blocking thread; cancellation reaches it through `cancel`, and we wait
-/// (bounded) for it to stop so nothing it started outlives the job.
-async fn run_agent(config: &Config, trigger: &Trigger, prompt: String, cancel: &Cancel, gha: &Gha) -> Result<Outcome> {
-    let scratch = tempfile::Builder::new().prefix("sisyphus-").tempdir_in(&config.github.runner_temp)?;
+/// (bounded) for it to stop; containment (the caller's) ends whatever it left behind.
+async fn run_agent(
+    config: &Config,
+    trigger: &Trigger,
+    agent: Agent,
+    scratch: &std::path::Path,
+    cancel: &Cancel,
+    gha: &Gha,
+) -> Result<Outcome> {
     let request = AgentRequest {
-        prompt,
+        prompt: agent.prompt,
         workdir: config.github.workspace.clone(),
         title: format!("{}#{}", trigger.repo.full_name(), trigger.number.map_or("dispatch".into(), |n| n.to_string())),
-        scratch: scratch.path().to_path_buf(),
+        scratch: scratch.to_path_buf(),
         config: config.agent.clone(),
+        untrusted_tree: agent.untrusted_tree,
     };
-    runtime::opencode::stop_servers_in_background();
     let runtime = runtime::for_config(&config.agent);
     let agent_cancel = cancel.clone();
     // The agent's output is untrusted: it must not be able to issue workflow commands.
     let _no_commands = gha.stop_commands();
-    // An early return below drops `hidden`, which restores checkout's credentials all the same.
-    let hidden = publish::credentials::hide(&request.workdir).context("could not hide checkout's credentials")?;
-    tracing::info!("hid {} persisted git credential entries from the agent", hidden.count());
     let mut handle = tokio::task::spawn_blocking(move || runtime.run(&request, &agent_cancel));
     let joined = tokio::select! {
         joined = &mut handle => joined,
@@ -236,17 +347,7 @@ async fn run_agent(config: &Config, trigger: &Trigger, prompt: String, cancel: &
             }
         },
     };
-    if let Err(e) = hidden.restore() {
-        gha.warning(&format!("{e:#}"));
-    }
     let outcome = joined.map_err(|e| anyhow::anyhow!("the agent's thread failed: {e}"))??;
-    // Stopping the server (≥ 0.1 s) and deleting its state (50-90 ms) happen while we publish:
-    // the tokio runtime waits for blocking tasks when it shuts down, so both are done before
-    // we exit. The state goes only once the server is gone.
-    tokio::task::spawn_blocking(move || {
-        runtime::opencode::await_stopped_servers();
-        drop(scratch);
-    });
     // A cancelled job is cancelled, whatever the runtime managed to report in between.
     Ok(if cancel.is_cancelled() && outcome.status == AgentStatus::Done { stopped_outcome() } else { outcome })
 }
@@ -272,8 +373,15 @@ async fn until_cancelled<T>(cancel: &Cancel, work: impl Future<Output = T>) -> O
     }
 }
 
+/// What finishing left for the job summary.
+#[derive(Default)]
+struct Finished {
+    reply_url: Option<String>,
+    /// The whole reply, when the posted one had to be shortened.
+    full_reply: Option<String>,
+}
+
 /// Verdict reaction, label removal, reply. Each step runs even when an earlier one failed.
-/// Returns the reply's URL.
 async fn finish(
     client: &Client,
     config: &Config,
@@ -282,19 +390,23 @@ async fn finish(
     ending: &Ending,
     started: Instant,
     gha: &Gha,
-) -> Option<String> {
+) -> Finished {
     let repo = &trigger.repo;
+    // Our login, from the reactions we already create (`GET /user` is forbidden for the
+    // workflow's token): only a comment of that account may be taken for our earlier reply.
+    let mut login = eyes.map(|e| e.user.clone());
     if let Some(target) = reaction_target(trigger) {
         let success = ending.failure.is_none();
         let first = config.github.first_attempt();
-        warn_on(gha, "cannot set the final reaction", verdict(client, trigger, target, eyes, success, first).await);
+        let ours = verdict(client, trigger, target, eyes, success, first).await;
+        login = login.filter(|l| !l.is_empty()).or(warn_on(gha, "cannot set the final reaction", ours));
     }
     if let Some(number) = trigger.number {
         let removed = client.remove_label(repo, number, &config.label).await;
         warn_on(gha, &format!("cannot remove the `{}` label", config.label), removed);
     }
     if !config.publish.allow_comments {
-        return None;
+        return Finished::default();
     }
     let key = report::reply_key(trigger, config.github.run_id.as_deref());
     let run_url = config.github.run_url();
@@ -302,17 +414,24 @@ async fn finish(
     let body = match (&ending.failure, &ending.outcome) {
         (None, Some(outcome)) => report::success_reply(outcome, &ending.published.clone().unwrap_or_default(), &footer),
         (Some(failure), _) => report::failure_reply(failure, ending.published.as_ref(), &footer),
-        (None, None) => return None,
+        (None, None) => return Finished::default(),
     };
+    // Redacted before it is cut: a cut through a secret would leave its first part unredacted.
     let body = gha::redact(&body, &config.secrets());
+    let capped = report::cap_reply(&body);
     let first = config.github.first_attempt();
-    warn_on(gha, "cannot post the reply", reply(client, trigger, &key, &body, first).await).flatten()
+    let login = login.filter(|l| !l.is_empty());
+    let posted = reply(client, trigger, &key, capped.as_deref().unwrap_or(&body), login.as_deref(), first).await;
+    Finished {
+        reply_url: warn_on(gha, "cannot post the reply", posted).flatten(),
+        full_reply: capped.is_some().then_some(body),
+    }
 }
 
-/// 👀 → 👍 or 😕. Also clears a verdict or 👀 an earlier run of this event left behind —
-/// except on a comment in a run's first attempt: that comment is new, only this event
-/// concerns it, so there is nothing earlier to clear. (An issue itself may carry the verdict
-/// of another run, so it is always checked.)
+/// 👀 → 👍 or 😕; returns the login GitHub attributes our reactions to. Also clears a verdict
+/// or 👀 an earlier run of this event left behind — except on a comment in a run's first
+/// attempt: that comment is new, only this event concerns it, so there is nothing earlier to
+/// clear. (An issue itself may carry the verdict of another run, so it is always checked.)
 async fn verdict(
     client: &Client,
     trigger: &Trigger,
@@ -320,7 +439,7 @@ async fn verdict(
     eyes: Option<&Reaction>,
     success: bool,
     first_attempt: bool,
-) -> Result<(), GithubError> {
+) -> Result<String, GithubError> {
     let repo = &trigger.repo;
     if let Some(eyes) = eyes {
         client.delete_reaction(repo, target, eyes.id).await?;
@@ -335,22 +454,28 @@ async fn verdict(
     if eyes.is_none() {
         client.remove_reactions_by(repo, target, Content::Eyes, &ours.user).await?;
     }
-    Ok(())
+    Ok(ours.user)
 }
 
 /// Posts the reply, or updates the one an earlier run of this event posted. The key names the
-/// comment or the run id, so in a run's first attempt no earlier reply can carry it.
+/// comment or the run id, so in a run's first attempt no earlier reply can carry it. Without
+/// our login (no reaction succeeded) no earlier comment can be proven ours: a second reply is
+/// better than editing someone else's comment.
 async fn reply(
     client: &Client,
     trigger: &Trigger,
     key: &str,
     body: &str,
+    login: Option<&str>,
     first_attempt: bool,
 ) -> Result<Option<String>, GithubError> {
     let Some(number) = trigger.number else { return Ok(None) };
     let repo = &trigger.repo;
     let review = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review);
-    let earlier = if first_attempt { None } else { client.find_comment(repo, number, key, review.is_some()).await? };
+    let earlier = match login {
+        Some(login) if !first_attempt => client.find_comment(repo, number, key, login, review.is_some()).await?,
+        _ => None,
+    };
     let posted = match earlier {
         Some(earlier) => client.update_comment(repo, &earlier, body).await?,
         None => match review {

@@ -1,18 +1,27 @@
 //! What people read: the reply on the thread, the failure reply, the job summary.
 //!
 //! Pure functions from the run's values to markdown; posting and writing are the lifecycle's.
-//! Secrets are redacted by the caller, which knows them.
+//! Secrets are redacted by the caller, which knows them. The agent's words are defused
+//! (`publish::text::defuse`): they cannot add trailers or closing keywords, nor notify anyone.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::event::Trigger;
 use crate::publish::Published;
+use crate::publish::text::defuse;
 use crate::run::Conclusion;
 use crate::runtime::{AgentStatus, Outcome};
 
 /// Hidden in every comment we post, so the gate never acts on our own comments.
 pub use crate::gate::MARKER;
+
+/// GitHub refuses a comment body over 65,536 characters; a reply stays well below that (in
+/// bytes, which is never fewer than GitHub's count, whatever it counts).
+pub const REPLY_MAX: usize = 60_000;
+
+/// Said where a too-long reply was cut.
+pub const TRUNCATED_NOTE: &str = "*(truncated; the full text is in the job summary)*";
 
 /// A hidden line naming the event a reply answers: a re-run of the same event finds its
 /// earlier reply by it and updates that instead of posting a second one.
@@ -70,9 +79,35 @@ pub fn success_reply(outcome: &Outcome, published: &Published, footer: &Footer<'
     let text = outcome.final_text.trim();
     out.push_str(if text.is_empty() { "Done." } else { text });
     out.push_str("\n\n");
+    // The file lists name what the agent wrote, so they are defused with its message.
     out.push_str(&changes(published));
+    let mut out = defuse(&out);
     out.push_str(&footer_line(footer, Some(outcome)));
     out
+}
+
+/// The reply shortened to [`REPLY_MAX`] bytes, or `None` when it fits. The cut falls on a
+/// character boundary in the text before the footer, which stays whole: its hidden marker
+/// keeps the gate off our reply and its key lets a re-run find it. A code block left open by
+/// the cut is closed, so the note does not vanish into it.
+pub fn cap_reply(reply: &str) -> Option<String> {
+    if reply.len() <= REPLY_MAX {
+        return None;
+    }
+    // The footer is the last thing we write; text before it may contain anything.
+    let footer_at = reply.rfind("<sub>⏱").filter(|at| reply.len() - at < REPLY_MAX / 2).unwrap_or(reply.len());
+    let (text, footer) = reply.split_at(footer_at);
+    let room = REPLY_MAX.saturating_sub(footer.len() + TRUNCATED_NOTE.len() + 16);
+    let mut cut = room.min(text.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out = text[..cut].trim_end().to_owned();
+    if out.lines().filter(|l| l.trim_start().starts_with("```")).count() % 2 == 1 {
+        out.push_str("\n```");
+    }
+    let _ = write!(out, "\n\n{TRUNCATED_NOTE}\n\n{footer}");
+    Some(out)
 }
 
 /// The one reply after a failure: what failed, an excerpt, and the run link.
@@ -83,7 +118,7 @@ pub fn failure_reply(failure: &Failure, published: Option<&Published>, footer: &
         let _ = writeln!(out, "```text\n{}\n```\n", failure.message.replace("```", "'''"));
     }
     if let Some(published) = published {
-        out.push_str(&changes(published));
+        out.push_str(&defuse(&changes(published)));
     }
     match footer.run_url {
         Some(url) => {
@@ -163,6 +198,8 @@ pub struct Summary<'a> {
     pub duration: Duration,
     pub run_url: Option<&'a str>,
     pub reply_url: Option<&'a str>,
+    /// The whole reply, when the one posted was shortened ([`cap_reply`]).
+    pub full_reply: Option<&'a str>,
     pub published: Option<&'a Published>,
     pub failure: Option<&'a Failure>,
 }
@@ -199,8 +236,16 @@ pub fn summary(s: &Summary<'_>) -> String {
         let _ = writeln!(out, "| Run | {url} |");
     }
     out.push('\n');
+    if let Some(reply) = s.full_reply {
+        // GitHub takes at most 1 MiB of summary per step.
+        let _ = write!(out, "### The full reply\n\n{}\n\n", excerpt(reply, SUMMARY_REPLY_MAX));
+    }
     out
 }
+
+/// Characters of a shortened reply the job summary shows: even at 4 bytes each, well inside
+/// GitHub's 1 MiB per step.
+const SUMMARY_REPLY_MAX: usize = 200_000;
 
 /// `1h 02m`, `2m 05s`, `4.2s`.
 pub fn human(d: Duration) -> String {
@@ -361,10 +406,49 @@ mod tests {
             duration: Duration::from_secs(3725),
             run_url: Some(RUN),
             reply_url: Some("https://github.com/octo/repo/issues/7#issuecomment-90001"),
+            full_reply: None,
             published: Some(&p),
             failure: Some(&failure),
         };
         insta::assert_snapshot!(summary(&s));
+    }
+
+    #[test]
+    fn a_long_reply_is_cut_before_its_footer_on_a_char_boundary() {
+        let key = reply_key(&trigger(), Some("42"));
+        let footer = Footer { duration: Duration::from_secs(1), run_url: Some(RUN), key: &key };
+        let mut o = outcome();
+        o.final_text = format!("```text\n{}", "é🦀 ".repeat(20_000));
+        let full = success_reply(&o, &published(), &footer);
+        assert!(full.len() > 65_536);
+        let capped = cap_reply(&full).expect("too long to post");
+        assert!(capped.len() <= REPLY_MAX, "{}", capped.len());
+        assert!(capped.contains(TRUNCATED_NOTE) && capped.ends_with(&footer_line(&footer, Some(&o))));
+        assert!(capped.contains(&format!("🦀\n```\n\n{TRUNCATED_NOTE}")), "the open code block is closed");
+        assert_eq!(cap_reply(&success_reply(&outcome(), &published(), &footer)), None, "a short reply is kept");
+        let s = Summary {
+            trigger: &trigger(),
+            request: "x",
+            conclusion: Conclusion::Success,
+            duration: Duration::from_secs(1),
+            run_url: None,
+            reply_url: None,
+            full_reply: Some(&full),
+            published: None,
+            failure: None,
+        };
+        assert!(summary(&s).contains(&"é🦀 ".repeat(20_000).trim_end().to_owned()), "the summary has it all");
+    }
+
+    #[test]
+    fn the_agents_words_in_a_reply_notify_nobody() {
+        let key = reply_key(&trigger(), Some("42"));
+        let footer = Footer { duration: Duration::from_secs(1), run_url: None, key: &key };
+        let mut o = outcome();
+        o.final_text = "Thanks @alice!\nCo-authored-by: Mallory <m@x>\nFixes #3".into();
+        let reply = success_reply(&o, &Published::default(), &footer);
+        assert!(reply.starts_with("Thanks `@alice`!\n`Co-authored-by:` Mallory <m@x>\nFixes `#3`"), "{reply}");
+        assert!(reply.ends_with(&format!("{MARKER}\n{key}\n")), "the footer is ours and intact");
     }
 
     #[test]

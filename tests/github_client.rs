@@ -235,9 +235,13 @@ async fn comments_post_reply_find_and_update() {
     let c = client(&gh);
     let posted = c.create_issue_comment(&repo(), 7, "done <!-- key-1 -->").await.unwrap();
     assert!(posted.html_url.ends_with(&format!("#issuecomment-{}", posted.id)), "{}", posted.html_url);
-    let found = c.find_comment(&repo(), 7, "<!-- key-1 -->", false).await.unwrap().unwrap();
+    // The same key in a later comment by someone else, and a differently cased login: only
+    // the comment our account wrote is found.
+    gh.seed_comment("octo/repo", 7, 1002, "planted <!-- key-1 -->", "mallory");
+    let found = c.find_comment(&repo(), 7, "<!-- key-1 -->", "GitHub-Actions[bot]", false).await.unwrap().unwrap();
     assert_eq!(found, posted);
-    assert_eq!(c.find_comment(&repo(), 7, "<!-- key-2 -->", false).await.unwrap(), None);
+    assert_eq!(c.find_comment(&repo(), 7, "<!-- key-1 -->", "", false).await.unwrap(), None, "no login, no match");
+    assert_eq!(c.find_comment(&repo(), 7, "<!-- key-2 -->", "github-actions[bot]", false).await.unwrap(), None);
     c.update_comment(&repo(), &found, "redone <!-- key-1 -->").await.unwrap();
     let reply = c.reply_to_review_comment(&repo(), 8, 2001, "renamed").await.unwrap();
     assert!(reply.review);

@@ -1,6 +1,7 @@
 //! `scripts/install-binary.sh` against a stand-in release host on 127.0.0.1: which asset it
 //! picks, that only the committed checksum is trusted, when it falls back to a source build,
-//! and that a verified tool-cache entry is reused without any request.
+//! and that a tool-cache entry is reused without any request only when the binary's own hash
+//! matches the committed one (nothing in the writable cache is believed).
 
 #[path = "support/release_host.rs"]
 mod release_host;
@@ -76,13 +77,33 @@ impl World {
         std::fs::read(tarball).unwrap()
     }
 
-    /// Appends `bytes`' sha256 for `triple`'s asset to the committed checksum file.
+    /// Appends the sha256 of `bytes` (an archive for `triple`) and of the binary inside it to
+    /// the committed checksum file, as `scripts/update-checksums.sh` writes them.
     fn commit_checksum(&self, triple: &str, bytes: &[u8]) {
+        self.commit_archive_checksum(triple, bytes);
         let tmp = self.path("assets/hash-me");
         std::fs::write(&tmp, bytes).unwrap();
-        let line = format!("{}  {}\n", sha256(&tmp), asset_name(triple));
+        let out = Command::new("tar").arg("-xzOf").arg(&tmp).arg("sisyphus-action").output().unwrap();
+        assert!(out.status.success());
+        std::fs::write(&tmp, out.stdout).unwrap();
+        self.commit_line(&format!(
+            "{}  {}/sisyphus-action",
+            sha256(&tmp),
+            asset_name(triple).trim_end_matches(".tar.gz")
+        ));
+    }
+
+    /// Only the archive's sha256, as checksum files from before the binary's was recorded.
+    fn commit_archive_checksum(&self, triple: &str, bytes: &[u8]) {
+        let tmp = self.path("assets/hash-me");
+        std::fs::write(&tmp, bytes).unwrap();
+        self.commit_line(&format!("{}  {}", sha256(&tmp), asset_name(triple)));
+    }
+
+    fn commit_line(&self, line: &str) {
         let mut text = std::fs::read_to_string(self.checksums()).unwrap();
-        text.push_str(&line);
+        text.push_str(line);
+        text.push('\n');
         std::fs::write(self.checksums(), text).unwrap();
     }
 
@@ -116,6 +137,17 @@ impl World {
 
     fn cached_binary(&self, triple: &str) -> PathBuf {
         self.path(&format!("cache/sisyphus-action/{VERSION}/{triple}/sisyphus-action"))
+    }
+
+    /// The `path` output is a private copy of the cached binary under RUNNER_TEMP (what was
+    /// hashed is what runs), not the shared tool cache's file.
+    fn assert_private_copy(&self, run: &Run, triple: &str) -> PathBuf {
+        let path = PathBuf::from(run.get("path").expect("a path output"));
+        assert!(path.starts_with(self.path("temp")), "{} is not under RUNNER_TEMP", path.display());
+        let dir_mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700, "the copy's directory is private");
+        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(self.cached_binary(triple)).unwrap());
+        path
     }
 }
 
@@ -162,8 +194,7 @@ fn picks_the_asset_for_the_runner_os_and_arch() {
     for (arch, triple) in [("X64", X64), ("ARM64", ARM64)] {
         let run = world.install(&host, "Linux", arch, &[]);
         run.assert_ok();
-        let path = run.get("path").expect("a path output");
-        assert_eq!(PathBuf::from(&path), world.cached_binary(triple));
+        let path = world.assert_private_copy(&run, triple);
         // The installed file is the one from this triple's archive.
         let printed = Command::new(&path).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), format!("{triple} release"));
@@ -189,12 +220,12 @@ fn a_matching_checksum_installs_into_the_tool_cache() {
     assert_eq!(run.get("source").as_deref(), Some("download"));
     assert_eq!(run.get("fallback"), None);
     let bin = world.cached_binary(X64);
-    assert_eq!(run.get("path"), Some(bin.display().to_string()));
     assert_eq!(std::fs::metadata(&bin).unwrap().permissions().mode() & 0o777, 0o755);
+    world.assert_private_copy(&run, X64);
     // Installing must not run the binary.
     assert!(!world.ran_marker().exists(), "the install script executed the binary");
-    // Nothing is left behind in the temp dir.
-    assert_eq!(std::fs::read_dir(world.path("temp")).unwrap().count(), 0);
+    // Nothing but the private copy is left behind in the temp dir.
+    assert_eq!(std::fs::read_dir(world.path("temp")).unwrap().count(), 1);
 }
 
 #[test]
@@ -288,8 +319,36 @@ fn a_cached_binary_is_reused_without_a_download() {
     let run = world.install(&empty_host, "Linux", "X64", &[]);
     run.assert_ok();
     assert_eq!(run.get("source").as_deref(), Some("cache"));
-    assert_eq!(run.get("path"), Some(world.cached_binary(X64).display().to_string()));
+    world.assert_private_copy(&run, X64);
     assert_eq!(empty_host.requests(), Vec::<String>::new());
+}
+
+/// A world whose committed checksums (archive and binary) name the one x86_64 release the
+/// host serves.
+fn one_release() -> (World, ReleaseHost) {
+    let world = World::new();
+    let x64 = world.archive(X64, "release");
+    world.commit_checksum(X64, &x64);
+    let host = host_with(&[(X64, x64)]);
+    (world, host)
+}
+
+#[test]
+fn the_binary_that_runs_is_the_copy_that_was_verified() {
+    let (world, host) = one_release();
+    for expected_source in ["download", "cache"] {
+        let run = world.install(&host, "Linux", "X64", &[]);
+        run.assert_ok();
+        assert_eq!(run.get("source").as_deref(), Some(expected_source));
+        let path = world.assert_private_copy(&run, X64);
+        // Replaced in the shared cache after the check, before the run step executes it.
+        std::fs::write(world.cached_binary(X64), "#!/bin/sh\necho swapped\n").unwrap();
+        let printed = Command::new(&path).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), format!("{X64} release"));
+        // Put the release binary back for the cache round.
+        std::fs::copy(&path, world.cached_binary(X64)).unwrap();
+        std::fs::set_permissions(world.cached_binary(X64), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
 }
 
 #[test]
@@ -308,6 +367,77 @@ fn an_altered_cache_entry_is_replaced_not_trusted() {
     assert_eq!(host.requests().len(), 2);
     let printed = Command::new(&bin).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), format!("{X64} release"));
+}
+
+/// The attack on a self-hosted runner: an earlier job's agent replaces the cached binary and
+/// rewrites the marker an earlier version of the script trusted (archive hash, binary hash).
+fn tamper_with_the_cache(world: &World) {
+    let bin = world.cached_binary(X64);
+    let evil = format!("#!/bin/sh\ntouch '{}'\necho tampered\n", world.ran_marker().display());
+    std::fs::write(&bin, evil).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let archive_hash = std::fs::read_to_string(world.checksums())
+        .unwrap()
+        .lines()
+        .find(|l| l.ends_with(&asset_name(X64)))
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap();
+    let marker = world.path(&format!("cache/sisyphus-action/{VERSION}/{X64}.complete"));
+    std::fs::write(marker, format!("{archive_hash} {}\n", sha256(&bin))).unwrap();
+}
+
+/// Installs, tampers with the cache, installs again: the second install must download and
+/// verify the release again, run nothing, and put the release binary back.
+fn reinstall_over_a_tampered_cache(binary_hash_committed: bool) -> Run {
+    let world = World::new();
+    let x64 = world.archive(X64, "release");
+    if binary_hash_committed {
+        world.commit_checksum(X64, &x64);
+    } else {
+        world.commit_archive_checksum(X64, &x64);
+    }
+    let host = host_with(&[(X64, x64)]);
+    world.install(&host, "Linux", "X64", &[]).assert_ok();
+    tamper_with_the_cache(&world);
+
+    let run = world.install(&host, "Linux", "X64", &[]);
+    run.assert_ok();
+    assert_eq!(run.get("source").as_deref(), Some("download"), "{}", run.stderr());
+    assert_eq!(host.requests().len(), 2);
+    assert!(!world.ran_marker().exists(), "the install script executed a binary");
+    let printed = Command::new(world.cached_binary(X64)).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), format!("{X64} release"), "the release binary is back");
+    run
+}
+
+#[test]
+fn a_tampered_cached_binary_with_a_forged_marker_is_never_run() {
+    let run = reinstall_over_a_tampered_cache(true);
+    assert!(run.stderr().contains("does not match the committed checksum"), "{}", run.stderr());
+}
+
+#[test]
+fn without_a_committed_binary_hash_the_cache_is_not_trusted() {
+    // The archive is downloaded and verified again, every time.
+    let run = reinstall_over_a_tampered_cache(false);
+    assert!(run.stderr().contains("is not trusted"), "{}", run.stderr());
+}
+
+#[test]
+fn an_archive_whose_binary_does_not_match_its_committed_hash_is_refused() {
+    let world = World::new();
+    let x64 = world.archive(X64, "release");
+    world.commit_archive_checksum(X64, &x64);
+    let other = world.path("assets/other");
+    std::fs::write(&other, "#!/bin/sh\necho other\n").unwrap();
+    world.commit_line(&format!("{}  sisyphus-action-{VERSION}-{X64}/sisyphus-action", sha256(&other)));
+    let host = host_with(&[(X64, x64)]);
+
+    let run = world.install(&host, "Linux", "X64", &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("checksum mismatch") && run.stderr().contains("refusing"), "{}", run.stderr());
+    assert_eq!(run.get("path"), None);
+    assert!(!world.cached_binary(X64).exists() && !world.ran_marker().exists());
 }
 
 #[test]
@@ -369,7 +499,11 @@ fn checksums_written_by_the_release_script_are_accepted_by_the_install_script() 
     assert!(right.status.success(), "{}", String::from_utf8_lossy(&right.stderr));
     let text = std::fs::read_to_string(world.checksums()).unwrap();
     assert!(text.contains("# repository: acme/sisyphus-action\n"), "{text}");
-    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 2, "{text}");
+    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 4, "{text}");
+    for triple in [X64, ARM64] {
+        let binary = format!("  sisyphus-action-{VERSION}-{triple}/sisyphus-action");
+        assert!(text.lines().any(|l| l.ends_with(&binary)), "the binary's own hash is recorded: {text}");
+    }
 
     let host = ReleaseHost::start(files);
     for arch in ["X64", "ARM64"] {
@@ -381,6 +515,10 @@ fn checksums_written_by_the_release_script_are_accepted_by_the_install_script() 
         );
         run.assert_ok();
         assert_eq!(run.get("source").as_deref(), Some("download"), "{}", run.stderr());
+        // And the next job reuses it, verified against the binary hash the release recorded.
+        let again = world.install(&host, "Linux", arch, &[("SISYPHUS_RELEASE_BASE_URL", "")]);
+        again.assert_ok();
+        assert_eq!(again.get("source").as_deref(), Some("cache"), "{}", again.stderr());
     }
     assert_eq!(host.requests().len(), 2);
 }

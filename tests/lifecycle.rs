@@ -152,6 +152,54 @@ async fn a_rerun_of_the_same_event_creates_no_duplicates() {
 }
 
 #[tokio::test]
+async fn a_comment_by_someone_else_carrying_our_key_is_never_edited() {
+    let s = setup("exit 3");
+    // Anyone can paste our hidden marker and key; the token could edit their comment all the same.
+    let planted = format!("{MARKER}\n<!-- sisyphus-action:reply-to=comment-{COMMENT} -->\nplanted");
+    s.gh.seed_comment(REPO, 1, 777, &planted, "mallory");
+    for _ in 0..2 {
+        assert_eq!(run(&s).await, Conclusion::Failure);
+        let theirs = s.gh.comments().into_iter().find(|c| c.id == 777).unwrap();
+        assert_eq!(theirs.body, planted, "{:?}", s.gh.request_lines());
+        assert!(!s.gh.request_lines().iter().any(|l| l.contains("/comments/777")), "{:?}", s.gh.request_lines());
+    }
+    let ours = s.gh.our_comments();
+    assert_eq!(ours.len(), 1, "our own reply is found and updated on the re-run: {ours:?}");
+    assert!(ours[0].body.contains("failed"), "{}", ours[0].body);
+}
+
+#[tokio::test]
+async fn without_our_login_no_earlier_comment_is_taken_for_ours() {
+    let s = setup("exit 3");
+    assert_eq!(run(&s).await, Conclusion::Failure);
+    // Every reaction fails now, so the re-run never learns our login: it posts anew.
+    s.gh.fault(Fault::on("POST", "/reactions").kind(FaultKind::Status(422)).times(100));
+    assert_eq!(run(&s).await, Conclusion::Failure);
+    assert_eq!(s.gh.our_comments().len(), 2, "{:?}", s.gh.request_lines());
+    assert!(!s.gh.request_lines().iter().any(|l| l.starts_with("PATCH")), "{:?}", s.gh.request_lines());
+}
+
+#[tokio::test]
+async fn a_long_reply_is_capped_and_the_agents_words_notify_nobody() {
+    // The agent's last paragraph: a mention, a closing keyword, a trailer and 70,000 more bytes.
+    let mut s = setup(
+        "printf 'Thanks @octocat! Fixes #1\\nCo-authored-by: Mallory <m@x>\\n'; head -c 70000 /dev/zero | tr '\\0' x; echo",
+    );
+    s.config.publish.allow_push = false;
+    assert_eq!(run(&s).await, Conclusion::Success);
+    let ours = s.gh.our_comments();
+    assert_eq!(ours.len(), 1);
+    let body = &ours[0].body;
+    assert!(body.len() <= 60_000, "{} bytes", body.len());
+    assert!(body.starts_with("Thanks `@octocat`! Fixes `#1`\n`Co-authored-by:` Mallory"), "{}", &body[..80]);
+    assert!(body.contains("truncated; the full text is in the job summary"));
+    assert!(body.contains(MARKER) && body.ends_with(&format!("reply-to=comment-{COMMENT} -->\n")), "the footer stays");
+    let summary = std::fs::read_to_string(s.dir.path().join("summary")).unwrap();
+    assert!(summary.contains(&"x".repeat(70_000)), "the job summary has the whole reply");
+    no_token_anywhere(&s);
+}
+
+#[tokio::test]
 async fn a_humans_reactions_survive() {
     let s = setup("exit 3");
     s.gh.seed_reaction(Subject::IssueComment(COMMENT), "eyes", "Codertocat");

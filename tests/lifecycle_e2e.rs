@@ -341,20 +341,27 @@ fn the_agent_cannot_read_our_environment() {
         return;
     }
     let env = Env::new();
-    let chowned = Command::new("chown").args(["-R", "65534:65534"]).arg(env.dir.path()).status().unwrap();
-    assert!(chowned.success());
     let seen = env.path("seen");
     // `$PPID` of the agent's shell is our process.
     let agent = format!("{{ cat /proc/$PPID/environ; echo \"rc=$?\"; }} > {} 2>&1; echo done", seen.display());
     let inner = env.command(&agent);
+    // Everything `nobody` needs is in the temp dir it owns: the clone may live where `nobody`
+    // cannot read (a 0700 dir made by `mktemp -d`).
+    let (binary, payload) = (env.path("sisyphus-action"), env.path("event.json"));
+    std::fs::copy(inner.get_program(), &binary).unwrap();
+    let fixture = inner.get_envs().find(|(k, _)| *k == "GITHUB_EVENT_PATH").and_then(|(_, v)| v).unwrap();
+    std::fs::copy(fixture, &payload).unwrap();
+    let chowned = Command::new("chown").args(["-R", "65534:65534"]).arg(env.dir.path()).status().unwrap();
+    assert!(chowned.success());
     let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(inner.get_program()).arg("run");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(&binary).arg("run");
     cmd.env_clear().stdout(Stdio::piped()).stderr(Stdio::piped());
     for (key, value) in inner.get_envs() {
         if let Some(value) = value {
             cmd.env(key, value);
         }
     }
+    cmd.env("GITHUB_EVENT_PATH", &payload);
     let out = wait_bounded(cmd.spawn().unwrap(), Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
     let seen = std::fs::read_to_string(&seen).unwrap();

@@ -80,6 +80,7 @@ fn request(s: &Setup, scenario: &str, tweak: impl FnOnce(&mut AgentConfig)) -> A
         title: format!("test {scenario}"),
         scratch: s.scratch.clone(),
         config,
+        untrusted_tree: false,
     }
 }
 
@@ -343,5 +344,27 @@ fn server_env_inner() {
     assert!(!env.contains(CANARY), "a token reached the agent:\n{env}");
     for name in ["GITHUB_TOKEN=", "GH_TOKEN=", "INPUT_", "ACTIONS_RUNTIME_TOKEN="] {
         assert!(!env.lines().any(|l| l.starts_with(name)), "{name} reached the agent");
+    }
+}
+
+/// A fork's head configures nothing: with `untrusted_tree`, the tree's `opencode.json` and
+/// `.opencode/opencode.json` (here: denying the bash tool) are not loaded. The trusted runs are
+/// the control: the same file does deny bash there, so the assertion can fail.
+#[test]
+fn an_untrusted_tree_does_not_load_its_project_config() {
+    let Some(bin) = opencode_bin() else { return };
+    let _slot = Slot::take();
+    for file in ["opencode.json", ".opencode/opencode.json"] {
+        for untrusted in [false, true] {
+            let s = setup(bin.clone());
+            let path = s.workdir.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, r#"{"permission": {"bash": "deny"}}"#).unwrap();
+            let mut req = request(&s, "envcheck", |_| {});
+            req.untrusted_tree = untrusted;
+            let o = run(&s, &req, None, &Cancel::new());
+            let ran_bash = s.workdir.join("env.txt").exists();
+            assert_eq!(ran_bash, untrusted, "{file} (untrusted: {untrusted}): {o:?}");
+        }
     }
 }

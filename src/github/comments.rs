@@ -1,6 +1,10 @@
 //! Replies on the thread: a new issue comment, a threaded reply under a review comment, or an
 //! update of the reply an earlier run of the same event already posted (found by its hidden
-//! key), so a re-run never posts twice.
+//! key and its author), so a re-run never posts twice.
+//!
+//! The key alone proves nothing: anyone can paste it into a comment of their own, and a token
+//! that may write issues may also edit other people's comments. So an earlier reply is ours
+//! only when our own account wrote it too.
 
 use http::Method;
 use serde_json::{Value, json};
@@ -55,19 +59,27 @@ impl Client {
         posted(&path, &reply, comment.review)
     }
 
-    /// Our earlier comment containing `key` (a hidden marker), on the issue conversation or, with
+    /// Our earlier comment: written by `author` (our token's login, compared as GitHub does,
+    /// without case) and containing `key` (a hidden marker), on the issue conversation or, with
     /// `review`, among the pull request's review comments. Reads at most 1000 comments.
     pub async fn find_comment(
         &self,
         repo: &Repo,
         number: u64,
         key: &str,
+        author: &str,
         review: bool,
     ) -> Result<Option<Posted>, GithubError> {
+        if author.is_empty() {
+            return Ok(None);
+        }
         let kind = if review { "pulls" } else { "issues" };
         let items =
             self.rest_list(&format!("/repos/{}/{}/{kind}/{number}/comments", repo.owner, repo.name), 10).await?;
-        let found = items.iter().rev().find(|c| c.get("body").and_then(Value::as_str).is_some_and(|b| b.contains(key)));
-        found.map(|c| posted(kind, c, review)).transpose()
+        let ours = |c: &Value| {
+            let by = c.pointer("/user/login").and_then(Value::as_str).is_some_and(|l| l.eq_ignore_ascii_case(author));
+            by && c.get("body").and_then(Value::as_str).is_some_and(|b| b.contains(key))
+        };
+        items.iter().rev().find(|c| ours(c)).map(|c| posted(kind, c, review)).transpose()
     }
 }

@@ -2,46 +2,26 @@
 //!
 //! The prompt is written to a file named by `$SISYPHUS_PROMPT_FILE`; the last non-empty
 //! paragraph of stdout is the final text; exit 0 is done, anything else failed. The child
-//! gets an allow-listed environment (never `GITHUB_TOKEN`, `GH_TOKEN` or `INPUT_*`: pushing
-//! and commenting are ours) and its own process group, so stopping it on timeout or
-//! cancellation stops everything it started (SIGTERM, then SIGKILL after a grace period).
+//! gets the agent's allow-listed environment (`process::agent_env`: never `GITHUB_TOKEN`,
+//! `GH_TOKEN` or `INPUT_*`: pushing and commenting are ours) and its own process group, stopped
+//! on timeout or cancellation (SIGTERM, then SIGKILL after a grace period). Its stdout and
+//! stderr both come through us: stderr lines are logged redacted and kept whole in
+//! `agent-stderr.log` in the scratch dir.
 //!
 //! It does not stream progress or count tokens: a plain command has neither.
 
-use std::io::Read as _;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::unix::process::CommandExt as _;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::wait::{Id, WaitPidFlag, waitid};
 
-use super::{AgentRequest, AgentStatus, Outcome, Runtime, Usage};
+use super::{AgentRequest, AgentStatus, Outcome, Runtime, Usage, process};
 use crate::cancel::Cancel;
-
-/// Variables a CLI agent may need; everything else (tokens, action inputs) stays out.
-const PASSED_ENV: &[&str] = &[
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TERM",
-    "TZ",
-    "TMPDIR",
-    "RUNNER_TEMP",
-    "RUNNER_OS",
-    "RUNNER_ARCH",
-    "CI",
-    "XDG_CONFIG_HOME",
-    "XDG_CACHE_HOME",
-    "XDG_DATA_HOME",
-];
 
 /// Time the agent gets between SIGTERM and SIGKILL. The runner itself sends SIGKILL ~7.5 s
 /// after its SIGTERM, and we still have to finish on GitHub after this.
@@ -50,12 +30,17 @@ const GRACE: Duration = Duration::from_secs(3);
 /// Bytes of stdout kept (the tail): the final text is at the end.
 const STDOUT_LIMIT: usize = 1 << 20;
 
+/// Characters of one stderr line shown in the job log (the whole line is in the log file).
+const STDERR_LINE_LIMIT: usize = 500;
+
 pub struct CommandRuntime {
     pub command: String,
 }
 
 enum Event {
-    Exited(std::io::Result<ExitStatus>),
+    /// The child exited; it is not reaped yet (the waiter only watches), so its pid and group
+    /// id stay ours until we reap it.
+    Exited,
     Cancelled,
 }
 
@@ -72,14 +57,15 @@ impl Runtime for CommandRuntime {
             .arg(&self.command)
             .current_dir(&request.workdir)
             .env_clear()
-            .envs(PASSED_ENV.iter().filter_map(|k| std::env::var_os(k).map(|v| (*k, v))))
+            .envs(process::inherited_env())
             .env("SISYPHUS_PROMPT_FILE", &prompt_file)
             .env("SISYPHUS_WORKDIR", &request.workdir)
             .env("SISYPHUS_TITLE", &request.title)
             .env("SISYPHUS_MODEL", &request.config.model)
             .stdin(Stdio::null())
+            // Both piped through us: nothing the agent prints reaches the job log unguarded.
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .process_group(0);
         // The model keys are the agent's to use (never the GitHub token).
         let keys = [
@@ -88,23 +74,35 @@ impl Runtime for CommandRuntime {
             ("OPENAI_API_KEY", &request.config.openai_api_key),
             ("OPENAI_BASE_URL", &request.config.openai_base_url),
         ];
+        let mut secrets = Vec::new();
         for (name, value) in keys {
             if let Some(value) = value {
                 command.env(name, value);
+                if name.ends_with("_KEY") {
+                    secrets.push(value.clone());
+                }
             }
         }
         let mut child = command.spawn().with_context(|| format!("cannot start `sh -c {}`", self.command))?;
-        let group = Pid::from_raw(i32::try_from(child.id()).context("the agent's pid does not fit a pid_t")?);
+        let group = process::pid_of(&child);
 
         let stdout = child.stdout.take();
         let (out_tx, out_rx) = mpsc::channel();
         std::thread::spawn(move || {
             let _ = out_tx.send(read_tail(stdout));
         });
+        let stderr_log = request.scratch.join("agent-stderr.log");
+        if let Some(stderr) = child.stderr.take() {
+            let log = std::fs::File::create(&stderr_log)
+                .with_context(|| format!("cannot create `{}`", stderr_log.display()))?;
+            std::thread::spawn(move || relay_stderr(stderr, log, &secrets));
+        }
         let (tx, rx) = mpsc::channel();
         let exit_tx = tx.clone();
         std::thread::spawn(move || {
-            let _ = exit_tx.send(Event::Exited(child.wait()));
+            // Watches without reaping: `child` stays the one owner of the exit status.
+            let _ = waitid(Id::Pid(group), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT);
+            let _ = exit_tx.send(Event::Exited);
         });
         let cancel_tx = std::sync::Mutex::new(tx);
         cancel.on_cancel(move |_| {
@@ -115,20 +113,23 @@ impl Runtime for CommandRuntime {
 
         let deadline = started + request.config.timeout;
         let status = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(Event::Exited(Ok(status))) => exit_status(status, &self.command),
-            Ok(Event::Exited(Err(e))) => {
-                AgentStatus::Failed { kind: "Wait".into(), message: format!("cannot wait for the agent: {e}") }
-            }
+            Ok(Event::Exited) => match child.wait() {
+                Ok(status) => exit_status(status, &self.command),
+                Err(e) => {
+                    AgentStatus::Failed { kind: "Wait".into(), message: format!("cannot wait for the agent: {e}") }
+                }
+            },
             Ok(Event::Cancelled) => {
-                stop(group, &rx);
+                stop(&mut child);
                 AgentStatus::Cancelled
             }
             Err(_) => {
-                stop(group, &rx);
+                stop(&mut child);
                 AgentStatus::TimedOut
             }
         };
-        // Whatever the agent left running in the background goes with it.
+        // Whatever the agent left running in its group goes with it; what left the group is
+        // the caller's containment (`process::end_descendants`).
         let _ = killpg(group, Signal::SIGKILL);
         let stdout = out_rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
         Ok(Outcome {
@@ -144,6 +145,29 @@ impl Runtime for CommandRuntime {
     }
 }
 
+/// SIGTERM the group, give it `GRACE`, then SIGKILL.
+fn stop(child: &mut Child) {
+    let started = Instant::now();
+    process::stop_group(child, GRACE);
+    if started.elapsed() >= GRACE {
+        tracing::warn!("the agent did not stop within {GRACE:?} of SIGTERM; it was killed");
+    }
+}
+
+/// Each stderr line goes to the log file whole, and to our log shortened and with the model
+/// keys redacted (the agent knows those; the GitHub token it never had).
+fn relay_stderr(stderr: ChildStderr, mut log: std::fs::File, secrets: &[String]) {
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+        let _ = log.write_all(&line);
+        let text = String::from_utf8_lossy(&line);
+        let shown: String = crate::gha::redact(text.trim_end(), secrets).chars().take(STDERR_LINE_LIMIT).collect();
+        tracing::info!("agent stderr: {shown}");
+        line.clear();
+    }
+}
+
 fn exit_status(status: ExitStatus, command: &str) -> AgentStatus {
     use std::os::unix::process::ExitStatusExt as _;
     if status.success() {
@@ -155,28 +179,6 @@ fn exit_status(status: ExitStatus, command: &str) -> AgentStatus {
         (None, None) => "failed".to_owned(),
     };
     AgentStatus::Failed { kind: "AgentCommand".into(), message: format!("`{command}` {how}") }
-}
-
-/// SIGTERM the group, give it `GRACE`, then SIGKILL; waits (bounded) for the exit.
-fn stop(group: Pid, rx: &mpsc::Receiver<Event>) {
-    let _ = killpg(group, Signal::SIGTERM);
-    if wait_exit(rx, GRACE) {
-        return;
-    }
-    tracing::warn!("the agent did not stop within {GRACE:?} of SIGTERM; killing it");
-    let _ = killpg(group, Signal::SIGKILL);
-    wait_exit(rx, Duration::from_secs(5));
-}
-
-fn wait_exit(rx: &mpsc::Receiver<Event>, within: Duration) -> bool {
-    let until = Instant::now() + within;
-    loop {
-        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
-            Ok(Event::Exited(_)) => return true,
-            Ok(Event::Cancelled) => {}
-            Err(_) => return false,
-        }
-    }
 }
 
 fn read_tail(stdout: Option<std::process::ChildStdout>) -> String {
@@ -243,6 +245,7 @@ mod tests {
             title: "octo/repo#7".into(),
             scratch: dir.to_path_buf(),
             config,
+            untrusted_tree: false,
         };
         (CommandRuntime { command: command.into() }, request)
     }
@@ -262,6 +265,25 @@ mod tests {
         assert_eq!(outcome.status, AgentStatus::Done);
         let name = dir.path().file_name().unwrap().to_string_lossy().to_string();
         assert_eq!(outcome.final_text, format!("fix the flaky test in {name} token=none input=none"));
+    }
+
+    /// stderr is ours, never the job log's directly: kept whole in the scratch dir (and logged
+    /// redacted, line by line).
+    #[test]
+    fn stderr_is_piped_through_us() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rt, req) =
+            request(dir.path(), "echo oops >&2; echo '::warning::injected' >&2; echo fine", Duration::from_secs(10));
+        let outcome = rt.run(&req, &Cancel::new()).unwrap();
+        assert_eq!(outcome.status, AgentStatus::Done);
+        assert_eq!(outcome.final_text, "fine");
+        // The relay thread may still be writing when the agent's exit is seen.
+        let log = dir.path().join("agent-stderr.log");
+        let until = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(&log).is_ok_and(|t| t.contains("injected")) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "oops\n::warning::injected\n");
     }
 
     #[test]

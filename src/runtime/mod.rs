@@ -9,7 +9,8 @@
 //! `server.rs` owns the process; `api.rs` the HTTP calls and the event-stream reader;
 //! `sse.rs` and `events.rs` turn bytes into typed events; `completion.rs` is the pure state
 //! machine that decides when the run is over; `transcript.rs` logs and collects what the agent
-//! said and did.
+//! said and did. `process.rs` is shared: process groups, the agent's environment, and ending
+//! everything the agent left behind.
 
 pub mod command;
 
@@ -21,12 +22,14 @@ use serde::Serialize;
 
 use crate::cancel::Cancel;
 use crate::config::{AgentConfig, RuntimeKind};
+use crate::event::PullInfo;
 
 pub mod api;
 pub mod completion;
 pub mod events;
 pub mod opencode;
 pub mod opencode_config;
+pub mod process;
 pub mod server;
 pub mod sse;
 pub mod transcript;
@@ -42,6 +45,9 @@ pub struct AgentRequest {
     /// Private scratch space (under `RUNNER_TEMP`) for state, config and logs.
     pub scratch: PathBuf,
     pub config: AgentConfig,
+    /// The work tree is a fork's head: its own agent configuration (OpenCode's project config)
+    /// is the fork author's and must not load.
+    pub untrusted_tree: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,10 +98,36 @@ pub trait Runtime {
     fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Outcome>;
 }
 
+/// Whether the agent's work tree is someone else's: a fork's head we will push to, or any pull
+/// request whose head is not `repo`'s own (or is gone). Such a tree configures nothing.
+pub fn untrusted_tree(fork_head: bool, pull: Option<&PullInfo>, repo: &str) -> bool {
+    fork_head || pull.is_some_and(|p| p.is_fork || p.head_repo.as_deref().is_none_or(|r| !r.eq_ignore_ascii_case(repo)))
+}
+
 /// The runtime the config asks for.
 pub fn for_config(config: &AgentConfig) -> Box<dyn Runtime + Send + Sync> {
     match &config.runtime {
         RuntimeKind::OpenCode => Box::new(opencode::OpenCode::default()),
         RuntimeKind::Command(command) => Box::new(command::CommandRuntime { command: command.clone() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fork_heads_and_foreign_pull_requests_are_untrusted() {
+        let pull = |head: Option<&str>, is_fork| PullInfo {
+            head_repo: head.map(str::to_owned),
+            is_fork,
+            ..PullInfo::default()
+        };
+        assert!(!untrusted_tree(false, None, "octo/repo"));
+        assert!(untrusted_tree(true, None, "octo/repo"));
+        assert!(!untrusted_tree(false, Some(&pull(Some("Octo/Repo"), false)), "octo/repo"));
+        assert!(untrusted_tree(false, Some(&pull(Some("octo/repo"), true)), "octo/repo"));
+        assert!(untrusted_tree(false, Some(&pull(Some("forker/repo"), false)), "octo/repo"));
+        assert!(untrusted_tree(false, Some(&pull(None, false)), "octo/repo"));
     }
 }

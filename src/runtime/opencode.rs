@@ -7,7 +7,6 @@
 //! to the server is the event stream. Whatever ends the run, the server's process group is
 //! stopped before `run` returns.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,27 +29,6 @@ const START_WAIT: Duration = Duration::from_secs(120);
 /// SIGTERM → SIGKILL grace for the server's process group.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// Set by `stop_servers_in_background`: a finished run's server is then stopped on a thread of
-/// its own while the caller publishes, instead of before `run` returns.
-static BACKGROUND_STOP: AtomicBool = AtomicBool::new(false);
-/// Servers being stopped in the background; `await_stopped_servers` joins them.
-static STOPPING: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
-
-/// From now on, `run` hands a finished server to a thread that stops it (SIGTERM, then SIGKILL
-/// after the grace) and returns the outcome at once: `scripts/bench` measured that stop at
-/// 0.1-5.7 s, all of it between the final idle and publishing. The caller must call
-/// `await_stopped_servers` before it exits, so that no server outlives it.
-pub fn stop_servers_in_background() {
-    BACKGROUND_STOP.store(true, Ordering::SeqCst);
-}
-
-/// Blocks until every server handed to the background has stopped.
-pub fn await_stopped_servers() {
-    let stopping = std::mem::take(&mut *STOPPING.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    for handle in stopping {
-        let _ = handle.join();
-    }
-}
 /// How often a lost event stream is re-opened before the run fails.
 const MAX_RESUBSCRIBES: u32 = 3;
 
@@ -130,7 +108,13 @@ fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits, stats: Option<&M
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
     let password = crate::gha::random_token();
-    let env = opencode_config::server_env(std::env::vars_os(), &config.to_string(), &password, &request.scratch);
+    let env = opencode_config::server_env(
+        std::env::vars_os(),
+        &config.to_string(),
+        &password,
+        &request.scratch,
+        request.untrusted_tree,
+    );
 
     let (tx, rx) = mpsc::channel::<Note>();
     let (server_tx, server_rx) = mpsc::channel::<ServerNote>();
@@ -140,12 +124,9 @@ fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits, stats: Option<&M
     tracing::info!("opencode serving at {} (log: {})", server.url, server.log_path.display());
 
     let outcome = drive(request, cancel, limits, &mut server, &password, (tx, rx), started, stats);
-    if BACKGROUND_STOP.load(Ordering::SeqCst) {
-        let handle = std::thread::spawn(move || server.stop(STOP_GRACE));
-        STOPPING.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(handle);
-    } else {
-        server.stop(STOP_GRACE);
-    }
+    // Before returning, whatever the outcome: the caller contains what is left and publishes
+    // only after that, so a server still running would still be serving the agent.
+    server.stop(STOP_GRACE);
     outcome
 }
 

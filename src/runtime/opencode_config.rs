@@ -1,8 +1,9 @@
 //! The OpenCode server's configuration and environment, built by us — never by editing JSON in
 //! shell. Config: the model, provider settings from the inputs, thinking-budget variants, the
 //! user's `opencode-config` deep-merged on top, and then the headless safety rules, which the
-//! user cannot switch off (nobody is there to answer a prompt). Environment: an explicit
-//! allow-list, so the GitHub token and the action's inputs never reach the agent.
+//! user cannot switch off (nobody is there to answer a prompt). Environment: the agent's
+//! allow-list (`process::agent_env`), so the GitHub token and the action's inputs never reach
+//! the agent, plus the server's own settings.
 //!
 //! This module only computes values; starting the server is `server.rs`'s job.
 
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Map, Value, json};
 
+use super::process;
 use crate::config::AgentConfig;
 
 /// Provider id we give an OpenAI-compatible endpoint from `openai-base-url`.
@@ -148,52 +150,18 @@ pub fn xdg_dirs(scratch: &Path) -> [(&'static str, PathBuf); 4] {
     ]
 }
 
-/// Variables passed through from our environment. Provider keys and endpoints are listed by
-/// prefix; nothing GitHub- or input-related matches any of these.
-const PASS_EXACT: &[&str] =
-    &["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM"];
-const PASS_PREFIX: &[&str] = &[
-    "OPENCODE_",
-    "ANTHROPIC_",
-    "OPENAI_",
-    "AWS_",
-    "GOOGLE_",
-    "GEMINI_",
-    "OPENROUTER_",
-    "AZURE_",
-    "MISTRAL_",
-    "GROQ_",
-    "DEEPSEEK_",
-    "XAI_",
-    "ZHIPU_",
-    "OLLAMA_",
-    "NODE_",
-    "NPM_CONFIG_",
-    "SSL_CERT_",
-];
-/// Never passed, whatever the lists above say (defence in depth).
-fn forbidden(name: &str) -> bool {
-    name.starts_with("GITHUB_")
-        || name.starts_with("INPUT_")
-        || name.starts_with("ACTIONS_")
-        || name.starts_with("RUNNER_")
-        || matches!(name, "GH_TOKEN" | "GITHUB_TOKEN" | "GH_ENTERPRISE_TOKEN")
-        || name.contains("GITHUB_TOKEN")
-}
-
-fn allowed(name: &str) -> bool {
-    !forbidden(name) && (PASS_EXACT.contains(&name) || PASS_PREFIX.iter().any(|p| name.starts_with(p)))
-}
-
 /// The server's complete environment: the allow-listed part of `parent`, then ours.
+/// `untrusted_tree` (a fork's head): the tree's own `opencode.json`, `.opencode/` (agents,
+/// commands, plugins, MCP servers) and `AGENTS.md` are not loaded — they are the fork author's
+/// configuration, not the repository's.
 pub fn server_env(
     parent: impl IntoIterator<Item = (OsString, OsString)>,
     config_json: &str,
     password: &str,
     scratch: &Path,
+    untrusted_tree: bool,
 ) -> BTreeMap<OsString, OsString> {
-    let mut env: BTreeMap<OsString, OsString> =
-        parent.into_iter().filter(|(k, _)| k.to_str().is_some_and(allowed)).collect();
+    let mut env = process::agent_env(parent);
     let ours: [(&str, &str); 8] = [
         ("OPENCODE_CONFIG_CONTENT", config_json),
         ("OPENCODE_SERVER_PASSWORD", password),
@@ -210,6 +178,10 @@ pub fn server_env(
     // A caller's OPENCODE_CONFIG / OPENCODE_PERMISSION would override what we just decided.
     env.remove(&OsString::from("OPENCODE_CONFIG"));
     env.remove(&OsString::from("OPENCODE_PERMISSION"));
+    env.remove(&OsString::from("OPENCODE_DISABLE_PROJECT_CONFIG"));
+    if untrusted_tree {
+        env.insert("OPENCODE_DISABLE_PROJECT_CONFIG".into(), "1".into());
+    }
     for (k, v) in xdg_dirs(scratch) {
         env.insert(k.into(), v.into());
     }
@@ -328,7 +300,7 @@ mod tests {
             ("RANDOM_SECRET", "s"),
         ]
         .map(|(k, v)| (OsString::from(k), OsString::from(v)));
-        let env = server_env(parent, "{}", "pw", Path::new("/scratch"));
+        let env = server_env(parent.clone(), "{}", "pw", Path::new("/scratch"), false);
         let keys: Vec<&str> = env.keys().filter_map(|k| k.to_str()).collect();
         for bad in ["GITHUB_TOKEN", "GH_TOKEN", "INPUT_GITHUB-TOKEN", "ACTIONS_RUNTIME_TOKEN", "RANDOM_SECRET"] {
             assert!(!keys.contains(&bad), "{bad} leaked: {keys:?}");
@@ -337,5 +309,8 @@ mod tests {
         assert!(keys.contains(&"ANTHROPIC_API_KEY") && keys.contains(&"PATH"));
         assert_eq!(env[&OsString::from("XDG_DATA_HOME")], OsString::from("/scratch/opencode/data"));
         assert_eq!(env[&OsString::from("OPENCODE_SERVER_PASSWORD")], OsString::from("pw"));
+        assert!(!keys.contains(&"OPENCODE_DISABLE_PROJECT_CONFIG"));
+        let fork = server_env(parent, "{}", "pw", Path::new("/scratch"), true);
+        assert_eq!(fork[&OsString::from("OPENCODE_DISABLE_PROJECT_CONFIG")], OsString::from("1"));
     }
 }

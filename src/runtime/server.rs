@@ -1,7 +1,7 @@
 //! The `opencode serve` process: found, version-checked, started in its own process group with
 //! an explicit environment, its URL read from the "listening" line, its output drained to a log
 //! file (so a full pipe can never stall it), and stopped — SIGTERM to the whole group, SIGKILL
-//! after a grace period — when the guard drops. Whatever happens, no `opencode` outlives us.
+//! after a grace period (`process::stop_group`) — when the guard drops.
 //!
 //! It does not talk HTTP (`api.rs`) and does not decide anything about the session.
 
@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+
+use super::process;
 
 /// `config.opencode_path`, else `opencode` on `PATH`.
 pub fn locate(configured: Option<&Path>) -> Result<PathBuf> {
@@ -31,11 +31,14 @@ pub fn locate(configured: Option<&Path>) -> Result<PathBuf> {
 
 /// `opencode --version`, trimmed; bounded so a broken binary cannot hang us.
 pub fn version(binary: &Path) -> Result<String> {
+    // Like the server, it is the agent's code: it gets the allow-listed environment only.
     let mut child = Command::new(binary)
         .arg("--version")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
+        .env_clear()
+        .envs(process::inherited_env())
         .env("OPENCODE_DISABLE_AUTOUPDATE", "1")
         .process_group(0)
         .spawn()
@@ -48,8 +51,7 @@ pub fn version(binary: &Path) -> Result<String> {
         let _ = tx.send(out);
     });
     let out = rx.recv_timeout(Duration::from_secs(30));
-    let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-    let _ = child.wait();
+    process::stop_group(&mut child, Duration::ZERO);
     let out = out.map_err(|_| anyhow::anyhow!("`{} --version` did not answer within 30 s", binary.display()))?;
     Ok(out.trim().trim_start_matches('v').to_owned())
 }
@@ -154,21 +156,11 @@ impl Server {
         self.child.try_wait().ok().flatten().map(|s| s.to_string())
     }
 
-    /// SIGTERM to the group, SIGKILL after `grace`. Idempotent.
+    /// SIGTERM to the group, SIGKILL after `grace`. Idempotent. Helpers it spawned in the same
+    /// group go with it; its detached bash commands do not (they have sessions of their own):
+    /// ending those is the caller's containment (`process::end_descendants`).
     pub fn stop(&mut self, grace: Duration) {
-        let group = Pid::from_raw(self.child.id() as i32);
-        if self.exited().is_none() {
-            let _ = killpg(group, Signal::SIGTERM);
-            let deadline = Instant::now() + grace;
-            // The process gives no event we could block on here besides its exit; a short
-            // sleep-wait only runs during shutdown, never while the agent works.
-            while self.exited().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        // Helpers it spawned (LSP daemons, shells) live in the same group: take them too.
-        let _ = killpg(group, Signal::SIGKILL);
-        let _ = self.child.wait();
+        process::stop_group(&mut self.child, grace);
     }
 }
 
@@ -227,6 +219,27 @@ mod tests {
             Some("http://127.0.0.1:33")
         );
         assert_eq!(listening_url("server listening"), None);
+    }
+
+    /// `opencode --version` is the agent's code too: it sees only the allow-listed environment
+    /// (cargo's own variables, set for this test process, must not reach it).
+    #[test]
+    fn version_runs_with_the_allow_listed_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("env");
+        let script = dir.path().join("fake-opencode");
+        std::fs::write(&script, format!("#!/bin/sh\nenv > {}\necho v1.2.3\n", seen.display())).unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        assert_eq!(version(&script).unwrap(), "1.2.3");
+        let env = std::fs::read_to_string(&seen).unwrap();
+        assert!(env.contains("OPENCODE_DISABLE_AUTOUPDATE=1"), "{env}");
+        assert!(std::env::var_os("CARGO_PKG_NAME").is_some(), "cargo sets it for tests");
+        let names = env.lines().filter_map(|l| l.split_once('=').map(|(k, _)| k));
+        // What `sh` sets itself.
+        let shell = ["PWD", "OLDPWD", "SHLVL", "_"];
+        for name in names {
+            assert!(process::allowed(name) || shell.contains(&name), "{name} reached `opencode --version`:\n{env}");
+        }
     }
 
     #[test]

@@ -1,0 +1,459 @@
+//! The agent's processes: the one place that knows how to start them (own process group, the
+//! allow-listed environment), how to stop a group (SIGTERM, grace, SIGKILL) and how to end
+//! everything the agent left behind once its turn is over.
+//!
+//! Why a module of its own: the agent (OpenCode or a `command` CLI) is untrusted. It runs shell
+//! commands as our user, and a command can leave its process group (`setsid`, OpenCode runs
+//! every bash-tool command `detached`), fork twice or ignore SIGTERM. Stopping a process group
+//! is therefore only the polite first step; containment is: our process is a child subreaper
+//! (`become_subreaper`, called by the binary before any agent starts), so every orphan comes
+//! back to us, and `end_descendants` ends every descendant of our process — frozen first so
+//! that none can fork while we kill — until `/proc` shows none is left. Publishing (which uses
+//! the token) starts only after that.
+//!
+//! Both runtimes and `opencode --version` take their environment from `agent_env`: the agent
+//! never gets the GitHub token, an action input or a runner credential.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::OsString;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::unistd::Pid;
+
+/// Variables passed by exact name: what a shell, a compiler or a package manager needs.
+const PASS_EXACT: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TERM",
+    "TZ",
+    "TMPDIR",
+    "CI",
+    "RUNNER_OS",
+    "RUNNER_ARCH",
+    "RUNNER_TEMP",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    // Corporate networks: the agent must reach its model through the same proxy and CAs as we do.
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "NODE_EXTRA_CA_CERTS",
+    // Memory limits and the like for OpenCode's runtime and the agent's tools.
+    "NODE_OPTIONS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    // A model credential on purpose (Bedrock with temporary credentials), despite its name.
+    "AWS_SESSION_TOKEN",
+];
+
+/// Variables passed by prefix: locale, OpenCode's own settings and the model providers' keys
+/// and endpoints.
+const PASS_PREFIX: &[&str] = &[
+    "LC_",
+    "OPENCODE_",
+    "ANTHROPIC_",
+    "OPENAI_",
+    "AWS_",
+    "GOOGLE_",
+    "GEMINI_",
+    "OPENROUTER_",
+    "AZURE_",
+    "MISTRAL_",
+    "GROQ_",
+    "DEEPSEEK_",
+    "XAI_",
+    "ZHIPU_",
+    "OLLAMA_",
+];
+
+/// Never passed, whatever the lists above say: GitHub's and the runner's credentials, the
+/// action's inputs (which hold the token), and anything named like a token that is not a
+/// model credential listed by exact name.
+fn forbidden(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let token_like = upper.contains("TOKEN") && !PASS_EXACT.contains(&name);
+    upper.starts_with("GITHUB_")
+        || upper.starts_with("GH_")
+        || upper.starts_with("INPUT_")
+        || upper.starts_with("ACTIONS_")
+        || (upper.starts_with("RUNNER_") && !PASS_EXACT.contains(&name))
+        || token_like
+}
+
+/// Whether `name` may reach the agent.
+pub fn allowed(name: &str) -> bool {
+    !forbidden(name) && (PASS_EXACT.contains(&name) || PASS_PREFIX.iter().any(|p| name.starts_with(p)))
+}
+
+/// The allow-listed part of `parent`: the agent's whole inherited environment (callers add
+/// their own variables on top, and must `env_clear` first).
+pub fn agent_env(parent: impl IntoIterator<Item = (OsString, OsString)>) -> BTreeMap<OsString, OsString> {
+    parent.into_iter().filter(|(k, _)| k.to_str().is_some_and(allowed)).collect()
+}
+
+/// Our own environment, allow-listed.
+pub fn inherited_env() -> BTreeMap<OsString, OsString> {
+    agent_env(std::env::vars_os())
+}
+
+/// The pid of a child we started, as a `Pid` (its process group id too, when it was started
+/// with `process_group(0)`).
+pub fn pid_of(child: &Child) -> Pid {
+    // Linux pids fit a pid_t; `u32` is only std's portable type for them.
+    Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))
+}
+
+/// SIGTERM to `child`'s process group, SIGKILL to the group after `grace` (or at once once the
+/// leader has exited: whatever else is in the group goes with it), then reaps the leader.
+/// Idempotent.
+pub fn stop_group(child: &mut Child, grace: Duration) {
+    let group = pid_of(child);
+    if matches!(child.try_wait(), Ok(None)) {
+        let _ = killpg(group, Signal::SIGTERM);
+        let deadline = Instant::now() + grace;
+        // Only a shutdown path: the leader gives no event to block on besides its exit.
+        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+    let _ = child.wait();
+}
+
+/// Makes our process a child subreaper: from now on every orphaned descendant (a `setsid`
+/// daemon, a double fork, OpenCode's detached bash commands) is re-parented to us instead of
+/// to init, so `end_descendants` can find it. Only the binary calls this: tests run runtimes
+/// in-process, in parallel, and must not adopt each other's orphans.
+pub fn become_subreaper() -> nix::Result<()> {
+    nix::sys::prctl::set_child_subreaper(true)
+}
+
+/// Whether our process is a child subreaper (so that walking our descendants finds them all).
+pub fn is_subreaper() -> bool {
+    nix::sys::prctl::get_child_subreaper().unwrap_or(false)
+}
+
+/// One process from `/proc/<pid>/stat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    pub comm: String,
+    /// `R`, `S`, `D`, `T`, `Z`, …
+    pub state: char,
+}
+
+impl ProcInfo {
+    fn dead(&self) -> bool {
+        matches!(self.state, 'Z' | 'X' | 'x')
+    }
+}
+
+/// `pid (comm) S ppid …` → the fields we use. `comm` may hold spaces and parentheses: it ends
+/// at the last `)`.
+pub fn parse_stat(text: &str) -> Option<ProcInfo> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let pid = text[..open].trim().parse().ok()?;
+    let comm = text.get(open + 1..close)?.to_owned();
+    let mut rest = text.get(close + 1..)?.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some(ProcInfo { pid, ppid, comm, state })
+}
+
+fn read_proc(pid: i32) -> Option<ProcInfo> {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().as_deref().and_then(parse_stat)
+}
+
+fn all_processes() -> Vec<ProcInfo> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter_map(read_proc)
+        .collect()
+}
+
+/// Every descendant of `root` (not `root` itself), zombies included, from one walk of `/proc`.
+pub fn descendants(root: Pid) -> Vec<ProcInfo> {
+    let mut children: HashMap<i32, Vec<ProcInfo>> = HashMap::new();
+    for p in all_processes() {
+        children.entry(p.ppid).or_default().push(p);
+    }
+    let mut out = Vec::new();
+    let mut queue = vec![root.as_raw()];
+    while let Some(parent) = queue.pop() {
+        for child in children.remove(&parent).unwrap_or_default() {
+            queue.push(child.pid);
+            out.push(child);
+        }
+    }
+    out
+}
+
+/// Live (non-zombie) descendants of `root`.
+fn alive(root: Pid) -> Vec<ProcInfo> {
+    descendants(root).into_iter().filter(|p| !p.dead()).collect()
+}
+
+/// Reaps the zombies that are `root`'s own children, each by its pid: never `waitpid(-1)`, so
+/// the exit status of a child someone else still waits on is never taken from them.
+fn reap_zombies(root: Pid) {
+    for p in descendants(root) {
+        if p.ppid == root.as_raw() && p.dead() {
+            let _ = waitpid(Pid::from_raw(p.pid), Some(WaitPidFlag::WNOHANG));
+        }
+    }
+}
+
+/// Descendants that could not be ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survivors {
+    pub processes: Vec<ProcInfo>,
+    /// Pids we were not allowed to signal (another user's, e.g. root through `sudo`).
+    pub denied: Vec<i32>,
+}
+
+impl std::fmt::Display for Survivors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list: Vec<String> = self.processes.iter().take(10).map(|p| format!("{} ({})", p.pid, p.comm)).collect();
+        write!(f, "{} process(es) the agent started are still running: {}", self.processes.len(), list.join(", "))?;
+        if !self.denied.is_empty() {
+            write!(f, "; we may not signal {} of them (another user's, e.g. root through sudo)", self.denied.len())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Survivors {}
+
+/// Signals `pid`; `false` when we may not (EPERM). A process that is already gone is fine.
+fn signal(pid: i32, sig: Signal) -> bool {
+    !matches!(kill(Pid::from_raw(pid), sig), Err(Errno::EPERM))
+}
+
+/// Stops (SIGSTOP) every live descendant of `root`, re-walking until a walk finds none we
+/// have not stopped: a stopped process cannot fork, so the tree stops growing. Returns them.
+fn freeze(root: Pid, denied: &mut BTreeSet<i32>) -> Vec<i32> {
+    let mut stopped = BTreeSet::new();
+    // Bounded: a fork bomb outrunning us ends up in the next round of the caller's loop.
+    for _ in 0..64 {
+        let fresh: Vec<i32> = alive(root).into_iter().map(|p| p.pid).filter(|p| !stopped.contains(p)).collect();
+        if fresh.is_empty() {
+            break;
+        }
+        for pid in fresh {
+            if !signal(pid, Signal::SIGSTOP) {
+                denied.insert(pid);
+            }
+            stopped.insert(pid);
+        }
+    }
+    stopped.into_iter().collect()
+}
+
+/// Waits (at most `within`) until `root` has no live descendant; reaps as they die.
+fn wait_gone(root: Pid, within: Duration) -> bool {
+    let until = Instant::now() + within;
+    loop {
+        reap_zombies(root);
+        if alive(root).is_empty() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        // Dying processes give no event we could wait on (they are not all our children).
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Ends every descendant of `root`: all of them get SIGTERM at once (frozen first, so that a
+/// parent's death cannot orphan a child before it was signalled) and `grace` to exit; then,
+/// until `limit` is over, freeze whatever is left (and whatever it forked meanwhile) and
+/// SIGKILL it. Returns how many processes were found, or the survivors when `/proc` still
+/// shows one after `limit` (or at once when the only ones left are ones we may not signal).
+///
+/// `root` is our own pid in the binary (a subreaper, so orphans are still descendants).
+pub fn end_descendants(root: Pid, grace: Duration, limit: Duration) -> Result<usize, Survivors> {
+    let started = Instant::now();
+    reap_zombies(root);
+    let mut denied = BTreeSet::new();
+    let first = freeze(root, &mut denied);
+    if first.is_empty() {
+        return Ok(0);
+    }
+    for &pid in &first {
+        signal(pid, Signal::SIGTERM);
+    }
+    for &pid in &first {
+        signal(pid, Signal::SIGCONT);
+    }
+    let mut seen: BTreeSet<i32> = first.into_iter().collect();
+    if wait_gone(root, grace.min(limit)) {
+        return Ok(seen.len());
+    }
+    loop {
+        let frozen = freeze(root, &mut denied);
+        for &pid in &frozen {
+            if !signal(pid, Signal::SIGKILL) {
+                denied.insert(pid);
+            }
+        }
+        seen.extend(frozen);
+        let left = limit.saturating_sub(started.elapsed());
+        if wait_gone(root, left.min(Duration::from_millis(500))) {
+            return Ok(seen.len());
+        }
+        let survivors = alive(root);
+        let only_denied = survivors.iter().all(|p| denied.contains(&p.pid));
+        if started.elapsed() >= limit || only_denied {
+            let denied = survivors.iter().map(|p| p.pid).filter(|p| denied.contains(p)).collect();
+            // Leave them running rather than stopped: a frozen process we cannot kill would
+            // hang whatever waits on it.
+            for p in &survivors {
+                signal(p.pid, Signal::SIGCONT);
+            }
+            return Err(Survivors { processes: survivors, denied });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_odd_command_names() {
+        let p = parse_stat("4242 (a (weird) name) S 17 4242 4242 0 -1").unwrap();
+        assert_eq!(p, ProcInfo { pid: 4242, ppid: 17, comm: "a (weird) name".into(), state: 'S' });
+        assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn env_allow_list_keeps_what_tools_need_and_no_credential() {
+        let parent = [
+            ("PATH", "/bin"),
+            ("HOME", "/h"),
+            ("LC_ALL", "C.UTF-8"),
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("no_proxy", "localhost"),
+            ("NODE_EXTRA_CA_CERTS", "/ca.pem"),
+            ("ANTHROPIC_API_KEY", "sk"),
+            ("AWS_SESSION_TOKEN", "aws"),
+            ("RUNNER_TEMP", "/t"),
+            ("GITHUB_TOKEN", "ghp_x"),
+            ("GH_TOKEN", "ghp_y"),
+            ("GH_ENTERPRISE_TOKEN", "ghp_e"),
+            ("INPUT_GITHUB_TOKEN", "ghp_z"),
+            ("INPUT_GITHUB-TOKEN", "ghp_z"),
+            ("INPUT_MODEL", "m"),
+            ("input_lower", "m"),
+            ("ACTIONS_RUNTIME_TOKEN", "t"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "u"),
+            ("RUNNER_TRACKING_ID", "r"),
+            ("NODE_AUTH_TOKEN", "npm"),
+            ("OPENAI_SESSION_TOKEN", "o"),
+            ("OPENCODE_GITHUB_TOKEN", "o"),
+            ("GITHUB_WORKSPACE", "/w"),
+            ("RANDOM_SECRET", "s"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let env = agent_env(parent);
+        let keys: Vec<&str> = env.keys().filter_map(|k| k.to_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "ANTHROPIC_API_KEY",
+                "AWS_SESSION_TOKEN",
+                "HOME",
+                "HTTPS_PROXY",
+                "LC_ALL",
+                "NODE_EXTRA_CA_CERTS",
+                "PATH",
+                "RUNNER_TEMP",
+                "no_proxy"
+            ]
+        );
+    }
+
+    /// Runs `end_descendants_inner` in a child test process, which becomes a subreaper and
+    /// then ends its own descendants: doing either here would touch other tests' children.
+    #[test]
+    fn the_kill_loop_ends_a_tree_that_escapes_and_keeps_forking() {
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(exe)
+            .args(["--exact", "runtime::process::tests::end_descendants_inner", "--ignored", "--nocapture"])
+            .args(["--test-threads=1"])
+            .env("SISYPHUS_KILL_LOOP_TEST", "1")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    }
+
+    #[test]
+    #[ignore = "run by the_kill_loop_ends_a_tree_that_escapes_and_keeps_forking in a process of its own"]
+    fn end_descendants_inner() {
+        assert_eq!(std::env::var("SISYPHUS_KILL_LOOP_TEST").as_deref(), Ok("1"));
+        become_subreaper().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let pids = dir.path().join("pids");
+        // A new session that ignores SIGTERM, a double fork, and a loop that keeps forking
+        // children as fast as it can (bounded, not to exhaust pids); each records its pid.
+        let script = format!(
+            r#"
+            setsid sh -c 'trap "" TERM; echo $$ >> {p}; while :; do sleep 1; done' &
+            ( ( trap "" TERM; echo $(exec sh -c 'echo $PPID') >> {p}; exec sleep 300 ) & ) &
+            sh -c 'echo $$ >> {p}; i=0; while [ $i -lt 2000 ]; do sleep 300 & echo $! >> {p}; i=$((i+1)); done' &
+            echo ready >> {p}
+            "#,
+            p = pids.display()
+        );
+        // No pipe of ours: a survivor holding one would hang the outer test instead of failing it.
+        let mut starter = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        starter.wait().unwrap();
+        let me = Pid::from_raw(std::process::id() as i32);
+        // Wait (bounded) until the forking loop has forked a few times.
+        let until = Instant::now() + Duration::from_secs(30);
+        while std::fs::read_to_string(&pids).unwrap_or_default().lines().count() < 8 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive(me).is_empty(), "nothing to end");
+        let ended = end_descendants(me, Duration::from_millis(300), Duration::from_secs(20)).unwrap();
+        assert!(ended >= 4, "{ended}");
+        assert_eq!(alive(me), Vec::new());
+        for line in std::fs::read_to_string(&pids).unwrap().lines() {
+            if let Ok(pid) = line.trim().parse::<i32>() {
+                let state = read_proc(pid).map(|p| p.state);
+                assert!(state.is_none_or(|s| s == 'Z'), "{pid} is still alive ({state:?})");
+            }
+        }
+    }
+}
