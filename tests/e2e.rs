@@ -54,7 +54,7 @@ fn assert_success(sc: &Scenario, run: &Run, subject: &Subject, number: u64, answ
     assert!(replies[0].body.contains(answer), "the model's answer is the reply: {}", replies[0].body);
     assert_eq!(sc.outputs().get("conclusion").map(String::as_str), Some("success"), "{:?}", sc.outputs());
     let summary = sc.summary();
-    assert!(summary.contains("| Outcome | success |") && summary.contains(RUN_URL), "{summary}");
+    assert!(summary.contains("| Outcome | success |") && summary.contains(&sc.run_url()), "{summary}");
     assert!(run.logs().contains("::group::agent"), "workflow-native groups in Actions: {log}");
     sc.assert_hygiene(run);
 }
@@ -68,7 +68,7 @@ fn assert_failure(sc: &Scenario, run: &Run, code: i32, conclusion: &str, kind: &
     let replies = sc.replies();
     assert_eq!(replies.len(), 1, "{replies:?}");
     let reply = &replies[0].body;
-    assert!(reply.starts_with("😕") && reply.contains(RUN_URL) && reply.contains(kind), "{reply}");
+    assert!(reply.starts_with("😕") && reply.contains(&sc.run_url()) && reply.contains(kind), "{reply}");
     assert_eq!(sc.outputs().get("conclusion").map(String::as_str), Some(conclusion));
     assert!(sc.gh.pulls().is_empty(), "no PR after a failure");
     assert_eq!(sc.refs().keys().collect::<Vec<_>>(), ["refs/heads/main"], "nothing pushed after a failure");
@@ -121,7 +121,7 @@ fn issue_mention_pushes_a_branch_opens_a_pr_and_replies() {
     assert_eq!(pulls.len(), 1, "{pulls:?}");
     let pr = &pulls[0];
     assert_eq!((pr.head.as_str(), pr.base.as_str(), pr.draft), (format!("{OWNER}:{BRANCH}").as_str(), "main", false));
-    assert!(pr.body.contains("Closes #1") && pr.body.contains(RUN_URL), "{}", pr.body);
+    assert!(pr.body.contains("Closes #1") && pr.body.contains(&sc.run_url()), "{}", pr.body);
     let pr_url = format!("https://github.com/{REPO}/pull/{}", pr.number);
     assert!(sc.replies()[0].body.contains(&pr_url), "the reply links the PR: {}", sc.replies()[0].body);
 

@@ -1,7 +1,9 @@
 //! The scenario harness: one run of the binary exactly as the action runs it.
 //!
-//! Each `Scenario` owns a temp dir with a real git checkout whose `origin` is a local bare repo
-//! (`git_repo::Repos`), a stateful fake GitHub and a scripted fake model on 127.0.0.1, and
+//! Each `Scenario` owns a temp dir with a real git checkout (`git_repo::Repos`) cloned over HTTP
+//! from the fake GitHub, which serves the bare repo with the real `git http-backend`
+//! (`GITHUB_SERVER_URL` is the fake's URL, so every fetch and push goes over it), a stateful
+//! fake GitHub and a scripted fake model on 127.0.0.1, and
 //! builds the environment GitHub Actions sets (`GITHUB_*`, `RUNNER_TEMP`, `INPUT_*`) around a
 //! payload file. The agent is the real `opencode serve` (`OPENCODE_BIN`), talking to the fake
 //! model through an OpenAI-compatible provider (`openai-base-url`).
@@ -36,7 +38,8 @@ pub const OWNER: &str = "Codertocat";
 pub const TOKEN: &str = "ghs_e2eScenarioToken0123456789";
 pub const MODEL_KEY: &str = "sk-e2eScenarioModelKey987654321";
 pub const RUN_ID: &str = "4242";
-pub const RUN_URL: &str = "https://github.com/Codertocat/Hello-World/actions/runs/4242";
+/// The run's path under `GITHUB_SERVER_URL`; the full link is `Scenario::run_url()`.
+pub const RUN_URL: &str = "/Codertocat/Hello-World/actions/runs/4242";
 pub const LABEL: &str = "sisyphus: working";
 /// The issue every scenario has, and the comment on it that mentions the bot.
 pub const ISSUE: u64 = 1;
@@ -82,10 +85,13 @@ impl Run {
 impl Scenario {
     /// Issue #1 with the mentioning comment, a checkout of `main`; no PR yet.
     pub fn new(opencode: PathBuf) -> Self {
-        let repos = Repos::new("main");
-        std::fs::create_dir_all(repos.root.path().join("runner-temp")).unwrap();
         let gh = FakeGithub::start();
         gh.expect_token(TOKEN);
+        let repos = Repos::served("main", REPO, |bare| {
+            gh.seed_git_repo(REPO, bare);
+            format!("{}/{REPO}", gh.server_url())
+        });
+        std::fs::create_dir_all(repos.root.path().join("runner-temp")).unwrap();
         gh.seed_issue(REPO, ISSUE, ISSUE_TITLE, "It looks like you accidently spelled 'commit' with two 't's.", false);
         Self { repos, gh, llm: FakeLlm::start(), opencode }
     }
@@ -97,6 +103,30 @@ impl Scenario {
         let head_owner = if fork { "forker" } else { OWNER };
         self.gh.seed_pull(REPO, PULL, &format!("{head_owner}:{PR_HEAD}"), "main");
         self.gh.set_graphql(pull_graphql(PULL, &sha, fork));
+        self
+    }
+
+    /// `GITHUB_SERVER_URL`: the fake GitHub, which also serves the repository over git's HTTP.
+    pub fn server_url(&self) -> String {
+        self.gh.server_url()
+    }
+
+    /// The link to this run, as the binary builds it from `GITHUB_SERVER_URL`.
+    pub fn run_url(&self) -> String {
+        format!("{}{RUN_URL}", self.server_url())
+    }
+
+    /// The `AUTHORIZATION` header `actions/checkout` persists for the token.
+    pub fn auth_header(&self) -> String {
+        format!(
+            "AUTHORIZATION: basic {}",
+            crate::fake_github::base64_encode(format!("x-access-token:{TOKEN}").as_bytes())
+        )
+    }
+
+    /// Persists the token's header in the work tree's `.git/config`, as checkout v4 does.
+    pub fn persist_credentials(&self) -> &Self {
+        self.repos.persist_header(&self.server_url(), &self.auth_header());
         self
     }
 
@@ -120,7 +150,6 @@ impl Scenario {
             .env("GITHUB_EVENT_PATH", &payload_path)
             .env("GITHUB_REPOSITORY", REPO)
             .env("GITHUB_REPOSITORY_OWNER", OWNER)
-            .env("GITHUB_SERVER_URL", "https://github.com")
             .env("GITHUB_WORKSPACE", &self.repos.work)
             .env("GITHUB_RUN_ID", RUN_ID)
             .env("GITHUB_RUN_ATTEMPT", "1")
@@ -145,6 +174,7 @@ impl Scenario {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.repos.root.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GITHUB_SERVER_URL", self.server_url())
             .env("GITHUB_API_URL", self.gh.api_url())
             .env("GITHUB_GRAPHQL_URL", self.gh.graphql_url())
             .env("GITHUB_TOKEN", TOKEN)

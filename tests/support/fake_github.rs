@@ -18,6 +18,16 @@
 //! assert_eq!(gh.reactions_on_comment(1001), vec!["+1"]);
 //! assert!(gh.violations().is_empty());
 //! ```
+//!
+//! It is also the git server: `seed_git_repo("octo/repo", bare_dir)` serves that bare repository
+//! at `{server_url}/octo/repo` and `{server_url}/octo/repo.git` over git's smart HTTP protocol,
+//! by running the real `git http-backend` as a CGI. Fetches are anonymous; a push (both the
+//! `git-receive-pack` advertisement and its POST) needs `Authorization: Basic
+//! base64(x-access-token:<token>)` with the token given to `expect_token` (any basic credentials
+//! when none was given), else 401 with `WWW-Authenticate: Basic`. Git requests are logged apart
+//! from the REST log (`git_requests`) and never count as OpenAPI violations. The API stays at
+//! the root (`api_url`), as on github.com's own host layout; the two never overlap, because no
+//! REST path has a repository's `owner/name` as its first two segments.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -189,6 +199,9 @@ struct State {
     user_endpoint_forbidden: bool,
     expected_token: Option<String>,
     next_id: u64,
+    /// `owner/name` → the bare repository served for it.
+    git_repos: BTreeMap<String, std::path::PathBuf>,
+    git_log: Vec<GitRequest>,
 }
 
 impl State {
@@ -254,6 +267,11 @@ impl FakeGithub {
             }
         });
         Self { port, state, stop }
+    }
+
+    /// `GITHUB_SERVER_URL`: the web and git host. Git repositories are under it as `/owner/name`.
+    pub fn server_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     pub fn api_url(&self) -> String {
@@ -371,6 +389,37 @@ impl FakeGithub {
         self.lock().expected_token = Some(token.into());
     }
 
+    /// Serves the bare repository `bare_dir` as `repo` (`owner/name`) over smart HTTP.
+    pub fn seed_git_repo(&self, repo: &str, bare_dir: &std::path::Path) {
+        self.lock().git_repos.insert(repo.into(), bare_dir.to_path_buf());
+    }
+
+    /// The bare repository served as `repo`.
+    pub fn git_dir(&self, repo: &str) -> Option<std::path::PathBuf> {
+        self.lock().git_repos.get(repo).cloned()
+    }
+
+    /// Every git request, in arrival order.
+    pub fn git_requests(&self) -> Vec<GitRequest> {
+        self.lock().git_log.clone()
+    }
+
+    /// Every ref of the served `repo` with its object id, as `refname sha`.
+    pub fn git_refs(&self, repo: &str) -> Vec<String> {
+        let dir = self.git_dir(repo).expect("a seeded git repository");
+        let out = git_backend_command(&dir).args(["for-each-ref", "--format=%(refname) %(objectname)"]).output();
+        let out = out.expect("git runs");
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+    }
+
+    /// Every object of the served `repo` (loose and packed, reachable or not), with contents,
+    /// as `git cat-file --batch-all-objects --batch` prints them: for scanning for secrets.
+    pub fn git_all_objects(&self, repo: &str) -> Vec<u8> {
+        let dir = self.git_dir(repo).expect("a seeded git repository");
+        let out = git_backend_command(&dir).args(["cat-file", "--batch-all-objects", "--batch"]).output();
+        out.expect("git runs").stdout
+    }
+
     // ----- inspection -----
 
     pub fn requests(&self) -> Vec<Logged> {
@@ -486,6 +535,8 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool, ops: &[
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::new();
     let mut idle = Instant::now();
+    // Whether `100 Continue` was sent for the request being received.
+    let mut continued = false;
     loop {
         if stop.load(Ordering::SeqCst) || idle.elapsed() > Duration::from_secs(60) {
             return;
@@ -493,6 +544,16 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool, ops: &[
         match parse_request(&mut buf) {
             Some(request) => {
                 idle = Instant::now();
+                continued = false;
+                if let Some(target) = git_target(&request, state) {
+                    let keep_alive =
+                        !request.headers.get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+                    let response = serve_git(&request, target, state);
+                    if stream.write_all(&response).and_then(|()| stream.flush()).is_err() || !keep_alive {
+                        return;
+                    }
+                    continue;
+                }
                 let keep_alive = !request.headers.get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
                 match handle(&request, state, ops, port) {
                     None => {
@@ -509,6 +570,12 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool, ops: &[
                 continue;
             }
             None => {
+                if !continued && expects_continue(&buf) {
+                    continued = true;
+                    if stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
+                        return;
+                    }
+                }
                 let mut chunk = [0u8; 8192];
                 match stream.read(&mut chunk) {
                     Ok(0) => return,
@@ -1110,4 +1177,218 @@ fn graphql(s: &State, body: &Value) -> Answer {
             "pullRequest": if issue.is_pr { node } else { Value::Null },
         } } }),
     )
+}
+
+// ----- git over smart HTTP -----
+
+/// One git request as the fake received it.
+#[derive(Debug, Clone)]
+pub struct GitRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// `git-upload-pack` (fetch) or `git-receive-pack` (push).
+    pub service: String,
+    /// The `Authorization` header, if any (tests assert on where the token went).
+    pub authorization: Option<String>,
+    /// Whether it carried the expected credentials.
+    pub authorized: bool,
+    /// `Content-Encoding` (git gzips big request bodies) and whether the body came chunked.
+    pub content_encoding: Option<String>,
+    pub chunked: bool,
+    pub status: u16,
+}
+
+impl GitRequest {
+    pub fn is_push(&self) -> bool {
+        self.service == "git-receive-pack"
+    }
+}
+
+struct GitTarget {
+    dir: std::path::PathBuf,
+    /// `info/refs`, `git-upload-pack` or `git-receive-pack`.
+    rest: String,
+    service: String,
+}
+
+/// The served repository a request is for, when it is a git request (`/owner/name[.git]/…`).
+fn git_target(request: &Request, state: &Mutex<State>) -> Option<GitTarget> {
+    let path = request.path.trim_start_matches('/');
+    let mut parts = path.splitn(3, '/');
+    let (owner, name, rest) = (parts.next()?, parts.next()?, parts.next()?);
+    let name = name.strip_suffix(".git").unwrap_or(name);
+    let dir = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .git_repos
+        .get(&format!("{owner}/{name}"))?
+        .clone();
+    let service = match rest {
+        "info/refs" => query_param(&request.query, "service").unwrap_or_default().to_owned(),
+        "git-upload-pack" | "git-receive-pack" => rest.to_owned(),
+        // Dumb HTTP (objects/…, HEAD) is not served: GitHub does not either.
+        _ => String::new(),
+    };
+    Some(GitTarget { dir, rest: rest.to_owned(), service })
+}
+
+fn expects_continue(buf: &[u8]) -> bool {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
+    String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase().contains("\r\nexpect: 100-continue")
+}
+
+/// `git` for the served repositories: none of the machine's or the user's config.
+fn git_backend_command(dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new("git");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("LC_ALL", "C")
+        .arg("--git-dir")
+        .arg(dir);
+    cmd
+}
+
+fn http_response(status: u16, reason: &str, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\n", body.len());
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut out = out.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// Runs `git http-backend` for the request; the whole HTTP response.
+fn serve_git(request: &Request, target: GitTarget, state: &Mutex<State>) -> Vec<u8> {
+    let authorization = request.headers.get("authorization").cloned();
+    let expected = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).expected_token.clone();
+    let authorized = authorization.as_deref().is_some_and(|a| basic_matches(a, expected.as_deref()));
+    let push = target.service == "git-receive-pack";
+    let response = if target.service.is_empty() {
+        http_response(404, "Not Found", &[], b"not found")
+    } else if push && !authorized {
+        let headers = [("www-authenticate".to_owned(), "Basic realm=\"GitHub\"".to_owned())];
+        http_response(401, "Unauthorized", &headers, b"authentication required")
+    } else {
+        run_backend(request, &target, authorized)
+    };
+    let status = std::str::from_utf8(&response[9..12]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).git_log.push(GitRequest {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        query: request.query.clone(),
+        service: target.service,
+        authorization,
+        authorized,
+        content_encoding: request.headers.get("content-encoding").cloned(),
+        chunked: request.headers.get("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")),
+        status,
+    });
+    response
+}
+
+/// `Basic base64(x-access-token:<token>)` with the expected token (any user and password when
+/// no token is expected).
+fn basic_matches(header: &str, expected: Option<&str>) -> bool {
+    let Some((scheme, value)) = header.split_once(' ') else { return false };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return false;
+    }
+    match expected {
+        Some(token) => value.trim() == base64_encode(format!("x-access-token:{token}").as_bytes()),
+        None => !value.trim().is_empty(),
+    }
+}
+
+pub fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn run_backend(request: &Request, target: &GitTarget, authorized: bool) -> Vec<u8> {
+    let mut cmd = git_backend_command(&target.dir);
+    cmd.arg("http-backend")
+        .env("GIT_PROJECT_ROOT", &target.dir)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("PATH_INFO", format!("/{}", target.rest))
+        .env("REQUEST_METHOD", &request.method)
+        .env("QUERY_STRING", &request.query)
+        .env("CONTENT_LENGTH", request.body.len().to_string())
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .env("SERVER_PROTOCOL", "HTTP/1.1");
+    // What a blob-less, shallow clone of a commit needs, as on GitHub.
+    let config = [("uploadpack.allowFilter", "true"), ("uploadpack.allowAnySHA1InWant", "true")];
+    cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
+    for (i, (k, v)) in config.iter().enumerate() {
+        cmd.env(format!("GIT_CONFIG_KEY_{i}"), k).env(format!("GIT_CONFIG_VALUE_{i}"), v);
+    }
+    if let Some(kind) = request.headers.get("content-type") {
+        cmd.env("CONTENT_TYPE", kind);
+    }
+    // http-backend inflates gzip bodies itself and reads the protocol version from this header.
+    for (header, var) in [("content-encoding", "HTTP_CONTENT_ENCODING"), ("git-protocol", "HTTP_GIT_PROTOCOL")] {
+        if let Some(v) = request.headers.get(header) {
+            cmd.env(var, v);
+        }
+    }
+    if authorized {
+        // Enables receive-pack, as an authenticated user may push.
+        cmd.env("REMOTE_USER", "x-access-token");
+    }
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let Ok(mut child) = cmd.spawn() else { return http_response(500, "Internal Server Error", &[], b"no git") };
+    let body = request.body.clone();
+    let stdin = child.stdin.take();
+    let writer = thread::spawn(move || {
+        if let Some(mut pipe) = stdin {
+            let _ = pipe.write_all(&body);
+        }
+    });
+    let out = child.wait_with_output();
+    let _ = writer.join();
+    let Ok(out) = out else { return http_response(500, "Internal Server Error", &[], b"git failed") };
+    parse_cgi(&out.stdout)
+}
+
+/// A CGI answer (`Status:` and other headers, a blank line, the body) as an HTTP response.
+fn parse_cgi(out: &[u8]) -> Vec<u8> {
+    let (head_len, sep) =
+        match (out.windows(4).position(|w| w == b"\r\n\r\n"), out.windows(2).position(|w| w == b"\n\n")) {
+            (Some(a), Some(b)) if b < a => (b, 2),
+            (Some(a), _) => (a, 4),
+            (None, Some(b)) => (b, 2),
+            (None, None) => return http_response(502, "Bad Gateway", &[], out),
+        };
+    let head = String::from_utf8_lossy(&out[..head_len]).into_owned();
+    let (mut status, mut reason) = (200, "OK".to_owned());
+    let mut headers = Vec::new();
+    for line in head.lines() {
+        let Some((k, v)) = line.split_once(':') else { continue };
+        let (k, v) = (k.trim(), v.trim());
+        if k.eq_ignore_ascii_case("status") {
+            let (code, text) = v.split_once(' ').unwrap_or((v, ""));
+            status = code.parse().unwrap_or(500);
+            reason = text.to_owned();
+        } else if !k.eq_ignore_ascii_case("content-length") {
+            headers.push((k.to_owned(), v.to_owned()));
+        }
+    }
+    http_response(status, &reason, &headers, &out[head_len + sep..])
 }

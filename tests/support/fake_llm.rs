@@ -41,7 +41,11 @@ pub struct FakeLlm {
     stop: Arc<AtomicBool>,
     addr: std::net::SocketAddr,
     pub requests: Arc<Mutex<Vec<Request>>>,
+    /// Scripts given at run time (`script_steps`), consulted before the built-in ones.
+    scripts: Scripts,
 }
+
+type Scripts = Arc<Mutex<std::collections::BTreeMap<String, Vec<Reply>>>>;
 
 impl Drop for FakeLlm {
     fn drop(&mut self) {
@@ -56,20 +60,27 @@ impl FakeLlm {
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (s, r) = (stop.clone(), requests.clone());
+        let scripts: Scripts = Arc::default();
+        let (s, r, sc) = (stop.clone(), requests.clone(), scripts.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
                     return;
                 }
                 let Ok(conn) = conn else { continue };
-                let r = r.clone();
+                let (r, sc) = (r.clone(), sc.clone());
                 std::thread::spawn(move || {
-                    let _ = handle(conn, &r);
+                    let _ = handle(conn, &r, &sc);
                 });
             }
         });
-        FakeLlm { base_url: format!("http://{addr}/v1"), stop, addr, requests }
+        FakeLlm { base_url: format!("http://{addr}/v1"), stop, addr, requests, scripts }
+    }
+
+    /// `SCENARIO=<name>` answers `steps[step]` (built at run time, e.g. naming a test's paths);
+    /// past the last step, the last one again.
+    pub fn script_steps(&self, name: &str, steps: Vec<Reply>) {
+        self.scripts.lock().unwrap().insert(name.to_owned(), steps);
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -139,7 +150,7 @@ pub fn script(scenario: &str, step: usize, workdir: &str) -> Reply {
     }
 }
 
-fn handle(mut conn: TcpStream, requests: &Mutex<Vec<Request>>) -> std::io::Result<()> {
+fn handle(mut conn: TcpStream, requests: &Mutex<Vec<Request>>, scripts: &Scripts) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut request_line = String::new();
@@ -182,7 +193,12 @@ fn handle(mut conn: TcpStream, requests: &Mutex<Vec<Request>>) -> std::io::Resul
         None => (String::new(), 0),
     };
     requests.lock().unwrap().push(Request { scenario: scenario.clone(), step, tools: has_tools });
-    let reply = if has_tools { script(&scenario, step, &workdir) } else { Reply::Text("Fake session title".into()) };
+    let given = scripts.lock().unwrap().get(&scenario).and_then(|steps| steps.get(step).or(steps.last()).cloned());
+    let reply = match given {
+        _ if !has_tools => Reply::Text("Fake session title".into()),
+        Some(reply) => reply,
+        None => script(&scenario, step, &workdir),
+    };
     if !stream {
         return respond_plain(&mut conn, reply);
     }

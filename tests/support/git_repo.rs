@@ -1,5 +1,5 @@
 //! Real git for publish tests: a local bare `origin` with a seeded default branch, and a working
-//! clone of it, both in one temp dir. Commands run with a cleared environment so the machine's
+//! clone of it (from its path, or from a URL that serves it: `Repos::served`), both in one temp dir. Commands run with a cleared environment so the machine's
 //! git config and any GITHUB_* variables never leak in.
 
 #![allow(dead_code)]
@@ -41,22 +41,28 @@ pub fn git_cmd(dir: &Path, args: &[&str]) -> Command {
 impl Repos {
     /// `origin` with one commit on `default_branch`, cloned into `work`.
     pub fn new(default_branch: &str) -> Self {
-        let root = tempfile::tempdir().expect("temp dir");
-        let origin = root.path().join("server/owner/repo.git");
-        let seed = root.path().join("seed");
+        let (root, origin) = seeded_origin(default_branch, "owner/repo");
         let work = root.path().join("work");
-        std::fs::create_dir_all(&origin).unwrap();
-        std::fs::create_dir_all(&seed).unwrap();
-        git(&origin, &["init", "--quiet", "--bare", &format!("--initial-branch={default_branch}")]);
-        git(&seed, &["init", "--quiet", &format!("--initial-branch={default_branch}")]);
-        std::fs::write(seed.join("README.md"), "# repo\n").unwrap();
-        std::fs::create_dir_all(seed.join("src")).unwrap();
-        std::fs::write(seed.join("src/lib.rs"), "pub fn answer() -> u32 {\n    41\n}\n").unwrap();
-        git(&seed, &["add", "--all"]);
-        git(&seed, &["commit", "--quiet", "-m", "seed"]);
-        git(&seed, &["push", "--quiet", origin.to_str().unwrap(), &format!("HEAD:refs/heads/{default_branch}")]);
         git(root.path(), &["clone", "--quiet", origin.to_str().unwrap(), work.to_str().unwrap()]);
         Self { root, origin, work }
+    }
+
+    /// Like `new`, with `origin` at `server/{repo}.git`, served by `serve` (which returns its
+    /// URL, e.g. `$GITHUB_SERVER_URL/owner/name`): `work` is cloned from that URL as
+    /// `actions/checkout` does, so its `origin` is the server's URL.
+    pub fn served(default_branch: &str, repo: &str, serve: impl FnOnce(&Path) -> String) -> Self {
+        let (root, origin) = seeded_origin(default_branch, repo);
+        let url = serve(&origin);
+        let work = root.path().join("work");
+        git(root.path(), &["clone", "--quiet", &url, work.to_str().unwrap()]);
+        Self { root, origin, work }
+    }
+
+    /// Persists an `AUTHORIZATION` header for `server_url` in the work tree's `.git/config`, as
+    /// `actions/checkout` v4 does with `persist-credentials: true` (its default).
+    pub fn persist_header(&self, server_url: &str, header: &str) {
+        let key = format!("http.{}/.extraheader", server_url.trim_end_matches('/'));
+        git(&self.work, &["config", "--local", &key, header]);
     }
 
     /// `{root}/server`: stands in for `GITHUB_SERVER_URL`, so `{server}/{owner/name}.git` is a path.
@@ -120,6 +126,24 @@ impl Repos {
             assert!(!messages.contains(token), "a commit message holds the token");
         }
     }
+}
+
+/// A temp dir with a bare `server/{repo}.git` holding one commit on `default_branch`.
+fn seeded_origin(default_branch: &str, repo: &str) -> (TempDir, PathBuf) {
+    let root = tempfile::tempdir().expect("temp dir");
+    let origin = root.path().join(format!("server/{repo}.git"));
+    let seed = root.path().join("seed");
+    std::fs::create_dir_all(&origin).unwrap();
+    std::fs::create_dir_all(&seed).unwrap();
+    git(&origin, &["init", "--quiet", "--bare", &format!("--initial-branch={default_branch}")]);
+    git(&seed, &["init", "--quiet", &format!("--initial-branch={default_branch}")]);
+    std::fs::write(seed.join("README.md"), "# repo\n").unwrap();
+    std::fs::create_dir_all(seed.join("src")).unwrap();
+    std::fs::write(seed.join("src/lib.rs"), "pub fn answer() -> u32 {\n    41\n}\n").unwrap();
+    git(&seed, &["add", "--all"]);
+    git(&seed, &["commit", "--quiet", "-m", "seed"]);
+    git(&seed, &["push", "--quiet", origin.to_str().unwrap(), &format!("HEAD:refs/heads/{default_branch}")]);
+    (root, origin)
 }
 
 pub fn write(dir: &Path, path: &str, content: &str) {
