@@ -313,4 +313,18 @@ fn readme_shows_the_example_workflow_and_quickstart_files_that_exist() {
     let payload: serde_json::Value = serde_json::from_str(&read(payload)).unwrap();
     assert!(payload["comment"]["body"].as_str().unwrap().starts_with(sisyphus_action::config::DEFAULT_TRIGGER_PHRASE));
     assert_eq!(commands[1], "scripts/test");
+
+    // The first command works as pasted: its variables, then `cargo run --release --` and the
+    // binary's arguments, run here on the binary cargo built for this test.
+    let words: Vec<&str> = commands[0].split_whitespace().collect();
+    let vars: Vec<(&str, &str)> = words.iter().map_while(|w| w.split_once('=')).collect();
+    let rest = &words[vars.len()..];
+    assert_eq!(&rest[..4], ["cargo", "run", "--release", "--"], "{rest:?}");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sisyphus-action"));
+    cmd.args(&rest[4..]).current_dir(env!("CARGO_MANIFEST_DIR")).env_clear();
+    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default()).envs(vars);
+    let out = cmd.output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "the quickstart's first command failed:\n{text}");
+    assert!(text.contains("Preflight: passed"), "{text}");
 }
