@@ -153,6 +153,8 @@ fn command_agent(sc: &Scenario, dir: &Path, script: &str) -> Command {
     let mut inner =
         sc.command("issue_comment", &issue_comment("@sisyphus-dev-ai fix it", "Codertocat", "OWNER", false));
     inner.env("INPUT_RUNTIME", "command").env("INPUT_AGENT_COMMAND", format!("sh {}", agent.display()));
+    // No OpenCode here: the preflight refuses an explicit `opencode-path` that does not exist.
+    inner.env_remove("INPUT_OPENCODE_PATH");
     inner
 }
 

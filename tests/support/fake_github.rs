@@ -1334,7 +1334,10 @@ fn run_backend(request: &Request, target: &GitTarget, authorized: bool) -> Vec<u
         .env("REMOTE_ADDR", "127.0.0.1")
         .env("SERVER_PROTOCOL", "HTTP/1.1");
     // What a blob-less, shallow clone of a commit needs, as on GitHub.
-    let config = [("uploadpack.allowFilter", "true"), ("uploadpack.allowAnySHA1InWant", "true")];
+    // `safe.directory`: a test may hand the served repositories to another user (the
+    // containment tests run the binary as `nobody`); the server is still ours to run.
+    let config =
+        [("uploadpack.allowFilter", "true"), ("uploadpack.allowAnySHA1InWant", "true"), ("safe.directory", "*")];
     cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
     for (i, (k, v)) in config.iter().enumerate() {
         cmd.env(format!("GIT_CONFIG_KEY_{i}"), k).env(format!("GIT_CONFIG_VALUE_{i}"), v);
