@@ -118,6 +118,9 @@ pub struct Config {
     pub token: Option<String>,
     pub dry_run: bool,
     pub prompt_template: Option<PathBuf>,
+    /// The prompt template's text, read once before the work tree moves to the planned branch
+    /// (`preflight::pin_file_inputs`): a pull request's head must not be able to rewrite it.
+    pub prompt_template_text: Option<String>,
     pub agent: AgentConfig,
     pub publish: PublishConfig,
     pub github: GithubEnv,
@@ -215,6 +218,7 @@ impl Config {
             token: given(args.github_token.as_ref()).or_else(|| env("GITHUB_TOKEN")),
             dry_run: parse_bool("dry-run", args.dry_run.as_ref(), false)?,
             prompt_template: given(args.prompt_template.as_ref()).map(PathBuf::from),
+            prompt_template_text: None,
             agent: AgentConfig {
                 runtime,
                 model: or_default(args.model.as_ref(), DEFAULT_MODEL),

@@ -438,6 +438,24 @@ pub fn summary(config: &Config) -> String {
 }
 
 /// The cross-input and machine checks, with the real environment.
+/// The file inputs (`prompt-template`, an `opencode-config` path) read now, from the checkout as
+/// the run found it: the work tree later moves to the planned branch — a pull request's head,
+/// perhaps a fork's — whose author must not be able to rewrite our prompt or OpenCode's config.
+pub fn pin_file_inputs(config: &Config) -> Result<Config, InputError> {
+    let mut pinned = config.clone();
+    if let Some(path) = &config.prompt_template {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError::new("prompt-template", format!("cannot be read: {e}")))?;
+        pinned.prompt_template_text = Some(text);
+    }
+    if let Some(input) = config.agent.opencode_config.as_deref().filter(|i| !i.trim().starts_with('{')) {
+        let value = crate::runtime::opencode_config::user_config(input, &config.github.workspace)
+            .map_err(|e| InputError::new("opencode-config", format!("is unusable: {}", brief(&format!("{e:#}")))))?;
+        pinned.agent.opencode_config = Some(value.to_string());
+    }
+    Ok(pinned)
+}
+
 pub fn check(config: &Config) -> Result<(), InputError> {
     check_with(config, &|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
 }

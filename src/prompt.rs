@@ -81,9 +81,12 @@ pub fn render_with(input: &PromptInput<'_>, env: &Environment) -> Result<String>
     registry.register_partial("environment", ENVIRONMENT).context("the built-in `environment` template")?;
     match &input.config.prompt_template {
         Some(path) => {
-            let source = std::fs::read_to_string(path).map_err(|e| {
-                UsageError(format!("cannot read the prompt template `{}` (`prompt-template`): {e}", path.display()))
-            })?;
+            let source = match &input.config.prompt_template_text {
+                Some(text) => text.clone(),
+                None => std::fs::read_to_string(path).map_err(|e| {
+                    UsageError(format!("cannot read the prompt template `{}` (`prompt-template`): {e}", path.display()))
+                })?,
+            };
             registry
                 .register_template_string("main", source)
                 .map_err(|e| UsageError(format!("the prompt template `{}` does not compile: {e}", path.display())))?;

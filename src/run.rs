@@ -123,6 +123,7 @@ async fn run(config: &Config, gha: &Gha) -> Result<Conclusion> {
     // Before the first output and the first write: a bad configuration fails here, privately,
     // and a dry run that passes means a real run would get past it too.
     preflight::check(config)?;
+    let config = &preflight::pin_file_inputs(config)?;
     gha::set_output(output, "triggered", "true")?;
     gha::set_output(output, "skip-reason", "")?;
     if config.dry_run {

@@ -130,3 +130,29 @@ fn custom_template_overrides_and_is_strict() {
     let err = render(&config(Some(&broken)), &t, &thread).unwrap_err();
     assert!(format!("{err:#}").contains("broken.hbs` does not compile"), "{err:#}");
 }
+
+/// The file inputs are read once, before the work tree moves to a pull request's head: what the
+/// head's author writes into those files afterwards reaches neither the prompt nor OpenCode.
+#[test]
+fn file_inputs_are_read_before_the_work_tree_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("prompt.hbs");
+    std::fs::write(&template, "OURS {{request}}").unwrap();
+    std::fs::write(dir.path().join("oc.json"), r#"{"share": "disabled"}"#).unwrap();
+    let args = RunArgs {
+        prompt_template: Some(template.display().to_string()),
+        opencode_config: Some("oc.json".into()),
+        ..RunArgs::default()
+    };
+    let mut config = Config::from_args(&args).unwrap();
+    config.github.workspace = dir.path().to_path_buf();
+    let pinned = sisyphus_action::preflight::pin_file_inputs(&config).unwrap();
+    // The head's author rewrites both files once the checkout is theirs.
+    std::fs::write(&template, "THEIRS {{request}}").unwrap();
+    std::fs::write(dir.path().join("oc.json"), r#"{"share": "auto"}"#).unwrap();
+    let t = trigger("issue_comment", "issue_comment.created.mention.json");
+    let prompt = render(&pinned, &t, &thread("issue", &t)).unwrap();
+    assert!(prompt.starts_with("OURS ") && !prompt.contains("THEIRS"), "{prompt}");
+    let oc: serde_json::Value = serde_json::from_str(pinned.agent.opencode_config.as_deref().unwrap()).unwrap();
+    assert_eq!(oc["share"], "disabled");
+}
