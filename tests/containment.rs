@@ -247,7 +247,7 @@ fn a_survivor_that_cannot_be_ended_stops_publishing() {
     let to_root = dir.join("to-root");
     std::fs::copy(which::which("setpriv").unwrap(), &to_root).unwrap();
     let script = format!(
-        "{r} --reuid=0 --regid=0 --clear-groups -- sleep 300 </dev/null >/dev/null 2>&1 &\necho $! > {d}/root.pid\necho fixed > fixed.txt\necho\necho Done.\n",
+        "{r} --reuid=0 --regid=0 --clear-groups -- sleep 300 </dev/null >/dev/null 2>&1 &\necho $! > {d}/root.pid\n# Until setpriv has made itself root, `nobody` may still end it: wait (bounded) for that.\nfor _ in $(seq 200); do grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$!/status 2>/dev/null && break; sleep 0.05; done\necho fixed > fixed.txt\necho\necho Done.\n",
         r = to_root.display(),
         d = dir.display()
     );
