@@ -108,8 +108,12 @@ impl Room {
         let plain = args.clone();
         if blobless {
             args.push("--filter=blob:none");
+            args.extend([REMOTE, what]);
+        } else {
+            // By URL, not by the promisor remote's name: git applies the remote's blob-less
+            // filter to every fetch from it, and a commit for the work tree needs its files.
+            args.extend([self.url.as_str(), what]);
         }
-        args.extend([REMOTE, what]);
         if let Err(e) = self.git.remote(&args) {
             if !blobless {
                 return Err(e);
