@@ -16,7 +16,8 @@ const TOKEN: &str = "ghs_e2eSecretTokenValue987";
 const KEY: &str = "sk-ant-e2eSecretModelKey42";
 const REPO: &str = "Codertocat/Hello-World";
 const COMMENT: u64 = 492_700_400;
-const RUN_URL: &str = "https://github.com/Codertocat/Hello-World/actions/runs/4242";
+/// The run link's path: the link itself starts with the fake's server URL.
+const RUN_URL: &str = "/Codertocat/Hello-World/actions/runs/4242";
 
 struct Env {
     gh: FakeGithub,
@@ -58,6 +59,8 @@ impl Env {
         git(&["add", "README.md"], &work);
         git(&["commit", "-q", "-m", "initial"], &work);
         git(&["push", "-q", "origin", "HEAD:main"], &work);
+        // The fake serves that repository over smart HTTP, where publishing fetches and pushes.
+        gh.seed_git_repo(REPO, &dir.path().join("origin.git"));
         Self { gh, dir }
     }
 
@@ -77,7 +80,7 @@ impl Env {
             .env("GITHUB_REPOSITORY", REPO)
             .env("GITHUB_API_URL", self.gh.api_url())
             .env("GITHUB_GRAPHQL_URL", self.gh.graphql_url())
-            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_SERVER_URL", self.gh.server_url())
             .env("GITHUB_RUN_ID", "4242")
             .env("GITHUB_WORKSPACE", self.path("work"))
             .env("GITHUB_OUTPUT", self.path("output"))
