@@ -4,17 +4,7 @@
 #[path = "support/core_cli.rs"]
 mod core_cli;
 
-use core_cli::{fixture, run};
-
-/// What the preflight needs before a dry run may act: a work tree that is a git repository,
-/// and a key for the default model's provider. The dir lives as long as the returned guard.
-fn ready() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let init = std::process::Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap();
-    assert!(init.success());
-    let path = dir.path().to_str().unwrap().to_owned();
-    (dir, path)
-}
+use core_cli::{fixture, ready, run};
 
 const KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-ant-cli-test");
 

@@ -5,7 +5,7 @@
 #[path = "support/core_cli.rs"]
 mod core_cli;
 
-use core_cli::{fixture, replay, run};
+use core_cli::{fixture, ready, replay, run};
 use sisyphus_action::cli::RunArgs;
 use sisyphus_action::config::Config;
 use sisyphus_action::event::{self, Trigger};
@@ -15,16 +15,6 @@ use sisyphus_action::gate::{self, Decision, MARKER};
 const AGENT: (&str, &str) = ("INPUT_TRIGGER_PHRASE", "@agent");
 
 type Env<'a> = &'a [(&'a str, &'a str)];
-
-/// What the preflight needs before a dry run may act: a work tree that is a git repository,
-/// and a key for the default model's provider. The dir lives as long as the returned guard.
-fn ready() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let init = std::process::Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap();
-    assert!(init.success());
-    let path = dir.path().to_str().unwrap().to_owned();
-    (dir, path)
-}
 
 const KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-ant-gate-test");
 

@@ -101,3 +101,14 @@ pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
     }
     outputs
 }
+
+/// What the preflight needs before a dry run may act: a work tree that is a git repository,
+/// and a key for the default model's provider. The dir lives as long as the returned guard;
+/// the path is its `GITHUB_WORKSPACE`.
+pub fn ready() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let init = std::process::Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap();
+    assert!(init.success());
+    let path = dir.path().to_str().unwrap().to_owned();
+    (dir, path)
+}
