@@ -276,6 +276,79 @@ fn the_example_workflow_queues_per_thread_and_prefilters_on_the_phrase() {
     }
 }
 
+/// Every activity type GitHub sends for the events the example subscribes to (GitHub's
+/// "Events that trigger workflows"), so the check below covers the ones the binary ignores too.
+const ACTIVITY_TYPES: &[(&str, &str)] = &[
+    ("issue_comment", "created edited deleted"),
+    ("pull_request_review_comment", "created edited deleted"),
+    ("pull_request_review", "submitted edited dismissed"),
+    (
+        "issues",
+        "opened edited deleted transferred pinned unpinned closed reopened assigned unassigned labeled unlabeled \
+         locked unlocked milestoned demilestoned",
+    ),
+];
+
+/// Whether the binary acts on `event` with `action` (src/event.rs): an action it never acts on
+/// is a skip before any field is read, so a payload with only the common fields tells.
+fn acts_on(event: &str, action: &str) -> bool {
+    use sisyphus_action::event::{Loaded, parse_event};
+    let payload = serde_json::json!({
+        "action": action, "repository": {"full_name": "o/r"}, "sender": {"login": "u"}
+    });
+    !matches!(parse_event(event, &payload.to_string()), Ok(Loaded::Skip(_)))
+}
+
+#[test]
+fn the_example_workflow_subscribes_to_exactly_what_the_binary_acts_on() {
+    let wf = yaml("examples/sisyphus.yml");
+    let condition = wf["jobs"]["sisyphus"]["if"].as_str().unwrap();
+    for (event, all) in ACTIVITY_TYPES {
+        let Value::Sequence(types) = &wf["on"][*event]["types"] else {
+            panic!("the example lists no types for {event}")
+        };
+        let types: Vec<String> = types.iter().map(string).collect();
+        for action in all.split_whitespace() {
+            let acted = acts_on(event, action);
+            assert_eq!(
+                types.contains(&action.to_string()),
+                acted,
+                "{event}: the binary {} `{action}`, but the example {} it",
+                if acted { "acts on" } else { "ignores" },
+                if acted { "does not subscribe to" } else { "subscribes to" }
+            );
+            // `issues` has several acting types; the job's pre-filter must let each through.
+            if *event == "issues" && acted {
+                assert!(
+                    condition.contains(&format!("github.event.action == '{action}'")),
+                    "the example's `if:` never lets `issues` `{action}` through"
+                );
+            }
+        }
+    }
+    // The assignment trigger is assigning the bot's own login.
+    assert!(
+        condition.contains(&format!("github.event.assignee.login == '{}'", sisyphus_action::config::DEFAULT_BOT_LOGIN))
+    );
+}
+
+#[test]
+fn the_example_workflow_pins_the_action_by_commit() {
+    let text = read("examples/sisyphus.yml");
+    let pins: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- uses: OWNER/sisyphus-action@"))
+        .map(|rest| rest.split_whitespace().next().unwrap_or_default())
+        .collect();
+    assert!(!pins.is_empty(), "the example never uses OWNER/sisyphus-action");
+    for pin in pins {
+        assert!(
+            pin.len() == 40 && pin.chars().all(|c| c.is_ascii_hexdigit()),
+            "the example pins the action by `{pin}`, not by a full commit SHA as the README says"
+        );
+    }
+}
+
 #[test]
 fn scripts_the_action_runs_exist_and_are_executable() {
     use std::os::unix::fs::PermissionsExt as _;
