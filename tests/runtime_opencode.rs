@@ -99,7 +99,12 @@ fn processes_of(scratch: &Path) -> Vec<String> {
             && String::from_utf8_lossy(&env).contains(&needle)
         {
             let cmd = std::fs::read_to_string(entry.path().join("cmdline")).unwrap_or_default().replace('\0', " ");
-            found.push(format!("{name}: {cmd}"));
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // pid (comm) state ppid pgrp session: says whether it is dying, whose child it is
+            // and whether it left the server's process group.
+            let fields: Vec<&str> =
+                stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().take(4).collect()).unwrap_or_default();
+            found.push(format!("{name} [state/ppid/pgrp/sid {}]: {cmd}", fields.join("/")));
         }
     }
     found
@@ -122,7 +127,16 @@ fn run_stats(s: &Setup, req: &AgentRequest, limits: Option<Limits>, cancel: &Can
         let _ = std::fs::copy(s.scratch.join("opencode/server.log"), to);
     }
     eprintln!("run: {:?} in {:?} (agent {:?})", outcome.status, started.elapsed(), outcome.duration);
-    assert_eq!(processes_of(&s.scratch), Vec::<String>::new(), "processes left behind");
+    // The runtime returns only once its processes are gone: none may be left at this point.
+    // Whether they would have gone by themselves a little later tells a slow death from a leak.
+    let left = processes_of(&s.scratch);
+    if !left.is_empty() {
+        let until = Instant::now() + Duration::from_secs(10);
+        while !processes_of(&s.scratch).is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("processes left behind: {left:?}; 10 s later: {:?}", processes_of(&s.scratch));
+    }
     let stats = stats.lock().unwrap().clone();
     (outcome, stats)
 }
@@ -296,7 +310,8 @@ fn server_death_fails_the_run() {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let pids: Vec<i32> = processes_of(&scratch).iter().filter_map(|p| p.split(':').next()?.parse().ok()).collect();
+        let pids: Vec<i32> =
+            processes_of(&scratch).iter().filter_map(|p| p.split([':', ' ']).next()?.parse().ok()).collect();
         for pid in &pids {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
         }

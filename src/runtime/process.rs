@@ -124,8 +124,17 @@ pub fn pid_of(child: &Child) -> Pid {
 /// SIGTERM to `child`'s process group, SIGKILL to the group after `grace` (or at once once the
 /// leader has exited: whatever else is in the group goes with it), then reaps the leader.
 /// Idempotent.
+///
+/// The SIGKILL also reaches every descendant of the leader outside its group: OpenCode starts
+/// its bash commands `detached` (a session of their own), and one caught between its fork and
+/// its exec still carries the server's command line and environment, so it would outlive the
+/// server it belongs to. They are found while the leader still lives (frozen first: a stopped
+/// leader cannot fork, a dead one leaves orphans no walk from it finds), and we return only once
+/// each is gone (bounded by `KILL_WAIT`), so a caller that checks `/proc` next sees none.
 pub fn stop_group(child: &mut Child, grace: Duration) {
     let group = pid_of(child);
+    // The tree as it was before we signalled anything, should the leader exit in its grace.
+    let mut tree = started(descendants(group).iter().map(|p| p.pid));
     if matches!(child.try_wait(), Ok(None)) {
         let _ = killpg(group, Signal::SIGTERM);
         let deadline = Instant::now() + grace;
@@ -134,8 +143,42 @@ pub fn stop_group(child: &mut Child, grace: Duration) {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+    if matches!(child.try_wait(), Ok(None)) {
+        signal(group.as_raw(), Signal::SIGSTOP);
+        tree.extend(started(freeze(group, &mut BTreeSet::new())));
+    }
     let _ = killpg(group, Signal::SIGKILL);
+    for (&pid, &start) in &tree {
+        // The start time tells a pid that was reused since from the process we saw.
+        if start_time(pid) == Some(start) {
+            signal(pid, Signal::SIGKILL);
+        }
+    }
     let _ = child.wait();
+    let until = Instant::now() + KILL_WAIT;
+    // A killed process is gone once it is a zombie (its parent, or init, reaps it).
+    while tree.iter().any(|(&pid, &start)| start_time(pid) == Some(start) && read_proc(pid).is_some_and(|p| !p.dead()))
+        && Instant::now() < until
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// How long `stop_group` waits for SIGKILLed descendants to die: only a loaded machine
+/// takes more than milliseconds.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+
+/// Each pid with its start time (`/proc/<pid>/stat` field 22), skipping those already gone.
+fn started(pids: impl IntoIterator<Item = i32>) -> BTreeMap<i32, u64> {
+    pids.into_iter().filter_map(|pid| Some((pid, start_time(pid)?))).collect()
+}
+
+/// When `pid` started (clock ticks since boot): with the pid, it names one process.
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    // Fields from the 3rd (state) on; the start time is the 22nd.
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Makes our process a child subreaper: from now on every orphaned descendant (a `setsid`
@@ -454,6 +497,46 @@ mod tests {
                 let state = read_proc(pid).map(|p| p.state);
                 assert!(state.is_none_or(|s| s == 'Z'), "{pid} is still alive ({state:?})");
             }
+        }
+    }
+
+    /// A child that left the leader's group (as OpenCode's detached bash commands do) dies
+    /// with the leader, and is gone when `stop_group` returns (no parent of ours reaps it
+    /// here: not being a subreaper, its zombie goes to init).
+    #[test]
+    fn stopping_a_group_ends_its_detached_children() {
+        use std::io::BufRead as _;
+        use std::os::unix::process::CommandExt as _;
+        let mut leader = std::process::Command::new("sh")
+            .args(["-c", "trap '' TERM; setsid sleep 300 & echo $!; exec sleep 300"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            // Nothing of the test harness's: a survivor must fail the test, not hang its output.
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(leader.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let detached: i32 = line.trim().parse().unwrap();
+        // Until it has really left the group (setsid runs after the fork).
+        let until = Instant::now() + Duration::from_secs(30);
+        while std::fs::read_to_string(format!("/proc/{detached}/comm")).unwrap_or_default().trim() != "sleep"
+            && Instant::now() < until
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let session = |pid: i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(3).map(str::to_owned)))
+        };
+        assert_ne!(session(detached), session(pid_of(&leader).as_raw()), "the child did not leave the session");
+        stop_group(&mut leader, Duration::from_millis(200));
+        let state = read_proc(detached).map(|p| p.state);
+        if state.is_some_and(|s| s != 'Z') {
+            let _ = kill(Pid::from_raw(detached), Signal::SIGKILL);
+            panic!("the detached child {detached} outlived its leader ({state:?})");
         }
     }
 }
