@@ -197,6 +197,13 @@ fn run(request: &AgentRequest, settings: &CodexSettings, cancel: &Cancel) -> Res
             }
         }
     };
+    if matches!(child.try_wait(), Ok(None)) {
+        // The CLI starts its commands in sessions of their own: while it still lives they are
+        // its descendants, found by `/proc`, and end before it (the group stop misses them).
+        if let Err(left) = process::end_descendants(group, GRACE, GRACE * 2) {
+            tracing::warn!("{left}");
+        }
+    }
     process::stop_group(&mut child, GRACE);
     let status = match stopped {
         Some(status) => status,

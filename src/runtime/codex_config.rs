@@ -48,6 +48,11 @@ fn ours(config: &AgentConfig) -> Value {
         // The agent installs packages and runs tests like OpenCode's does: the network stays on.
         "sandbox_workspace_write": {"network_access": true, "exclude_slash_tmp": true, "exclude_tmpdir_env_var": true},
         "check_for_update_on_startup": false,
+        // The plan tool is what makes todo lists (`todo_list` items) come out of the stream.
+        "tools": {"update_plan": {"enabled": true}},
+        // The shell snapshot runs a login shell (the runner's `.bashrc`) in a session of its own
+        // at start-up, which a stop of the CLI's process group would leave behind.
+        "features": {"shell_snapshot": false},
         "model_providers": {PROVIDER: {
             "name": "sisyphus",
             "base_url": base_url,
