@@ -102,7 +102,7 @@ fn table(args: &RunArgs) -> Vec<(&'static str, Option<&String>, Rule)> {
         ("openai-base-url", args.openai_base_url.as_ref(), base_url),
         ("codex-version", args.codex_version.as_ref(), version),
         ("codex-path", args.codex_path.as_ref(), path),
-        ("codex-config", args.codex_config.as_ref(), |v| text(v, 1_000_000)),
+        ("codex-config", args.codex_config.as_ref(), codex_config),
         ("branch-prefix", args.branch_prefix.as_ref(), branch_prefix),
         ("git-user-name", args.git_user_name.as_ref(), git_user_name),
         ("git-user-email", args.git_user_email.as_ref(), git_user_email),
@@ -271,6 +271,18 @@ fn secret(value: &str) -> Result<(), String> {
 
 fn path(value: &str) -> Result<(), String> {
     line(value, 4096)
+}
+
+/// Inline TOML or JSON must parse; anything else is a path (read later, from the work tree).
+fn codex_config(value: &str) -> Result<(), String> {
+    if crate::runtime::codex_config::is_inline(value) {
+        text(value, 1_000_000)?;
+        crate::runtime::codex_config::user_config(value, Path::new("."))
+            .map(|_| ())
+            .map_err(|e| format!("is unusable: {}", brief(&format!("{e:#}"))))
+    } else {
+        path(value)
+    }
 }
 
 fn model(value: &str) -> Result<(), String> {

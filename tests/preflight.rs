@@ -123,6 +123,8 @@ fn specific(input: &str) -> Vec<(String, &'static str)> {
         "git-user-email" => v(&[("nobody", "email address")]),
         "opencode-config" => v(&[("{not json", "not valid JSON"), ("{\"a\": 1} trailing", "not valid JSON")]),
         "opencode-path" => v(&[("/nonexistent/opencode", "cannot be used")]),
+        "codex-version" => v(&[("latest", "such as"), ("0.169", "such as")]),
+        "codex-config" => v(&[("[oops", "not valid TOML"), ("{not json", "not valid JSON")]),
         "prompt-template" => v(&[("/nonexistent/prompt.hbs", "cannot read the prompt template")]),
         "dry-run"
         | "co-author"
@@ -157,6 +159,9 @@ fn valid(input: &str) -> &'static str {
         "opencode-config" => r#"{"share": "auto"}"#,
         "opencode-path" => "/bin/sh",
         "opencode-version" => "1.19.0-beta.1",
+        "codex-version" => "0.170.0",
+        "codex-path" => "/bin/sh",
+        "codex-config" => "model_reasoning_effort = \"high\"",
         "timeout-minutes" => "45.5",
         "anthropic-api-key" => "sk-ant-another",
         "anthropic-base-url" => "https://proxy.example/v1",

@@ -62,12 +62,18 @@ fn ours(config: &AgentConfig) -> Value {
     })
 }
 
+/// Whether a `codex-config` value is the config itself (JSON, or TOML: it has a `=` or a table
+/// header) rather than a file's path.
+pub fn is_inline(input: &str) -> bool {
+    let trimmed = input.trim();
+    trimmed.starts_with('{') || trimmed.starts_with('[') || trimmed.contains('=') || trimmed.contains('\n')
+}
+
 /// The user's `codex-config`: inline JSON (starts with `{`), inline TOML, or a path (relative
 /// to the work tree) of a `.json` or `.toml` file.
 pub fn user_config(input: &str, workdir: &Path) -> Result<Value> {
     let trimmed = input.trim();
-    let looks_inline = trimmed.starts_with('{') || trimmed.contains('=') || trimmed.contains('\n');
-    let (text, origin) = if looks_inline {
+    let (text, origin) = if is_inline(trimmed) {
         (trimmed.to_owned(), "inline `codex-config`".to_owned())
     } else {
         let path = workdir.join(trimmed);
