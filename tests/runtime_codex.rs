@@ -9,6 +9,8 @@
 //!
 //! Without the CLI: fails in CI (`CI` set), skips with a message by hand.
 
+#[path = "support/codex.rs"]
+mod codex;
 #[path = "support/fake_responses.rs"]
 mod fake_responses;
 
@@ -16,24 +18,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use codex::codex_bin;
 use fake_responses::{Call, FakeResponses, Reply};
 use sisyphus_action::cancel::{Cancel, CancelReason};
 use sisyphus_action::config::{AgentConfig, CodexSettings, RuntimeKind};
 use sisyphus_action::runtime::codex::Codex;
 use sisyphus_action::runtime::{AgentRequest, AgentStatus, Outcome, Runtime, Usage};
-
-/// The pinned CLI; required in CI, a skip by hand.
-fn codex_bin() -> Option<PathBuf> {
-    let found = std::env::var_os("CODEX_BIN").map(PathBuf::from).or_else(|| which::which("codex").ok());
-    match found {
-        Some(bin) if bin.is_file() => Some(bin),
-        _ if std::env::var_os("CI").is_some() => panic!("CODEX_BIN is not set and `codex` is not on PATH"),
-        _ => {
-            eprintln!("SKIPPED: no Codex CLI (set CODEX_BIN or run scripts/test)");
-            None
-        }
-    }
-}
 
 struct Setup {
     dir: tempfile::TempDir,
