@@ -527,7 +527,7 @@ fn codex_checks(
     if let Some(path) = &codex.path {
         executable(path).map_err(|e| InputError::new("codex-path", e))?;
     }
-    let merged = codex_config::build(&config.agent, codex, &config.github.workspace)
+    let merged = codex_config::build(&config.agent, codex, &config.github.workspace, false)
         .map_err(|e| InputError::new("codex-config", format!("is unusable: {}", brief(&format!("{e:#}")))))?;
     match codex_config::key_var(&merged) {
         Some(var) if var == codex_config::KEY_VAR && config.agent.openai_api_key.is_some() => Ok(()),

@@ -473,3 +473,25 @@ fn arbitrary_payload_fields_through_the_binary_exit_0_or_2() {
     }
     assert_eq!(scene.gh.request_lines(), Vec::<String>::new());
 }
+
+/// `runtime: codex` needs the key its provider's `env_key` names: ours (`openai-api-key`), or
+/// the variable a `codex-config` provider names.
+#[test]
+fn the_codex_runtime_needs_its_providers_key() {
+    let scene = Scene::new();
+    let codex = [("INPUT_RUNTIME", "codex"), ("INPUT_MODEL", "openai/gpt-5.5")];
+    let r = scene.run(&[], &codex);
+    scene.assert_refused(&r, "openai-api-key", "codex without a key");
+    assert!(r.stdout.contains("runtime `codex`"), "{}", r.stdout);
+
+    let own = r#"{"model_provider": "corp", "model_providers": {"corp": {"base_url": "http://127.0.0.1:9/v1", "env_key": "CORP_LLM_KEY"}}}"#;
+    let r = scene.run(&[], &[codex[0], codex[1], ("INPUT_CODEX_CONFIG", own)]);
+    scene.assert_refused(&r, "codex-config", "a provider whose key is not set");
+    assert!(r.stdout.contains("`CORP_LLM_KEY` is not set"), "{}", r.stdout);
+
+    for extra in [("INPUT_OPENAI_API_KEY", "sk-codex"), ("CORP_LLM_KEY", "k")] {
+        let config = if extra.0 == "CORP_LLM_KEY" { own } else { "" };
+        let r = scene.run(&["--dry-run"], &[codex[0], codex[1], extra, ("INPUT_CODEX_CONFIG", config)]);
+        assert_eq!(r.code, 0, "{extra:?}: {}\n{}", r.stdout, r.stderr);
+    }
+}

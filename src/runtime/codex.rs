@@ -88,7 +88,7 @@ fn run(request: &AgentRequest, settings: &CodexSettings, cancel: &Cancel) -> Res
 
     let home = codex_config::home(&request.scratch);
     std::fs::create_dir_all(&home).with_context(|| format!("cannot create `{}`", home.display()))?;
-    let config = codex_config::build(&request.config, settings, &request.workdir)?;
+    let config = codex_config::build(&request.config, settings, &request.workdir, request.untrusted_tree)?;
     let config_path = home.join("config.toml");
     std::fs::write(&config_path, codex_config::to_toml(&config)?)
         .with_context(|| format!("cannot write `{}`", config_path.display()))?;

@@ -94,12 +94,18 @@ pub fn user_config(input: &str, workdir: &Path) -> Result<Value> {
 }
 
 /// The merged config, as JSON (tests and `env` read it; `to_toml` writes it).
-pub fn build(config: &AgentConfig, codex: &CodexSettings, workdir: &Path) -> Result<Value> {
+/// `untrusted_tree` (a fork's head): the tree's `AGENTS.md` files are not read — they are the
+/// fork author's instructions, not the repository's (the tree's `.codex/` never loads: our
+/// fresh `CODEX_HOME` trusts no project).
+pub fn build(config: &AgentConfig, codex: &CodexSettings, workdir: &Path, untrusted_tree: bool) -> Result<Value> {
     let mut out = ours(config);
     if let Some(input) = &codex.config {
         deep_merge(&mut out, user_config(input, workdir)?);
     }
     out["approval_policy"] = json!("never");
+    if untrusted_tree {
+        out["project_doc_max_bytes"] = json!(0);
+    }
     Ok(out)
 }
 
@@ -237,7 +243,7 @@ mod tests {
 
     #[test]
     fn our_config_names_the_model_the_provider_and_the_sandbox() {
-        let config = build(&agent(), &settings(None), Path::new("/w")).unwrap();
+        let config = build(&agent(), &settings(None), Path::new("/w"), false).unwrap();
         let text = to_toml(&config).unwrap();
         assert!(text.contains("model = \"gpt-5-codex\""), "{text}");
         assert!(text.contains("[model_providers.sisyphus]"), "{text}");
@@ -251,12 +257,12 @@ mod tests {
     #[test]
     fn the_users_toml_or_json_merges_over_ours_but_approvals_stay_off() {
         let toml = "approval_policy = \"on-request\"\n[model_providers.sisyphus]\nrequest_max_retries = 1\n";
-        let config = build(&agent(), &settings(Some(toml)), Path::new("/w")).unwrap();
+        let config = build(&agent(), &settings(Some(toml)), Path::new("/w"), false).unwrap();
         assert_eq!(config["model_providers"]["sisyphus"]["request_max_retries"], 1);
         assert_eq!(config["model_providers"]["sisyphus"]["wire_api"], "responses");
         assert_eq!(config["approval_policy"], "never");
         let json = r#"{"model_provider": "azure", "model_providers": {"azure": {"env_key": "AZURE_OPENAI_API_KEY"}}}"#;
-        let config = build(&agent(), &settings(Some(json)), Path::new("/w")).unwrap();
+        let config = build(&agent(), &settings(Some(json)), Path::new("/w"), false).unwrap();
         assert_eq!(key_var(&config).as_deref(), Some("AZURE_OPENAI_API_KEY"));
         assert!(user_config("[oops", Path::new("/w")).is_err());
         assert!(user_config("missing.toml", Path::new("/nonexistent")).is_err());
@@ -271,7 +277,7 @@ mod tests {
             ("AZURE_OPENAI_API_KEY", "az"),
         ]
         .map(|(k, v)| (OsString::from(k), OsString::from(v)));
-        let ours = build(&agent(), &settings(None), Path::new("/w")).unwrap();
+        let ours = build(&agent(), &settings(None), Path::new("/w"), false).unwrap();
         let env = env(parent.clone(), &ours, &agent(), Path::new("/s/codex/home"));
         let keys: Vec<&str> = env.keys().filter_map(|k| k.to_str()).collect();
         assert_eq!(keys, ["AZURE_OPENAI_API_KEY", "CODEX_HOME", "OPENAI_API_KEY", "PATH"]);
