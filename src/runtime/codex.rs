@@ -335,6 +335,80 @@ fn log_progress(progress: &Progress) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::AgentConfig;
+
+    /// A stand-in `codex` (a shell script) and a request that runs it.
+    fn fake_cli(dir: &Path, script: &str) -> AgentRequest {
+        use std::os::unix::fs::PermissionsExt as _;
+        let bin = dir.join("fake-codex");
+        std::fs::write(
+            &bin,
+            format!("#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 'codex-cli 0.0.0'; exit 0; }}\n{script}\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let settings = CodexSettings { version: "0.169.0".into(), path: Some(bin), config: None };
+        AgentRequest {
+            prompt: "-looks like a flag".into(),
+            workdir: dir.to_path_buf(),
+            title: "t".into(),
+            scratch: dir.to_path_buf(),
+            config: AgentConfig {
+                runtime: RuntimeKind::Codex(settings),
+                model: "openai/gpt-5.5".into(),
+                variant: None,
+                agent: None,
+                plugins: Vec::new(),
+                opencode_config: None,
+                opencode_path: None,
+                opencode_version: String::new(),
+                timeout: Duration::from_secs(60),
+                anthropic_api_key: None,
+                anthropic_base_url: None,
+                openai_api_key: Some("sk-unit".into()),
+                openai_base_url: None,
+            },
+            untrusted_tree: false,
+        }
+    }
+
+    #[test]
+    fn the_cli_gets_the_prompt_as_one_argument_its_home_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("dump");
+        let script = format!(
+            "printf '%s\\n' \"$@\" > {d}; echo \"home=$CODEX_HOME key=$OPENAI_API_KEY\" >> {d}; \
+             echo '{{\"type\":\"turn.completed\",\"usage\":{{\"input_tokens\":1,\"output_tokens\":2}}}}'",
+            d = dump.display()
+        );
+        let req = fake_cli(dir.path(), &script);
+        let outcome = Codex.run(&req, &Cancel::new()).unwrap();
+        assert_eq!(outcome.status, AgentStatus::Done);
+        assert_eq!(outcome.usage.output_tokens, 2);
+        let dump = std::fs::read_to_string(dump).unwrap();
+        let lines: Vec<&str> = dump.lines().collect();
+        assert_eq!(lines[..4], ["exec", "--json", "--skip-git-repo-check", "--cd"]);
+        assert_eq!(lines[5..7], ["--", "-looks like a flag"]);
+        let home = codex_config::home(dir.path());
+        assert_eq!(lines[7], format!("home={} key=sk-unit", home.display()));
+        assert!(std::fs::read_to_string(home.join("config.toml")).unwrap().contains("approval_policy = \"never\""));
+    }
+
+    #[test]
+    fn a_cli_dying_before_its_turn_ends_is_a_typed_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let script =
+            "echo '{\"type\":\"thread.started\",\"thread_id\":\"t1\"}'; echo 'boom: out of memory' >&2; exit 3";
+        let outcome = Codex.run(&fake_cli(dir.path(), script), &Cancel::new()).unwrap();
+        match &outcome.status {
+            AgentStatus::Failed { kind, message } => {
+                assert_eq!(kind, "CodexDied");
+                assert!(message.contains("exit status: 3") && message.contains("boom: out of memory"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(outcome.session_id.as_deref(), Some("t1"));
+    }
 
     #[test]
     fn lines_are_read_with_a_bound() {
