@@ -355,18 +355,9 @@ mod tests {
             scratch: dir.to_path_buf(),
             config: AgentConfig {
                 runtime: RuntimeKind::Codex(settings),
-                model: "openai/gpt-5.5".into(),
-                variant: None,
-                agent: None,
-                plugins: Vec::new(),
-                opencode_config: None,
-                opencode_path: None,
-                opencode_version: String::new(),
-                timeout: Duration::from_secs(60),
-                anthropic_api_key: None,
-                anthropic_base_url: None,
-                openai_api_key: Some("sk-unit".into()),
                 openai_base_url: None,
+                openai_api_key: Some("sk-unit".into()),
+                ..codex_config::tests::agent()
             },
             untrusted_tree: false,
         }

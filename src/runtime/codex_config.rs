@@ -215,7 +215,7 @@ fn value_to_json(value: &toml_edit::Value) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::RuntimeKind;
 
@@ -223,7 +223,8 @@ mod tests {
         CodexSettings { version: String::new(), path: None, config: config.map(str::to_owned) }
     }
 
-    fn agent() -> AgentConfig {
+    /// An agent config for runtime `codex` (the driver's tests use it too).
+    pub(crate) fn agent() -> AgentConfig {
         AgentConfig {
             runtime: RuntimeKind::Codex(settings(None)),
             model: "openai/gpt-5-codex".into(),
