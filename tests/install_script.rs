@@ -525,12 +525,17 @@ fn checksums_written_by_the_release_script_are_accepted_by_the_install_script() 
 
 /// Runs scripts/install-opencode.sh with `bin` first on PATH (fake `opencode`/`npm` live there).
 fn install_opencode(world: &World, version: &str) -> Run {
+    install_cli(world, "scripts/install-opencode.sh", version)
+}
+
+/// Runs an installer `script` with `bin` first on PATH.
+fn install_cli(world: &World, script: &str, version: &str) -> Run {
     let output_file = world.path("github-output");
     let _ = std::fs::remove_file(&output_file);
     let path = format!("{}:{}", world.path("bin").display(), std::env::var("PATH").unwrap_or_default());
     let output = Command::new("bash")
         .arg("-p")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-opencode.sh"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
         .arg(version)
         .env_clear()
         .env("PATH", path)
@@ -602,24 +607,10 @@ fn another_opencode_version_is_installed_pinned_into_the_tool_cache() {
     assert!(bad.stderr().contains("not a version"), "{}", bad.stderr());
 }
 
-/// scripts/install-codex.sh with `bin` first on PATH; a fake `npm` there installs a `codex`
-/// that reports `codex-cli <version>` as the real one does.
+/// scripts/install-codex.sh with `bin` first on PATH (a fake `npm` there installs a `codex`
+/// that reports `codex-cli <version>` as the real one does).
 fn install_codex(world: &World, version: &str) -> Run {
-    let output_file = world.path("github-output");
-    let _ = std::fs::remove_file(&output_file);
-    let path = format!("{}:{}", world.path("bin").display(), std::env::var("PATH").unwrap_or_default());
-    let output = Command::new("bash")
-        .arg("-p")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-codex.sh"))
-        .arg(version)
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", world.dir.path())
-        .env("RUNNER_TOOL_CACHE", world.path("cache"))
-        .env("GITHUB_OUTPUT", &output_file)
-        .output()
-        .unwrap();
-    Run { output, outputs: std::fs::read_to_string(&output_file).unwrap_or_default() }
+    install_cli(world, "scripts/install-codex.sh", version)
 }
 
 #[test]
