@@ -385,6 +385,21 @@ mod tests {
         assert!(std::fs::read_to_string(home.join("config.toml")).unwrap().contains("approval_policy = \"never\""));
     }
 
+    /// Done is the turn's end plus the process's exit; one that lingers after its turn ended
+    /// is stopped after `EXIT_WAIT`, and the turn still counts.
+    #[test]
+    fn a_cli_lingering_after_its_turn_is_stopped_and_the_turn_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = "echo '{\"type\":\"item.completed\",\"item\":{\"type\":\"agent_message\",\"text\":\"done\"}}'; \
+                      echo '{\"type\":\"turn.completed\",\"usage\":{}}'; exec sleep 300";
+        let started = Instant::now();
+        let outcome = Codex.run(&fake_cli(dir.path(), script), &Cancel::new()).unwrap();
+        assert_eq!(outcome.status, AgentStatus::Done);
+        assert_eq!(outcome.final_text, "done");
+        let took = started.elapsed();
+        assert!(took >= EXIT_WAIT && took < EXIT_WAIT + Duration::from_secs(30), "{took:?}");
+    }
+
     #[test]
     fn a_cli_dying_before_its_turn_ends_is_a_typed_failure() {
         let dir = tempfile::tempdir().unwrap();
