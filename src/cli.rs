@@ -75,7 +75,7 @@ pub struct RunArgs {
     pub prompt_template: Option<String>,
 
     // ----- agent runtime -----
-    /// Agent runtime: `opencode`, or `command` to run `agent-command` [default: opencode].
+    /// Agent runtime: `opencode`, `codex` (the Codex CLI), or `command` to run `agent-command` [default: opencode].
     #[arg(long, env = "INPUT_RUNTIME")]
     pub runtime: Option<String>,
     /// Shell command run as the agent when runtime is `command` (prompt in $SISYPHUS_PROMPT_FILE).
@@ -117,6 +117,15 @@ pub struct RunArgs {
     /// Base URL of an OpenAI-compatible provider (default: $OPENAI_BASE_URL).
     #[arg(long, env = "INPUT_OPENAI_BASE_URL")]
     pub openai_base_url: Option<String>,
+    /// Codex CLI version the action installs and expects, for runtime `codex` [default: 0.169.0].
+    #[arg(long, env = "INPUT_CODEX_VERSION")]
+    pub codex_version: Option<String>,
+    /// Path of the `codex` binary, for runtime `codex` (default: found on PATH).
+    #[arg(long, env = "INPUT_CODEX_PATH")]
+    pub codex_path: Option<String>,
+    /// Extra Codex config: inline TOML or JSON, or a file path, merged over ours.
+    #[arg(long, env = "INPUT_CODEX_CONFIG")]
+    pub codex_config: Option<String>,
 
     // ----- publish -----
     /// Prefix of branches the bot creates [default: sisyphus/].

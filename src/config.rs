@@ -15,6 +15,7 @@ pub const DEFAULT_BOT_LOGIN: &str = "sisyphus-dev-ai";
 pub const DEFAULT_LABEL: &str = "sisyphus: working";
 pub const DEFAULT_MODEL: &str = "anthropic/claude-opus-4-5";
 pub const DEFAULT_OPENCODE_VERSION: &str = "1.18.33";
+pub const DEFAULT_CODEX_VERSION: &str = "0.169.0";
 pub const DEFAULT_TIMEOUT_MINUTES: u64 = 30;
 pub const DEFAULT_BRANCH_PREFIX: &str = "sisyphus/";
 
@@ -25,6 +26,28 @@ pub enum RuntimeKind {
     OpenCode,
     /// Any CLI agent: a shell command that reads the prompt from `$SISYPHUS_PROMPT_FILE`.
     Command(String),
+    /// The Codex CLI, `codex exec --json`.
+    Codex(CodexSettings),
+}
+
+/// The `codex-*` inputs: only the Codex runtime reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodexSettings {
+    pub version: String,
+    pub path: Option<PathBuf>,
+    /// Inline TOML or JSON, or a file path; merged over our `config.toml` by the runtime.
+    pub config: Option<String>,
+}
+
+impl RuntimeKind {
+    /// The `runtime` input's value (reply footers and logs name it).
+    pub fn name(&self) -> &'static str {
+        match self {
+            RuntimeKind::OpenCode => "opencode",
+            RuntimeKind::Command(_) => "command",
+            RuntimeKind::Codex(_) => "codex",
+        }
+    }
 }
 
 /// What GitHub Actions (or the person replaying an event) tells us about the run.
@@ -193,10 +216,17 @@ impl Config {
                 Some(cmd) => RuntimeKind::Command(cmd),
                 None => return Err(InputError::new("agent-command", "is empty, but `runtime` is `command`").into()),
             },
+            "codex" => RuntimeKind::Codex(CodexSettings {
+                version: or_default(args.codex_version.as_ref(), DEFAULT_CODEX_VERSION),
+                path: given(args.codex_path.as_ref()).map(PathBuf::from),
+                config: given(args.codex_config.as_ref()),
+            }),
             other => {
-                return Err(
-                    InputError::new("runtime", format!("must be `opencode` or `command`, got `{other}`")).into()
-                );
+                return Err(InputError::new(
+                    "runtime",
+                    format!("must be `opencode`, `command` or `codex`, got `{other}`"),
+                )
+                .into());
             }
         };
 

@@ -109,6 +109,7 @@ fn side_effects(config: &Config, trigger: &Trigger, thread: &Thread, plan: &Plan
     let agent = match &config.agent.runtime {
         RuntimeKind::OpenCode => format!("OpenCode {} with `{}`", config.agent.opencode_version, config.agent.model),
         RuntimeKind::Command(cmd) => format!("the command `{cmd}`"),
+        RuntimeKind::Codex(codex) => format!("Codex {} with `{}`", codex.version, config.agent.model),
     };
     steps
         .push(format!("run the agent ({agent}) for at most {} minute(s)", config.agent.timeout.as_secs().div_ceil(60)));

@@ -418,7 +418,8 @@ async fn finish(
     }
     let key = report::reply_key(trigger, config.github.run_id.as_deref());
     let run_url = config.github.run_url();
-    let footer = Footer { duration: started.elapsed(), run_url: run_url.as_deref(), key: &key };
+    let agent = format!("{} with {}", config.agent.runtime.name(), config.agent.model);
+    let footer = Footer { duration: started.elapsed(), run_url: run_url.as_deref(), key: &key, agent: Some(&agent) };
     let body = match (&ending.failure, &ending.outcome) {
         (None, Some(outcome)) => report::success_reply(outcome, &ending.published.clone().unwrap_or_default(), &footer),
         (Some(failure), _) => report::failure_reply(failure, ending.published.as_ref(), &footer),

@@ -29,7 +29,7 @@ pub const SHORT_TIMEOUTS_ENV: &str = "SISYPHUS_SHORT_TIMEOUTS";
 /// Every association GitHub reports (`author_association`).
 pub const ASSOCIATIONS: &[&str] =
     &["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE"];
-const RUNTIMES: &[&str] = &["opencode", "command"];
+const RUNTIMES: &[&str] = &["opencode", "command", "codex"];
 const BOOLS: &[&str] = &["true", "false"];
 
 /// A bad input: which one, and what is wrong with it. The message never repeats a secret.
@@ -100,6 +100,9 @@ fn table(args: &RunArgs) -> Vec<(&'static str, Option<&String>, Rule)> {
         ("anthropic-base-url", args.anthropic_base_url.as_ref(), base_url),
         ("openai-api-key", args.openai_api_key.as_ref(), secret),
         ("openai-base-url", args.openai_base_url.as_ref(), base_url),
+        ("codex-version", args.codex_version.as_ref(), version),
+        ("codex-path", args.codex_path.as_ref(), path),
+        ("codex-config", args.codex_config.as_ref(), codex_config),
         ("branch-prefix", args.branch_prefix.as_ref(), branch_prefix),
         ("git-user-name", args.git_user_name.as_ref(), git_user_name),
         ("git-user-email", args.git_user_email.as_ref(), git_user_email),
@@ -270,6 +273,18 @@ fn path(value: &str) -> Result<(), String> {
     line(value, 4096)
 }
 
+/// Inline TOML or JSON must parse; anything else is a path (read later, from the work tree).
+fn codex_config(value: &str) -> Result<(), String> {
+    if crate::runtime::codex_config::is_inline(value) {
+        text(value, 1_000_000)?;
+        crate::runtime::codex_config::user_config(value, Path::new("."))
+            .map(|_| ())
+            .map_err(|e| format!("is unusable: {}", brief(&format!("{e:#}"))))
+    } else {
+        path(value)
+    }
+}
+
 fn model(value: &str) -> Result<(), String> {
     line(value, 200)?;
     match value.split_once('/') {
@@ -433,6 +448,7 @@ pub fn summary(config: &Config) -> String {
             format!("the `{provider}` provider's key or configuration")
         }
         RuntimeKind::Command(_) => "the `command` agent".to_owned(),
+        RuntimeKind::Codex(_) => "the Codex provider's key or configuration".to_owned(),
     };
     format!("every input, {agent}, the prompt for an issue and a pull request, the git work tree")
 }
@@ -452,6 +468,9 @@ pub fn pin_file_inputs(config: &Config) -> Result<Config, InputError> {
         let value = crate::runtime::opencode_config::user_config(input, &config.github.workspace)
             .map_err(|e| InputError::new("opencode-config", format!("is unusable: {}", brief(&format!("{e:#}")))))?;
         pinned.agent.opencode_config = Some(value.to_string());
+    }
+    if let RuntimeKind::Codex(codex) = &mut pinned.agent.runtime {
+        pin_codex_config(codex, &config.github.workspace)?;
     }
     Ok(pinned)
 }
@@ -474,6 +493,9 @@ pub fn check_with(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Resu
         provider_key(config, user.as_ref(), env)?;
         variant(config, user.as_ref())?;
     }
+    if let RuntimeKind::Codex(codex) = &config.agent.runtime {
+        codex_checks(config, codex, env)?;
+    }
     // Even when a `command` agent runs: a path given explicitly and wrong is a mistake.
     if let Some(path) = &config.agent.opencode_path {
         executable(path).map_err(|e| InputError::new("opencode-path", e))?;
@@ -481,6 +503,50 @@ pub fn check_with(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Resu
     templates(config)?;
     git_work_tree(workdir)?;
     Ok(())
+}
+
+/// A `codex-config` file is read now and kept inline (as JSON), like `opencode-config`.
+fn pin_codex_config(codex: &mut crate::config::CodexSettings, workspace: &Path) -> Result<(), InputError> {
+    if let Some(input) = codex.config.clone() {
+        let value = crate::runtime::codex_config::user_config(&input, workspace)
+            .map_err(|e| InputError::new("codex-config", format!("is unusable: {}", brief(&format!("{e:#}")))))?;
+        codex.config = Some(value.to_string());
+    }
+    Ok(())
+}
+
+/// Runtime `codex`: its config parses, its binary (when given) is executable, and the
+/// provider it will use has its key — ours (`openai-api-key`) or the variable a user-defined
+/// provider's `env_key` names.
+fn codex_checks(
+    config: &Config,
+    codex: &crate::config::CodexSettings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), InputError> {
+    use crate::runtime::codex_config;
+    if let Some(path) = &codex.path {
+        executable(path).map_err(|e| InputError::new("codex-path", e))?;
+    }
+    let merged = codex_config::build(&config.agent, codex, &config.github.workspace, false)
+        .map_err(|e| InputError::new("codex-config", format!("is unusable: {}", brief(&format!("{e:#}")))))?;
+    match codex_config::key_var(&merged) {
+        Some(var) if var == codex_config::KEY_VAR && config.agent.openai_api_key.is_some() => Ok(()),
+        Some(var) if env(&var).is_some() => Ok(()),
+        Some(var) if var == codex_config::KEY_VAR => Err(InputError::new(
+            "openai-api-key",
+            format!(
+                "is empty and `OPENAI_API_KEY` is not set, but runtime `codex` with the model `{}` needs it: \
+                 add the `OPENAI_API_KEY` secret and pass it as `openai-api-key`",
+                config.agent.model
+            ),
+        )),
+        Some(var) => Err(InputError::new(
+            "codex-config",
+            format!("names `{var}` as its provider's `env_key`, but `{var}` is not set"),
+        )),
+        // A provider without `env_key` (a local server) needs no key.
+        None => Ok(()),
+    }
 }
 
 /// The model's provider has a key, or the user's `opencode-config` defines the provider.

@@ -71,6 +71,9 @@ pub struct Footer<'a> {
     pub duration: Duration,
     pub run_url: Option<&'a str>,
     pub key: &'a str,
+    /// The runtime and model, e.g. `codex with openai/gpt-5.5` (every runtime gives the same
+    /// replies; the footer says which one worked).
+    pub agent: Option<&'a str>,
 }
 
 /// The reply after the agent finished: its final message, what changed, where it went.
@@ -176,6 +179,9 @@ fn changes(published: &Published) -> String {
 
 fn footer_line(footer: &Footer<'_>, outcome: Option<&Outcome>) -> String {
     let mut parts = vec![format!("⏱ {}", human(footer.duration))];
+    if let Some(agent) = footer.agent {
+        parts.push(agent.to_owned());
+    }
     if let Some(usage) = outcome.map(|o| &o.usage) {
         if usage.input_tokens + usage.output_tokens > 0 {
             parts.push(format!("{} tokens in, {} out", thousands(usage.input_tokens), thousands(usage.output_tokens)));
@@ -360,14 +366,14 @@ mod tests {
     #[test]
     fn success_reply_snapshot() {
         let key = reply_key(&trigger(), Some("42"));
-        let footer = Footer { duration: Duration::from_secs(125), run_url: Some(RUN), key: &key };
+        let footer = Footer { duration: Duration::from_secs(125), run_url: Some(RUN), key: &key, agent: None };
         insta::assert_snapshot!(success_reply(&outcome(), &published(), &footer));
     }
 
     #[test]
     fn success_reply_without_changes_snapshot() {
         let key = reply_key(&trigger(), None);
-        let footer = Footer { duration: Duration::from_millis(4200), run_url: None, key: &key };
+        let footer = Footer { duration: Duration::from_millis(4200), run_url: None, key: &key, agent: None };
         let mut o = outcome();
         o.usage = Usage::default();
         o.final_text = "The test is not flaky: it fails on every run since `abc123`.".into();
@@ -378,7 +384,7 @@ mod tests {
     #[test]
     fn failure_reply_snapshot() {
         let key = reply_key(&trigger(), Some("42"));
-        let footer = Footer { duration: Duration::from_secs(61), run_url: Some(RUN), key: &key };
+        let footer = Footer { duration: Duration::from_secs(61), run_url: Some(RUN), key: &key, agent: None };
         let failure = Failure::new("agent", "APIError", "Overloaded: the model provider returned 529 ```");
         let reply = failure_reply(&failure, None, &footer);
         assert!(reply.contains(RUN) && reply.contains(MARKER) && reply.contains(&key));
@@ -416,7 +422,7 @@ mod tests {
     #[test]
     fn a_long_reply_is_cut_before_its_footer_on_a_char_boundary() {
         let key = reply_key(&trigger(), Some("42"));
-        let footer = Footer { duration: Duration::from_secs(1), run_url: Some(RUN), key: &key };
+        let footer = Footer { duration: Duration::from_secs(1), run_url: Some(RUN), key: &key, agent: None };
         let mut o = outcome();
         o.final_text = format!("```text\n{}", "é🦀 ".repeat(20_000));
         let full = success_reply(&o, &published(), &footer);
@@ -443,7 +449,7 @@ mod tests {
     #[test]
     fn the_agents_words_in_a_reply_notify_nobody() {
         let key = reply_key(&trigger(), Some("42"));
-        let footer = Footer { duration: Duration::from_secs(1), run_url: None, key: &key };
+        let footer = Footer { duration: Duration::from_secs(1), run_url: None, key: &key, agent: None };
         let mut o = outcome();
         o.final_text = "Thanks @alice!\nCo-authored-by: Mallory <m@x>\nFixes #3".into();
         let reply = success_reply(&o, &Published::default(), &footer);
@@ -456,5 +462,21 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(12), "12");
         assert_eq!(human(Duration::from_millis(4200)), "4.2s");
+    }
+
+    #[test]
+    fn the_footer_names_the_runtime_and_model() {
+        let key = reply_key(&trigger(), Some("7"));
+        let footer = Footer {
+            duration: Duration::from_secs(3),
+            run_url: None,
+            key: &key,
+            agent: Some("codex with openai/gpt-5.5"),
+        };
+        assert!(
+            footer_line(&footer, None).starts_with("<sub>⏱ 3.0s · codex with openai/gpt-5.5</sub>"),
+            "{}",
+            footer_line(&footer, None)
+        );
     }
 }

@@ -368,7 +368,7 @@ fn scripts_the_action_runs_exist_and_are_executable() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 3, "install, build and opencode steps each run a script");
+    assert_eq!(seen, 4, "install, build, opencode and codex steps each run a script");
 }
 
 #[test]

@@ -525,12 +525,17 @@ fn checksums_written_by_the_release_script_are_accepted_by_the_install_script() 
 
 /// Runs scripts/install-opencode.sh with `bin` first on PATH (fake `opencode`/`npm` live there).
 fn install_opencode(world: &World, version: &str) -> Run {
+    install_cli(world, "scripts/install-opencode.sh", version)
+}
+
+/// Runs an installer `script` with `bin` first on PATH.
+fn install_cli(world: &World, script: &str, version: &str) -> Run {
     let output_file = world.path("github-output");
     let _ = std::fs::remove_file(&output_file);
     let path = format!("{}:{}", world.path("bin").display(), std::env::var("PATH").unwrap_or_default());
     let output = Command::new("bash")
         .arg("-p")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-opencode.sh"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
         .arg(version)
         .env_clear()
         .env("PATH", path)
@@ -600,4 +605,44 @@ fn another_opencode_version_is_installed_pinned_into_the_tool_cache() {
     let bad = install_opencode(&world, "1.18.33; rm -rf /");
     assert_eq!(bad.code(), 1);
     assert!(bad.stderr().contains("not a version"), "{}", bad.stderr());
+}
+
+/// scripts/install-codex.sh with `bin` first on PATH (a fake `npm` there installs a `codex`
+/// that reports `codex-cli <version>` as the real one does).
+fn install_codex(world: &World, version: &str) -> Run {
+    install_cli(world, "scripts/install-codex.sh", version)
+}
+
+#[test]
+fn codex_is_installed_pinned_without_install_scripts_and_then_reused() {
+    let world = World::new();
+    fake_tool(&world, "codex", "echo 'codex-cli 0.1.0'");
+    let log = world.path("npm-calls");
+    fake_tool(
+        &world,
+        "npm",
+        &format!(
+            r#"echo "$*" >> '{}'
+prefix=""; pkg=""
+while [ $# -gt 0 ]; do case "$1" in --prefix) prefix="$2"; shift ;; @openai/codex@*) pkg="$1" ;; esac; shift; done
+mkdir -p "$prefix/node_modules/.bin"
+printf '#!/bin/sh\necho codex-cli %s\n' "${{pkg#@openai/codex@}}" > "$prefix/node_modules/.bin/codex"
+chmod +x "$prefix/node_modules/.bin/codex""#,
+            log.display()
+        ),
+    );
+    let run = install_codex(&world, "0.169.0");
+    run.assert_ok();
+    let installed = world.path("cache/openai-codex/0.169.0/node_modules/.bin/codex");
+    assert_eq!(run.get("path"), Some(installed.display().to_string()));
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(calls.contains("--ignore-scripts") && calls.contains("@openai/codex@0.169.0"), "{calls}");
+
+    // The next job reuses the cache; the pinned version on PATH is reused as it is.
+    std::fs::remove_file(&log).unwrap();
+    install_codex(&world, "0.169.0").assert_ok();
+    assert!(!log.exists(), "npm ran again");
+    fake_tool(&world, "codex", "echo 'codex-cli 0.169.0'");
+    assert_eq!(install_codex(&world, "0.169.0").get("path"), Some(world.path("bin/codex").display().to_string()));
+    assert!(!install_codex(&world, "0.169.0; rm -rf /").output.status.success());
 }

@@ -123,6 +123,8 @@ fn specific(input: &str) -> Vec<(String, &'static str)> {
         "git-user-email" => v(&[("nobody", "email address")]),
         "opencode-config" => v(&[("{not json", "not valid JSON"), ("{\"a\": 1} trailing", "not valid JSON")]),
         "opencode-path" => v(&[("/nonexistent/opencode", "cannot be used")]),
+        "codex-version" => v(&[("latest", "such as"), ("0.169", "such as")]),
+        "codex-config" => v(&[("[oops", "not valid TOML"), ("{not json", "not valid JSON")]),
         "prompt-template" => v(&[("/nonexistent/prompt.hbs", "cannot read the prompt template")]),
         "dry-run"
         | "co-author"
@@ -157,6 +159,9 @@ fn valid(input: &str) -> &'static str {
         "opencode-config" => r#"{"share": "auto"}"#,
         "opencode-path" => "/bin/sh",
         "opencode-version" => "1.19.0-beta.1",
+        "codex-version" => "0.170.0",
+        "codex-path" => "/bin/sh",
+        "codex-config" => "model_reasoning_effort = \"high\"",
         "timeout-minutes" => "45.5",
         "anthropic-api-key" => "sk-ant-another",
         "anthropic-base-url" => "https://proxy.example/v1",
@@ -467,4 +472,26 @@ fn arbitrary_payload_fields_through_the_binary_exit_0_or_2() {
         assert!(!r.stderr.contains("panicked"), "{field}={value}: {}", r.stderr);
     }
     assert_eq!(scene.gh.request_lines(), Vec::<String>::new());
+}
+
+/// `runtime: codex` needs the key its provider's `env_key` names: ours (`openai-api-key`), or
+/// the variable a `codex-config` provider names.
+#[test]
+fn the_codex_runtime_needs_its_providers_key() {
+    let scene = Scene::new();
+    let codex = [("INPUT_RUNTIME", "codex"), ("INPUT_MODEL", "openai/gpt-5.5")];
+    let r = scene.run(&[], &codex);
+    scene.assert_refused(&r, "openai-api-key", "codex without a key");
+    assert!(r.stdout.contains("runtime `codex`"), "{}", r.stdout);
+
+    let own = r#"{"model_provider": "corp", "model_providers": {"corp": {"base_url": "http://127.0.0.1:9/v1", "env_key": "CORP_LLM_KEY"}}}"#;
+    let r = scene.run(&[], &[codex[0], codex[1], ("INPUT_CODEX_CONFIG", own)]);
+    scene.assert_refused(&r, "codex-config", "a provider whose key is not set");
+    assert!(r.stdout.contains("`CORP_LLM_KEY` is not set"), "{}", r.stdout);
+
+    for extra in [("INPUT_OPENAI_API_KEY", "sk-codex"), ("CORP_LLM_KEY", "k")] {
+        let config = if extra.0 == "CORP_LLM_KEY" { own } else { "" };
+        let r = scene.run(&["--dry-run"], &[codex[0], codex[1], extra, ("INPUT_CODEX_CONFIG", config)]);
+        assert_eq!(r.code, 0, "{extra:?}: {}\n{}", r.stdout, r.stderr);
+    }
 }

@@ -11,6 +11,9 @@
 //! machine that decides when the run is over; `transcript.rs` logs and collects what the agent
 //! said and did. `process.rs` is shared: process groups, the agent's environment, and ending
 //! everything the agent left behind.
+//!
+//! The Codex runtime runs `codex exec --json` once: `codex.rs` drives it, `codex_config.rs`
+//! computes its `config.toml` and environment, `codex_events.rs` folds its JSON-lines stream.
 
 pub mod command;
 
@@ -25,6 +28,9 @@ use crate::config::{AgentConfig, RuntimeKind};
 use crate::event::PullInfo;
 
 pub mod api;
+pub mod codex;
+pub mod codex_config;
+pub mod codex_events;
 pub mod completion;
 pub mod events;
 pub mod opencode;
@@ -109,6 +115,7 @@ pub fn for_config(config: &AgentConfig) -> Box<dyn Runtime + Send + Sync> {
     match &config.runtime {
         RuntimeKind::OpenCode => Box::new(opencode::OpenCode::default()),
         RuntimeKind::Command(command) => Box::new(command::CommandRuntime { command: command.clone() }),
+        RuntimeKind::Codex(_) => Box::new(codex::Codex),
     }
 }
 

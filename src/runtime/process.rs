@@ -87,7 +87,7 @@ const PASS_PREFIX: &[&str] = &[
 /// Never passed, whatever the lists above say: GitHub's and the runner's credentials, the
 /// action's inputs (which hold the token), and anything named like a token that is not a
 /// model credential listed by exact name.
-fn forbidden(name: &str) -> bool {
+pub fn forbidden(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     let token_like = upper.contains("TOKEN") && !PASS_EXACT.contains(&name);
     upper.starts_with("GITHUB_")
