@@ -384,7 +384,7 @@ fn workflow_file(config: &Config, file: &str, text: &str) -> Vec<Check> {
         checks.push(Check::pass(
             &name,
             format!(
-                "uses this action; its `if:` matches `{phrase}`, `{label}` and `{bot}`, and it grants what a run needs"
+                "uses this action; its `if:` agrees with `{phrase}`, `{label}` and `{bot}`, and it grants what a run needs"
             ),
         ));
     }

@@ -115,7 +115,7 @@ fn a_good_setup_passes_every_check() {
         &r,
         "[pass]",
         "workflow sisyphus.yml",
-        "matches `@sisyphus-dev-ai`, `sisyphus` and `sisyphus-dev-ai`",
+        "agrees with `@sisyphus-dev-ai`, `sisyphus` and `sisyphus-dev-ai`",
         None,
     );
     assert!(r.stdout.contains("0 failed"), "{}", r.stdout);
@@ -359,4 +359,39 @@ fn check_model_proves_the_key_and_the_model() {
     let request = seen.lock().unwrap()[0].clone();
     assert!(request.starts_with("POST /v1/chat/completions "), "{request}");
     assert!(request.to_ascii_lowercase().contains("authorization: bearer sk-openai-doctor"), "{request}");
+}
+
+/// `doctor: true` makes the action's `run` the checklist: nothing is acted on, even for an
+/// event that would trigger a run.
+#[test]
+fn the_doctor_input_runs_the_checklist_instead_of_the_lifecycle() {
+    let sc = Scene::new();
+    let payload = core_cli::fixture("events/issue_comment.created.mention.json");
+    let mut env = sc.env();
+    env.extend(
+        [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", "issue_comment"),
+            ("GITHUB_EVENT_PATH", payload.to_str().unwrap()),
+            ("GITHUB_REPOSITORY", REPO),
+            ("INPUT_DOCTOR", "true"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = run(&["run"], &env);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("sisyphus-action doctor: octo/doc"), "{}", r.stdout);
+    assert!(r.stdout.contains("[pass] workflow sisyphus.yml"), "{}", r.stdout);
+    let lines = sc.gh.request_lines();
+    assert!(lines.iter().all(|l| l.starts_with("GET ")), "the event was acted on: {lines:?}");
+    assert!(sc.gh.reactions().is_empty());
+
+    // A value that is not a boolean is the preflight's usage error, as for any input.
+    let mut bad = env.clone();
+    bad.retain(|(k, _)| *k != "INPUT_DOCTOR");
+    bad.push(("INPUT_DOCTOR", "ture"));
+    let r = run(&["run"], &bad);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stdout.contains("::error title=input doctor::"), "{}", r.stdout);
 }
