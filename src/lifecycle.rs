@@ -207,6 +207,9 @@ async fn work(
         std::mem::forget(hidden);
         gha.warning("checkout's persisted credentials were not restored: a process the agent started is still running");
     }
+    if let Some(local) = local {
+        local.finish(&plan, ending.published.as_ref(), gha);
+    }
     ending
 }
 

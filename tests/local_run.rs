@@ -200,6 +200,17 @@ fn a_read_only_local_run_gives_the_agent_the_default_branch_and_pushes_nothing()
     assert_eq!(changed(&before, &snapshot(work)), Vec::<PathBuf>::new(), "the checkout changed\n{log}");
     assert_eq!(sc.gh.git_refs(REPO), refs, "a read-only run pushed");
     assert!(sc.gh.pulls().is_empty());
+    // The agent's work is nowhere else: its clone is kept, and the log says where.
+    let kept: Vec<PathBuf> = std::fs::read_dir(sc.repos.root.path().join("tmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("sisyphus-local-")))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let work = kept[0].join("work");
+    assert!(log.contains(&format!("kept at `{}`", work.display())), "{log}");
+    assert_eq!(std::fs::read_to_string(work.join("src/lib.rs")).unwrap(), "pub fn answer() -> u32 {\n    42\n}\n");
 }
 
 #[test]

@@ -10,8 +10,10 @@
 //! read-only plan gets the default branch. The person's directory is only ever read (the
 //! preflight checks its remote), never written.
 //!
-//! What it deliberately does not do: keep the clone. It is removed when the run ends; what the
-//! agent changed is in the pushed commit, or listed in the reply when it was withheld.
+//! The clone is removed when the run ends, unless the agent's work is in it and nowhere else
+//! (a read-only run, withheld files, a refused push): then it is kept and its path logged, as
+//! an Actions run leaves such work in the runner's work tree. No git command runs in it after
+//! the agent: its `.git` is the agent's to have rewritten.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,13 +22,13 @@ use anyhow::{Context as _, Result};
 
 use super::git::Git;
 use super::room::{self, Room};
-use super::{Plan, hand_over};
+use super::{Plan, Published, hand_over};
 use crate::config::Config;
 use crate::context::Thread;
 
 /// A local run's own repository; removed on drop.
 pub struct LocalClone {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     work: PathBuf,
     /// The run's configuration with the clone as its work tree.
     config: Config,
@@ -41,6 +43,20 @@ impl LocalClone {
     /// The run's configuration, its work tree moved to the clone.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Removes the clone, or keeps it when what the agent did may be only here: a read-only
+    /// plan, files the guard withheld, or a commit that was not pushed.
+    pub fn finish(self, plan: &Plan, published: Option<&Published>, gha: &crate::gha::Gha) {
+        let unpublished = matches!(plan, Plan::ReadOnly { .. })
+            || published.is_some_and(|p| !p.withheld.is_empty() || (p.commit_sha.is_none() && !p.files.is_empty()));
+        if unpublished {
+            let kept = self.dir.keep();
+            gha.notice(&format!(
+                "the agent's work tree is kept at `{}`: what it changed there was not (all) pushed; delete it when done",
+                kept.join("work").display()
+            ));
+        }
     }
 }
 
@@ -75,5 +91,5 @@ pub fn local_clone(config: &Config, plan: &Plan, thread: &Thread) -> Result<Opti
         work.display(),
         config.github.workspace.display()
     );
-    Ok(Some(LocalClone { _dir: dir, work, config: moved }))
+    Ok(Some(LocalClone { dir, work, config: moved }))
 }
