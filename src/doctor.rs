@@ -561,3 +561,27 @@ fn print(gha: &Gha, config: Option<&Config>, checks: &[Check]) {
         let _ = gha::append_summary(Some(summary), &format!("## sisyphus-action doctor\n\n```\n{text}```\n"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_if_filter_is_read_for_phrases_labels_and_logins() {
+        let text = "if: >-\n  github.event.sender.login != 'bot-a' && (\n  contains(github.event.comment.body, '@Bot') ||\n  contains(fromJSON('[\"OWNER\",\"MEMBER\"]'), github.event.comment.author_association) ||\n  contains(github.event.review.body, '@bot') ||\n  github.event.label.name == 'go' )\n";
+        assert_eq!(quoted_after(text, "contains("), vec!["@Bot".to_owned(), "@bot".to_owned()]);
+        assert_eq!(quoted_after(text, "github.event.label.name =="), vec!["go".to_owned()]);
+        assert_eq!(quoted_after(text, "github.event.sender.login !="), vec!["bot-a".to_owned()]);
+        assert!(quoted_after("no filter at all", "contains(").is_empty());
+    }
+
+    #[test]
+    fn step_inputs_and_action_uses_are_found() {
+        let text = "steps:\n  - uses: actions/checkout@abc\n  - uses: OWNER/sisyphus-action@0123 # v0.1.0\n    with:\n      trigger-phrase: \"@helper\" # ours\n      bot-login: helper\n";
+        assert!(uses_this_action(text));
+        assert!(!uses_this_action("steps:\n  - run: echo sisyphus-action\n"));
+        assert_eq!(with_value(text, "trigger-phrase").as_deref(), Some("@helper"));
+        assert_eq!(with_value(text, "bot-login").as_deref(), Some("helper"));
+        assert_eq!(with_value(text, "trigger-label"), None);
+    }
+}
