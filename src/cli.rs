@@ -18,6 +18,21 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole lifecycle for one GitHub event (the action's entry point).
     Run(Box<RunArgs>),
+    /// Check the setup without acting: the preflight, then the token, the repository's
+    /// settings and the workflow files against GitHub; prints a checklist with a fix for each
+    /// failure. Exit 0 when all pass, 1 when something fails, 2 for a usage error.
+    Doctor(Box<DoctorArgs>),
+}
+
+/// `doctor`: every `run` input (they are what is checked), plus what only doctor does.
+#[derive(Debug, Default, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Also send the smallest possible request to the model's provider, to prove the key and
+    /// the model work (costs one tiny request).
+    #[arg(long)]
+    pub check_model: bool,
 }
 
 /// Raw inputs. Each `Option<String>` may be `Some("")`, which means "use the default".
@@ -159,4 +174,12 @@ pub struct RunArgs {
     /// a GITHUB_TOKEN never has it) [default: false].
     #[arg(long, env = "INPUT_ALLOW_WORKFLOW_CHANGES")]
     pub allow_workflow_changes: Option<String>,
+
+    // ----- local runs and doctor -----
+    /// The git remote of this directory that is `--repo`, for a local run [default: origin].
+    #[arg(long)]
+    pub remote: Option<String>,
+    /// Run `doctor` (the setup checklist) instead of acting on the event [default: false].
+    #[arg(long, env = "INPUT_DOCTOR")]
+    pub doctor: Option<String>,
 }

@@ -125,6 +125,8 @@ pub struct PublishConfig {
 pub struct ManualRequest {
     pub issue: Option<u64>,
     pub prompt: Option<String>,
+    /// `--remote NAME`: the remote of this directory that is `--repo` (default `origin`).
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,7 +204,8 @@ impl Config {
             .transpose()
             .map_err(|_| InputError::new("--issue", "must be a number"))?;
         let prompt = given(args.prompt.as_ref());
-        let manual = (issue.is_some() || prompt.is_some()).then_some(ManualRequest { issue, prompt });
+        let remote = given(args.remote.as_ref());
+        let manual = (issue.is_some() || prompt.is_some()).then_some(ManualRequest { issue, prompt, remote });
 
         // In range: the preflight table checked it (finite, 1..=360 minutes).
         let timeout_minutes = match given(args.timeout_minutes.as_ref()) {

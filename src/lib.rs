@@ -3,6 +3,7 @@
 //! The modules follow the lifecycle, in the order data flows:
 //! `event → gate → context → prompt → runtime → publish → report`, with `preflight` (every
 //! input, the provider's key, the template, the work tree) between the gate and the first write.
+//! `doctor` runs the preflight and checks what needs the network, without acting.
 //! Side effects live at the edges only: `github` (the API), `publish::git`, `runtime`
 //! (the agent process) and `gha` (workflow commands, outputs, summary).
 
@@ -10,6 +11,7 @@ pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod doctor;
 pub mod dry_run;
 pub mod event;
 pub mod gate;

@@ -155,7 +155,6 @@ async fn work(
 ) -> Ending {
     let secrets = config.secrets();
     let fail = |stage: &str, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
-    let workdir = &config.github.workspace;
 
     let thread: Thread = {
         let _group = gha.group("context");
@@ -166,6 +165,13 @@ async fn work(
         }
     };
     let plan: Plan = publish::plan(trigger, &thread, config);
+    // A local run works in a private clone, never in the person's own checkout.
+    let local = match publish::local_clone(config, &plan, &thread) {
+        Ok(local) => local,
+        Err(e) => return fail("prepare", &e),
+    };
+    let config = local.as_ref().map_or(config, publish::LocalClone::config);
+    let workdir = &config.github.workspace;
     let prompt_and_prepared = {
         let _group = gha.group("prompt");
         let prepared = match publish::prepare(&plan, workdir, config) {
@@ -200,6 +206,9 @@ async fn work(
         // them anyway).
         std::mem::forget(hidden);
         gha.warning("checkout's persisted credentials were not restored: a process the agent started is still running");
+    }
+    if let Some(local) = local {
+        local.finish(&plan, ending.published.as_ref(), gha);
     }
     ending
 }

@@ -113,6 +113,8 @@ fn table(args: &RunArgs) -> Vec<(&'static str, Option<&String>, Rule)> {
         ("draft-pr", args.draft_pr.as_ref(), boolean),
         ("allow-fork-push", args.allow_fork_push.as_ref(), boolean),
         ("allow-workflow-changes", args.allow_workflow_changes.as_ref(), boolean),
+        ("--remote", args.remote.as_ref(), word),
+        ("doctor", args.doctor.as_ref(), boolean),
     ]
 }
 
@@ -502,6 +504,7 @@ pub fn check_with(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Resu
     }
     templates(config)?;
     git_work_tree(workdir)?;
+    remote_matches(config)?;
     Ok(())
 }
 
@@ -679,21 +682,7 @@ fn git_work_tree(workdir: &Path) -> Result<(), InputError> {
             format!("`{}` {why}: check out the repository first (actions/checkout)", workdir.display()),
         )
     };
-    let mut git = std::process::Command::new("git");
-    // `rev-parse` runs no hook; no fsmonitor either, whatever the repository's config says.
-    git.args(["-c", "core.fsmonitor=false", "rev-parse", "--is-inside-work-tree"])
-        .current_dir(workdir)
-        .env_clear()
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    if let Some(path) = std::env::var_os("PATH") {
-        git.env("PATH", path);
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        git.env("HOME", home);
-    }
-    match git.output() {
+    match plain_git(workdir, &["rev-parse", "--is-inside-work-tree"]).output() {
         Ok(out) if out.status.success() && out.stdout.starts_with(b"true") => Ok(()),
         Ok(out) => {
             // git's own reason (not a repository, dubious ownership, …), first line only.
@@ -706,6 +695,124 @@ fn git_work_tree(workdir: &Path) -> Result<(), InputError> {
         }
         Err(e) => Err(fail(format!("cannot be checked with git ({e})"))),
     }
+}
+
+/// The work tree is a clone of the repository we act on, so what the agent sees and what is
+/// published belong together. In Actions that is checkout's `origin`
+/// (`$GITHUB_SERVER_URL/owner/name`, with or without `.git`, or checkout's ssh form); for a
+/// local run it is `--remote` or `origin`, and only its `owner/name` must match (people clone
+/// through ssh aliases and mirrors). An event replayed outside Actions is not checked: its
+/// payload names some repository, the directory is wherever the person stands.
+fn remote_matches(config: &Config) -> Result<(), InputError> {
+    let repo = config.github.repository.as_str();
+    let local = config.manual.is_some();
+    if repo.is_empty() || !(local || config.github.actions) {
+        return Ok(());
+    }
+    let workdir = config.github.workspace.as_path();
+    let name = config.manual.as_ref().and_then(|m| m.remote.as_deref()).unwrap_or("origin");
+    let dir = workdir.display();
+    let how = if local {
+        format!("run it in a clone of `{repo}`, or name its remote with `--remote NAME`")
+    } else {
+        format!("check out `{repo}` with actions/checkout (no `repository:` input) before this step")
+    };
+    let fail = |message: String| InputError::new("work tree", message);
+    let url = git_quiet(workdir, &["config", "--get", &format!("remote.{name}.url")])
+        .map_err(|e| fail(format!("`{dir}` cannot be read with git: {e}")))?;
+    let Some(url) = url.filter(|u| !u.is_empty()) else {
+        return Err(fail(format!("`{dir}` has no remote `{name}` to check against `{repo}`: {how}")));
+    };
+    let host = (!local).then(|| url_host(&config.github.server_url)).flatten();
+    if remote_is(&url, repo, host.as_deref()) {
+        return Ok(());
+    }
+    Err(fail(format!(
+        "`{dir}` has the remote `{name}` at `{}`, which is not `{repo}`: {how}",
+        cut(&redact_userinfo(&url))
+    )))
+}
+
+/// Whether a remote URL (`https://host/o/n(.git)`, `ssh://git@host/o/n.git`, `git@host:o/n.git`
+/// or a local path) names `repo`; with `host`, it must also be on that host (a local path has
+/// none and is judged by its path alone).
+pub fn remote_is(url: &str, repo: &str, host: Option<&str>) -> bool {
+    let url = url.trim();
+    let (remote_host, path) = match url.split_once("://") {
+        Some((_, rest)) => {
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            (Some(authority.rsplit('@').next().unwrap_or(authority)), path)
+        }
+        None => match url.split_once(':') {
+            // scp-like `user@host:path`; a colon after a slash is part of a local path.
+            Some((authority, path)) if !authority.contains('/') => {
+                (Some(authority.rsplit('@').next().unwrap_or(authority)), path)
+            }
+            _ => (None, url),
+        },
+    };
+    let remote_host = remote_host.map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
+    if let (Some(want), Some(got)) = (host, remote_host.as_deref())
+        && !want.eq_ignore_ascii_case(got)
+    {
+        return false;
+    }
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    let mut tail = path.rsplit('/');
+    let (Some(name), Some(owner)) = (tail.next(), tail.next()) else { return false };
+    let Some((want_owner, want_name)) = repo.split_once('/') else { return false };
+    owner.eq_ignore_ascii_case(want_owner) && name.eq_ignore_ascii_case(want_name)
+}
+
+/// The host of an http(s) URL, lowercased.
+fn url_host(url: &str) -> Option<String> {
+    let uri = url.parse::<http::Uri>().ok()?;
+    uri.host().map(str::to_ascii_lowercase)
+}
+
+/// A remote URL as an error may quote it: without a `user:password@` part.
+fn redact_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('/') {
+            Some((authority, path)) if authority.contains('@') => {
+                format!("{scheme}://{}/{path}", authority.rsplit('@').next().unwrap_or_default())
+            }
+            _ => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// `git <args>` in `workdir` with an empty environment (PATH and HOME only); its trimmed
+/// stdout, `None` when git exits 1 (a `config --get` that found nothing).
+fn git_quiet(workdir: &Path, args: &[&str]) -> Result<Option<String>, String> {
+    let out = plain_git(workdir, args).output().map_err(|e| e.to_string())?;
+    match out.status.code() {
+        Some(0) => Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())),
+        Some(1) => Ok(None),
+        _ => Err(brief(String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("git failed").trim())),
+    }
+}
+
+/// git with no token, input or `GIT_DIR` of ours in reach, and no fsmonitor whatever the
+/// repository's config says; these commands run no hook.
+fn plain_git(workdir: &Path, args: &[&str]) -> std::process::Command {
+    let mut git = std::process::Command::new("git");
+    git.args(["-c", "core.fsmonitor=false"])
+        .args(args)
+        .current_dir(workdir)
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(path) = std::env::var_os("PATH") {
+        git.env("PATH", path);
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        git.env("HOME", home);
+    }
+    git
 }
 
 const SAMPLE_ISSUE: &str = r#"{
@@ -737,6 +844,28 @@ mod tests {
         assert_eq!(did_you_mean("MEMBRE", ASSOCIATIONS), " (did you mean `MEMBER`?)");
         assert_eq!(did_you_mean("opencod", RUNTIMES), " (did you mean `opencode`?)");
         assert_eq!(did_you_mean("banana", RUNTIMES), "");
+    }
+
+    #[test]
+    fn remote_urls_name_the_repository() {
+        for url in [
+            "https://github.com/Octo/Repo",
+            "https://github.com/octo/repo.git",
+            "https://x-access-token:t@github.com/octo/repo/",
+            "git@github.com:octo/repo.git",
+            "ssh://git@github.com:22/octo/repo.git",
+        ] {
+            assert!(remote_is(url, "octo/repo", Some("github.com")), "{url}");
+        }
+        // A local path has no host: its path alone decides.
+        assert!(remote_is("/srv/git/octo/repo.git", "octo/repo", Some("github.com")));
+        assert!(remote_is("github-work:octo/repo.git", "octo/repo", None), "an ssh alias, locally");
+        for url in ["https://github.com/octo/other", "https://github.com/other/repo", "https://github.com/repo", "repo"]
+        {
+            assert!(!remote_is(url, "octo/repo", Some("github.com")), "{url}");
+        }
+        assert!(!remote_is("https://gitlab.com/octo/repo", "octo/repo", Some("github.com")));
+        assert_eq!(redact_userinfo("https://user:secret@host/o/r"), "https://host/o/r");
     }
 
     #[test]

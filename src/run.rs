@@ -57,7 +57,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::SUCCESS });
         }
     };
-    let Command::Run(args) = cli.command;
+    let args = match cli.command {
+        Command::Run(args) => args,
+        Command::Doctor(doctor) => return crate::doctor::main(&doctor.run, doctor.check_model),
+    };
+    // `doctor: true` runs the checklist instead of the lifecycle (a bad value is the
+    // preflight's to report, below).
+    if crate::config::parse_bool("doctor", args.doctor.as_ref(), false).unwrap_or(false) {
+        return crate::doctor::main(&args, false);
+    }
     let config = match Config::from_args(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -102,7 +110,7 @@ pub fn main() -> ExitCode {
 }
 
 /// A usage error, once: an `::error::` annotation titled with the input when one is named.
-fn usage_error(gha: &Gha, e: &anyhow::Error, secrets: &[String]) {
+pub(crate) fn usage_error(gha: &Gha, e: &anyhow::Error, secrets: &[String]) {
     let message = gha::redact(&format!("{e:#}"), secrets);
     match e.chain().find_map(|c| c.downcast_ref::<InputError>()) {
         Some(input) => gha.error_titled(&input.title(), &message),
@@ -129,6 +137,17 @@ async fn run(config: &Config, gha: &Gha) -> Result<Conclusion> {
     if config.dry_run {
         return crate::dry_run::run(config, &trigger, &request, gha).await;
     }
+    if config.manual.is_some() {
+        // Said before the first write: the person may expect the bot's name on what follows.
+        tracing::info!(
+            "a local run: the reactions, the `{}` label, the reply and the pull request on {} appear under the \
+             GitHub account that owns the token, not as `{}`; commits are authored as `{}`",
+            config.label,
+            trigger.repo.full_name(),
+            config.bot_login,
+            config.publish.git_user_name
+        );
+    }
     crate::lifecycle::run(config, trigger, request, gha).await
 }
 
@@ -151,7 +170,7 @@ fn hide_from_same_user() {
     }
 }
 
-fn init_logging(actions: bool) {
+pub(crate) fn init_logging(actions: bool) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;

@@ -5,7 +5,7 @@
 #[path = "support/core_cli.rs"]
 mod core_cli;
 
-use core_cli::{fixture, ready, replay, run};
+use core_cli::{fixture, ready, ready_for, replay, run};
 use sisyphus_action::cli::RunArgs;
 use sisyphus_action::config::Config;
 use sisyphus_action::event::{self, Trigger};
@@ -345,7 +345,7 @@ fn empty_inputs_mean_defaults() {
 
 #[test]
 fn manual_run_needs_no_payload() {
-    let (_dir, work) = ready();
+    let (_dir, work) = ready_for("octo/repo");
     let r = run(
         &["run", "--dry-run", "--repo", "octo/repo", "--issue", "7", "--prompt", "bump the version"],
         &[("GITHUB_WORKSPACE", &work), KEY],

@@ -59,8 +59,10 @@ impl Env {
         git(&["add", "README.md"], &work);
         git(&["commit", "-q", "-m", "initial"], &work);
         git(&["push", "-q", "origin", "HEAD:main"], &work);
-        // The fake serves that repository over smart HTTP, where publishing fetches and pushes.
+        // The fake serves that repository over smart HTTP, where publishing fetches and pushes;
+        // `origin` is its URL there, as actions/checkout sets it (the preflight checks it).
         gh.seed_git_repo(REPO, &dir.path().join("origin.git"));
+        git(&["remote", "set-url", "origin", &format!("{}/{REPO}", gh.server_url())], &work);
         Self { gh, dir }
     }
 

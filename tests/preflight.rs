@@ -32,7 +32,7 @@ struct Scene {
 impl Scene {
     fn new() -> Self {
         let payload = fixture("events/issue_comment.created.mention.json").to_str().unwrap().to_owned();
-        Self { gh: FakeGithub::start(), repos: Repos::new("master"), payload }
+        Self { gh: FakeGithub::start(), repos: Repos::for_repo("master", "Codertocat/Hello-World"), payload }
     }
 
     fn base(&self) -> Vec<(String, String)> {
@@ -414,7 +414,7 @@ proptest::proptest! {
         let flag = format!("{}={value}", if name.starts_with("--") { name.to_owned() } else { format!("--{name}") });
         let cli = sisyphus_action::cli::Cli::try_parse_from(["sisyphus-action", "run", flag.as_str()]);
         let Ok(cli) = cli else { return Ok(()) };
-        let sisyphus_action::cli::Command::Run(args) = cli.command;
+        let sisyphus_action::cli::Command::Run(args) = cli.command else { return Ok(()) };
         match sisyphus_action::config::Config::from_args(&args) {
             Ok(config) => {
                 if let Err(e) = sisyphus_action::preflight::check_with(&config, &|_| None) {

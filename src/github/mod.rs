@@ -171,6 +171,13 @@ impl Client {
         if reply.status.is_success() { Ok((reply.status.as_u16(), reply.body)) } else { Err(classify(&what, &reply)) }
     }
 
+    /// A GET that also returns the response headers (`doctor` reads the token's scopes there).
+    pub async fn get_with_headers(&self, path: &str) -> Result<(Value, HeaderMap), GithubError> {
+        let what = format!("GET {}", strip_query(path));
+        let reply = self.send(&Method::GET, &self.api_url(path), None, &what).await?;
+        if reply.status.is_success() { Ok((reply.body, reply.headers)) } else { Err(classify(&what, &reply)) }
+    }
+
     /// Every item of a list endpoint, 100 per page, at most `max_pages` pages.
     pub async fn rest_list(&self, path: &str, max_pages: u32) -> Result<Vec<Value>, GithubError> {
         let separator = if path.contains('?') { '&' } else { '?' };

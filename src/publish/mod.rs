@@ -6,6 +6,7 @@
 //! the default branch, never with force) and opens or updates the PR. What it did not do goes
 //! into `Published::notes` in plain words; the reply is the report stage's.
 
+mod clone;
 pub mod credentials;
 mod git;
 pub mod guard;
@@ -24,6 +25,8 @@ use crate::event::Trigger;
 use crate::github::Client;
 use crate::runtime::Outcome;
 use crate::secrets;
+
+pub use clone::{LocalClone, local_clone};
 
 /// Where the work will go, decided before the agent starts and told to it in the prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,21 +171,27 @@ pub fn prepare(plan: &Plan, workdir: &Path, config: &Config) -> Result<Prepared>
     if let Some(pin) = target.pin.as_deref() {
         start = pin.to_owned();
     }
-    let work = git::Git::new(workdir).for_server(&room.git_dir().to_string_lossy());
-    // Checkout usually fetched the commit already (the default branch, a PR's head); only a
-    // missing one is fetched whole (the work tree needs its files) and handed over locally.
-    if !work.try_run(&["cat-file", "-e", &format!("{start}^{{commit}}")])?.success {
-        let fetched = room.fetch(&start, false).with_context(|| format!("could not fetch the commit `{start}`"))?;
-        let room_dir = room.git_dir();
-        work.run(&["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", &room_dir.to_string_lossy(), &fetched])
-            .context("could not hand the fetched commit to the work tree")?;
-    }
+    let work = hand_over(&room, workdir, &start)?;
     // `checkout -B` moves whatever is uncommitted along (or refuses on a conflict), so
     // leftovers of earlier steps can only ever be committed to the planned branch.
     work.run(&["checkout", "--quiet", "-B", &target.local, &start])
         .with_context(|| format!("could not check out the branch `{}`", target.local))?;
     prepared.start = Some(start);
     Ok(prepared)
+}
+
+/// Makes sure the work tree has the commit `start`: checkout usually fetched it already (the
+/// default branch, a PR's head); only a missing one is fetched whole (the work tree needs its
+/// files) and handed over by a local fetch that carries no token. Git in the work tree.
+fn hand_over(room: &room::Room, workdir: &Path, start: &str) -> Result<git::Git> {
+    let work = git::Git::new(workdir).for_server(&room.git_dir().to_string_lossy());
+    if !work.try_run(&["cat-file", "-e", &format!("{start}^{{commit}}")])?.success {
+        let fetched = room.fetch(start, false).with_context(|| format!("could not fetch the commit `{start}`"))?;
+        let room_dir = room.git_dir();
+        work.run(&["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", &room_dir.to_string_lossy(), &fetched])
+            .context("could not hand the fetched commit to the work tree")?;
+    }
+    Ok(work)
 }
 
 /// What publishing needs to know about the run.

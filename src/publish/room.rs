@@ -56,13 +56,7 @@ impl Room {
         }
         let server = config.github.server_url.trim_end_matches('/');
         let url = format!("{server}/{repo}.git");
-        let parent = &config.github.runner_temp;
-        let dir = tempfile::Builder::new()
-            .prefix("sisyphus-publish-")
-            .tempdir_in(parent)
-            .with_context(|| format!("could not create the clean room under `{}`", parent.display()))?;
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700))
-            .context("could not make the clean room private")?;
+        let dir = private_dir(&config.github.runner_temp, "sisyphus-publish-", "the clean room")?;
         let home = dir.path().join("home");
         fs::create_dir(&home).context("could not create the clean room's home")?;
         let git_dir = dir.path().join("repo.git");
@@ -160,6 +154,18 @@ impl Room {
         self.git.run_with_stdin(&["update-index", "-z", "--index-info"], &info)?;
         Ok(())
     }
+}
+
+/// A new directory under `parent` only we may enter (mode 0700), removed on drop; `what` names
+/// it in errors.
+pub fn private_dir(parent: &Path, prefix: &str, what: &str) -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .with_context(|| format!("could not create {what} under `{}`", parent.display()))?;
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("could not make {what} private"))?;
+    Ok(dir)
 }
 
 /// `:<old mode> <new mode> <old oid> <new oid> <status>\0<path>\0` records.

@@ -112,3 +112,14 @@ pub fn ready() -> (tempfile::TempDir, String) {
     let path = dir.path().to_str().unwrap().to_owned();
     (dir, path)
 }
+
+/// `ready()`, with `origin` at `https://github.com/{repo}`: a clone of `repo` as far as the
+/// preflight's remote check can tell (a local run and Actions check it).
+pub fn ready_for(repo: &str) -> (tempfile::TempDir, String) {
+    let (dir, path) = ready();
+    let url = format!("https://github.com/{repo}");
+    let added =
+        std::process::Command::new("git").args(["remote", "add", "origin", &url]).current_dir(dir.path()).status();
+    assert!(added.unwrap().success());
+    (dir, path)
+}

@@ -202,6 +202,13 @@ struct State {
     /// `owner/name` → the bare repository served for it.
     git_repos: BTreeMap<String, std::path::PathBuf>,
     git_log: Vec<GitRequest>,
+    /// `GET /repos/{o}/{r}`'s `permissions` object (a user's token shows its access there).
+    repo_permissions: Option<Value>,
+    /// `x-oauth-scopes` on every REST answer (a classic token's scopes).
+    oauth_scopes: Option<String>,
+    /// `can_approve_pull_request_reviews` of `GET …/actions/permissions/workflow`; `None` answers
+    /// 403 (reading it needs admin rights).
+    actions_can_create_pulls: Option<bool>,
 }
 
 impl State {
@@ -387,6 +394,22 @@ impl FakeGithub {
     /// Requests whose `Authorization` is not `Bearer <token>` get 401.
     pub fn expect_token(&self, token: &str) {
         self.lock().expected_token = Some(token.into());
+    }
+
+    /// The `permissions` object `GET /repos/{o}/{r}` shows (`{"push": true, …}`).
+    pub fn set_repo_permissions(&self, permissions: Value) {
+        self.lock().repo_permissions = Some(permissions);
+    }
+
+    /// Answers as for a classic token with these scopes (`x-oauth-scopes: repo, workflow`).
+    pub fn set_oauth_scopes(&self, scopes: &str) {
+        self.lock().oauth_scopes = Some(scopes.into());
+    }
+
+    /// Whether GitHub Actions may create pull requests (the repository's workflow setting);
+    /// until set, reading it is forbidden, as for a token without admin rights.
+    pub fn set_actions_can_create_pulls(&self, allowed: bool) {
+        self.lock().actions_can_create_pulls = Some(allowed);
     }
 
     /// Serves the bare repository `bare_dir` as `repo` (`owner/name`) over smart HTTP.
@@ -783,7 +806,11 @@ fn route(request: &Request, body: &Value, state: &Mutex<State>, ops: &[Operation
         }
     }
     let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
-    answer(&mut s, &request.method, &seg, &request.query, body, port)
+    let (status, mut headers, body) = answer(&mut s, &request.method, &seg, &request.query, body, port);
+    if let Some(scopes) = &s.oauth_scopes {
+        headers.push(("x-oauth-scopes".into(), scopes.clone()));
+    }
+    (status, headers, body)
 }
 
 fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
@@ -862,7 +889,19 @@ fn answer(s: &mut State, method: &str, seg: &[&str], query: &str, body: &Value, 
         ("GET", ["user"]) if s.user_endpoint_forbidden => error(403, "Resource not accessible by integration"),
         ("GET", ["user"]) => ok(user(&s.login)),
         ("GET", ["rate_limit"]) => ok(json!({ "resources": { "core": { "limit": 5000, "remaining": 4999 } } })),
-        ("GET", ["repos", o, r]) => ok(json!({ "full_name": format!("{o}/{r}"), "default_branch": s.default_branch })),
+        ("GET", ["repos", o, r]) => {
+            let mut repo = json!({ "full_name": format!("{o}/{r}"), "default_branch": s.default_branch });
+            if let Some(permissions) = &s.repo_permissions {
+                repo["permissions"] = permissions.clone();
+            }
+            ok(repo)
+        }
+        ("GET", ["repos", _, _, "actions", "permissions", "workflow"]) => match s.actions_can_create_pulls {
+            Some(allowed) => {
+                ok(json!({ "default_workflow_permissions": "read", "can_approve_pull_request_reviews": allowed }))
+            }
+            None => error(403, "Must have admin rights to Repository."),
+        },
         ("GET", ["repos", o, r, "branches", b]) => match s.branches.get(&(format!("{o}/{r}"), decode(b))) {
             Some(protected) => {
                 ok(json!({ "name": decode(b), "protected": protected, "commit": { "sha": "0".repeat(40) } }))

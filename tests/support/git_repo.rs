@@ -47,6 +47,15 @@ impl Repos {
         Self { root, origin, work }
     }
 
+    /// Like `new`, with `origin` at `server/{repo}.git` (a path whose `owner/name` is `repo`, so
+    /// the preflight's remote check sees a clone of `repo`).
+    pub fn for_repo(default_branch: &str, repo: &str) -> Self {
+        let (root, origin) = seeded_origin(default_branch, repo);
+        let work = root.path().join("work");
+        git(root.path(), &["clone", "--quiet", origin.to_str().unwrap(), work.to_str().unwrap()]);
+        Self { root, origin, work }
+    }
+
     /// Like `new`, with `origin` at `server/{repo}.git`, served by `serve` (which returns its
     /// URL, e.g. `$GITHUB_SERVER_URL/owner/name`): `work` is cloned from that URL as
     /// `actions/checkout` does, so its `origin` is the server's URL.
