@@ -262,7 +262,7 @@ async fn agent_then_publish(
         Ok(outcome) => outcome,
         Err(e) => return (fail("agent", &e), true),
     };
-    if let Some(mut failure) = report::Failure::from_outcome(&outcome, config.agent.timeout) {
+    if let Some(mut failure) = report::Failure::from_outcome(&outcome, &config.agent.model, config.agent.timeout) {
         failure.message = gha::redact(&failure.message, &secrets);
         gha.error(&format!("the agent did not finish ({}): {}", failure.kind, failure.message));
         return (Ending { outcome: Some(outcome), published: None, failure: Some(failure) }, true);
