@@ -300,6 +300,9 @@ pub fn summary(s: &Summary<'_>) -> String {
     let _ = writeln!(out, "| Outcome | {} |", s.conclusion.as_str());
     if let Some(f) = s.failure {
         let _ = writeln!(out, "| Failed | {} (`{}`): {} |", f.stage, f.kind, one_line(&excerpt(&f.message, 200)));
+        if let Some(advice) = &f.advice {
+            let _ = writeln!(out, "| What to do | {} |", one_line(advice));
+        }
     }
     if let Some(p) = s.published {
         if let Some(url) = &p.pr_url {
@@ -583,6 +586,20 @@ mod tests {
         let f =
             Failure::from_outcome(&failed("RetryLimit", "HTTP 529: overloaded"), DEFAULT_MODEL, Duration::from_secs(1));
         assert_eq!(f.unwrap().advice, None);
+        // The job summary shows the advice too.
+        let f = Failure::from_outcome(&failed("ConnectionError", message), "openai/gpt-5", Duration::from_secs(1));
+        let s = Summary {
+            trigger: &trigger(),
+            request: "x",
+            conclusion: Conclusion::Failure,
+            duration: Duration::from_secs(1),
+            run_url: None,
+            reply_url: None,
+            full_reply: None,
+            published: None,
+            failure: f.as_ref(),
+        };
+        assert!(summary(&s).contains("| What to do | the provider `openai` could not be reached"), "{}", summary(&s));
     }
 
     #[test]

@@ -605,3 +605,15 @@ fn identical_consecutive_steps_are_a_loop_long_before_the_cap() {
     let r = Replay::run(recording("events-main.jsonl"), l, &[], 700.0);
     assert_eq!(r.finished.clone().map(|(_, s)| s), Some(AgentStatus::Done));
 }
+
+#[test]
+fn an_unknown_model_fails_at_once_and_the_advice_names_the_model_input() {
+    // Recorded: the provider answered 404 `model_not_found`; OpenCode does not retry it.
+    let r = Replay::run(recording("events-http404-model.jsonl"), limits(), &[], 700.0);
+    let (t, kind, message) = failed(&r);
+    assert_eq!((t, kind.as_str()), (23.651, "APIError"), "at the idle after the error");
+    assert!(message.starts_with("HTTP 404: The model `fake-model` does not exist"), "{message}");
+    let advice = sisyphus_action::report::advice(&kind, &message, "openai-compatible/fake-model").unwrap();
+    assert!(advice.contains("the model `fake-model` is not known to provider `openai-compatible`"), "{advice}");
+    assert!(advice.contains("set the `model` input"), "{advice}");
+}
