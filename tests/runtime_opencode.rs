@@ -459,3 +459,29 @@ fn a_wrong_agent_name_fails_in_seconds_naming_the_error() {
     assert!(message.contains("Agent not found: \"sisyphus\"") && message.contains("build"), "{message}");
     assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
 }
+
+#[test]
+fn a_run_that_stops_with_todos_open_says_so_in_the_outcome_and_the_reply() {
+    let Some(bin) = opencode_bin() else { return };
+    let _slot = Slot::take();
+    let s = setup(bin);
+    let todos = serde_json::json!({"todos": [
+        {"content": "Fix the parser", "status": "completed", "priority": "high"},
+        {"content": "Add a regression test", "status": "pending", "priority": "medium"},
+    ]});
+    s.llm.script_steps(
+        "leftover",
+        vec![fake_llm::Reply::Tools(vec![("todowrite", todos)]), fake_llm::Reply::Text("Parser fixed.".into())],
+    );
+    let o = run(&s, &request(&s, "leftover", |_| {}), None, &Cancel::new());
+    // Done by the quiet period (no plugin resumed it), with the todo still open.
+    assert_eq!(o.status, AgentStatus::Done);
+    let open: Vec<&str> = o.todos.iter().filter(|t| t.status == "pending").map(|t| t.content.as_str()).collect();
+    assert_eq!(open, ["Add a regression test"]);
+    use sisyphus_action::report::{Footer, success_reply};
+    let footer = Footer { duration: o.duration, run_url: None, key: "k" };
+    let reply = success_reply(&o, &Default::default(), &footer);
+    assert!(reply.starts_with("Parser fixed."), "{reply}");
+    assert!(reply.contains("**Unfinished:** 1 of 2 todos were still open when the agent stopped"), "{reply}");
+    assert!(reply.contains("- [ ] Add a regression test (pending)"), "{reply}");
+}
