@@ -271,9 +271,10 @@ async fn agent_then_publish(
         Ok(outcome) => outcome,
         Err(e) => return (fail("agent", &e), true),
     };
-    if let Some(mut failure) = report::Failure::from_outcome(&outcome, config.agent.timeout) {
+    if let Some(mut failure) = report::Failure::from_outcome(&outcome, &config.agent.model, config.agent.timeout) {
         failure.message = gha::redact(&failure.message, &secrets);
-        gha.error(&format!("the agent did not finish ({}): {}", failure.kind, failure.message));
+        let advice = failure.advice.as_deref().map(|a| format!("; {a}")).unwrap_or_default();
+        gha.error(&format!("the agent did not finish ({}): {}{advice}", failure.kind, failure.message));
         return (Ending { outcome: Some(outcome), published: None, failure: Some(failure) }, true);
     }
     // The benchmark (`scripts/bench`) reads this line: keep its wording. The outcome was ready

@@ -93,11 +93,44 @@ pub fn render_with(input: &PromptInput<'_>, env: &Environment) -> Result<String>
         }
         None => registry.register_template_string("main", MAIN).context("the built-in `main` template")?,
     }
-    let rendered = registry.render("main", &data(input, env)).map_err(|e| match &input.config.prompt_template {
-        Some(path) => anyhow::Error::new(UsageError(format!("the prompt template `{}` failed: {e}", path.display()))),
+    let data = data(input, env);
+    let rendered = registry.render("main", &data).map_err(|e| match &input.config.prompt_template {
+        Some(path) => anyhow::Error::new(UsageError(explain(&e, path, &data))),
         None => anyhow::anyhow!("the built-in prompt failed to render: {e}"),
     })?;
     Ok(rendered)
+}
+
+/// A template's render error as its author can act on it: the file, the line, the variable,
+/// and the variables there are; `pull` only exists for pull requests, so a template that uses
+/// it on an issue is told to guard it.
+fn explain(e: &handlebars::RenderError, path: &Path, data: &Value) -> String {
+    let at = match (e.line_no, e.column_no) {
+        (Some(line), Some(column)) => format!(" at line {line}, column {column}"),
+        (Some(line), None) => format!(" at line {line}"),
+        _ => String::new(),
+    };
+    let head = format!("the prompt template `{}` (`prompt-template`) failed{at}", path.display());
+    let handlebars::RenderErrorReason::MissingVariable(Some(variable)) = e.reason() else {
+        return format!("{head}: {e}");
+    };
+    let mut names = Vec::new();
+    if let Some(fields) = data.as_object() {
+        for (key, value) in fields {
+            match value.as_object() {
+                Some(inner) => names.extend(inner.keys().map(|k| format!("{key}.{k}"))),
+                None if value.is_null() => names.push(format!("{key}.*")),
+                None => names.push(key.clone()),
+            }
+        }
+    }
+    let pull_only = (variable == "pull" || variable.starts_with("pull.")) && data["pull"].is_null();
+    let hint = if pull_only {
+        "; `pull` is set only when the thread is a pull request: wrap its use in `{{#if pull}}…{{/if}}`"
+    } else {
+        ""
+    };
+    format!("{head}: the variable `{variable}` does not exist{hint}. The variables are: {}", names.join(", "))
 }
 
 /// `thread.edited`: what was edited after the request, and what the prompt shows instead

@@ -7,11 +7,13 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::config::DEFAULT_MODEL;
 use crate::event::Trigger;
 use crate::publish::Published;
 use crate::publish::text::defuse;
 use crate::run::Conclusion;
-use crate::runtime::{AgentStatus, Outcome};
+use crate::runtime::events::{ErrorClass, classify};
+use crate::runtime::{AgentStatus, Outcome, Todo};
 
 /// Hidden in every comment we post, so the gate never acts on our own comments.
 pub use crate::gate::MARKER;
@@ -43,18 +45,25 @@ pub struct Failure {
     pub kind: String,
     /// A short excerpt of the error, already redacted.
     pub message: String,
+    /// What to change, in the words of this action's inputs, when the error is one we know.
+    pub advice: Option<String>,
 }
 
 impl Failure {
     pub fn new(stage: &str, kind: &str, message: &str) -> Self {
-        Self { stage: stage.into(), kind: kind.into(), message: excerpt(message, 600) }
+        Self { stage: stage.into(), kind: kind.into(), message: excerpt(message, 600), advice: None }
     }
 
     /// The failure an agent outcome stands for, if it is not a success.
-    pub fn from_outcome(outcome: &Outcome, timeout: Duration) -> Option<Self> {
+    /// `model` (`provider/model`) is the one the run used: the advice names it.
+    pub fn from_outcome(outcome: &Outcome, model: &str, timeout: Duration) -> Option<Self> {
         match &outcome.status {
             AgentStatus::Done => None,
-            AgentStatus::Failed { kind, message } => Some(Self::new("agent", kind, message)),
+            AgentStatus::Failed { kind, message } => {
+                let mut failure = Self::new("agent", kind, &without_foreign_advice(message));
+                failure.advice = advice(kind, message, model);
+                Some(failure)
+            }
             AgentStatus::TimedOut => Some(Self::new(
                 "agent",
                 "timeout",
@@ -63,6 +72,62 @@ impl Failure {
             AgentStatus::Cancelled => Some(Self::new("agent", "cancelled", "the run was cancelled")),
         }
     }
+}
+
+/// What to do about a known error, naming our inputs (`model`, `anthropic-api-key`, …), never
+/// the parameters of the libraries underneath: OpenCode's key error says "pass it using the
+/// 'apiKey' parameter", which a user of this action has no way to do.
+pub fn advice(kind: &str, message: &str, model: &str) -> Option<String> {
+    let class = ErrorClass::from_kind(kind).or_else(|| classify(kind, message))?;
+    let (provider, id) = model.split_once('/').unwrap_or((model, ""));
+    let (secret, input) = match provider {
+        "anthropic" => ("ANTHROPIC_API_KEY", Some("anthropic-api-key")),
+        "openai" => ("OPENAI_API_KEY", Some("openai-api-key")),
+        crate::runtime::opencode_config::OPENAI_COMPATIBLE => ("the endpoint's key", Some("openai-api-key")),
+        _ => ("the provider's key", None),
+    };
+    Some(match (class, input) {
+        (ErrorClass::Auth, Some(input)) if secret.starts_with("the ") => format!(
+            "the provider `{provider}` did not accept the key: add {secret} as a repository secret and pass it as `{input}`"
+        ),
+        (ErrorClass::Auth, Some(input)) => format!(
+            "the provider `{provider}` did not accept the key (or got none): add the `{secret}` secret and pass it as `{input}`, e.g. `{input}: ${{{{ secrets.{secret} }}}}`"
+        ),
+        (ErrorClass::Auth, None) => format!(
+            "the provider `{provider}` did not accept the key (or got none): give the step the provider's key variable from a secret (`env:`), or define the provider and its key in `opencode-config`"
+        ),
+        (ErrorClass::UnknownModel, _) => {
+            let example = match provider {
+                "anthropic" | "" => DEFAULT_MODEL.to_owned(),
+                "openai" => "openai/gpt-5".to_owned(),
+                other => format!("{other}/<model id as {other} names it>"),
+            };
+            format!(
+                "the model `{id}` is not known to provider `{provider}`: set the `model` input to one it serves; valid ids look like `{example}`"
+            )
+        }
+        (ErrorClass::Connection, _) => {
+            let base = match provider {
+                "anthropic" => "`anthropic-base-url`",
+                "openai" | crate::runtime::opencode_config::OPENAI_COMPATIBLE => "`openai-base-url`",
+                _ => "the provider's `baseURL` in `opencode-config`",
+            };
+            format!(
+                "the provider `{provider}` could not be reached: check {base} (leave it empty for the provider's own address) and that the runner can reach it (proxy settings)"
+            )
+        }
+    })
+}
+
+/// The error text without sentences that tell the user to set a library's parameter: such
+/// advice names options of OpenCode's provider SDK, not of this action.
+fn without_foreign_advice(message: &str) -> String {
+    let kept: Vec<&str> = message
+        .split_inclusive(". ")
+        .filter(|sentence| !(sentence.contains("apiKey") || sentence.contains("'baseURL'")))
+        .collect();
+    let kept = kept.concat();
+    if kept.trim().is_empty() { message.to_owned() } else { kept.trim_end().to_owned() }
 }
 
 /// Facts every message ends with.
@@ -82,6 +147,7 @@ pub fn success_reply(outcome: &Outcome, published: &Published, footer: &Footer<'
     let text = outcome.final_text.trim();
     out.push_str(if text.is_empty() { "Done." } else { text });
     out.push_str("\n\n");
+    out.push_str(&open_todos(&outcome.todos));
     // The file lists name what the agent wrote, so they are defused with its message.
     out.push_str(&changes(published));
     let mut out = defuse(&out);
@@ -120,6 +186,9 @@ pub fn failure_reply(failure: &Failure, published: Option<&Published>, footer: &
     if !failure.message.is_empty() {
         let _ = writeln!(out, "```text\n{}\n```\n", failure.message.replace("```", "'''"));
     }
+    if let Some(advice) = &failure.advice {
+        let _ = writeln!(out, "**What to do:** {advice}.\n");
+    }
     if let Some(published) = published {
         out.push_str(&defuse(&changes(published)));
     }
@@ -130,6 +199,22 @@ pub fn failure_reply(failure: &Failure, published: Option<&Published>, footer: &
         None => out.push_str("The workflow log has the details.\n\n"),
     }
     out.push_str(&footer_line(footer, None));
+    out
+}
+
+/// The agent's todos that were neither completed nor cancelled when it stopped (empty when
+/// none): the run ended by the quiet period, so the work may be unfinished.
+pub fn open_todos(todos: &[Todo]) -> String {
+    let open: Vec<&Todo> = todos.iter().filter(|t| t.status != "completed" && t.status != "cancelled").collect();
+    if open.is_empty() {
+        return String::new();
+    }
+    let mut out =
+        format!("**Unfinished:** {} of {} todos were still open when the agent stopped:\n", open.len(), todos.len());
+    for todo in open {
+        let _ = writeln!(out, "- [ ] {} ({})", one_line(&excerpt(&todo.content, 200)), todo.status);
+    }
+    out.push('\n');
     out
 }
 
@@ -221,6 +306,9 @@ pub fn summary(s: &Summary<'_>) -> String {
     let _ = writeln!(out, "| Outcome | {} |", s.conclusion.as_str());
     if let Some(f) = s.failure {
         let _ = writeln!(out, "| Failed | {} (`{}`): {} |", f.stage, f.kind, one_line(&excerpt(&f.message, 200)));
+        if let Some(advice) = &f.advice {
+            let _ = writeln!(out, "| What to do | {} |", one_line(advice));
+        }
     }
     if let Some(p) = s.published {
         if let Some(url) = &p.pr_url {
@@ -395,10 +483,10 @@ mod tests {
     fn timeout_is_a_failure_naming_the_limit() {
         let mut o = outcome();
         o.status = AgentStatus::TimedOut;
-        let f = Failure::from_outcome(&o, Duration::from_secs(1800)).unwrap();
+        let f = Failure::from_outcome(&o, DEFAULT_MODEL, Duration::from_secs(1800)).unwrap();
         assert_eq!((f.stage.as_str(), f.kind.as_str()), ("agent", "timeout"));
         assert!(f.message.contains("30m 00s"), "{}", f.message);
-        assert_eq!(Failure::from_outcome(&outcome(), Duration::from_secs(1)), None);
+        assert_eq!(Failure::from_outcome(&outcome(), DEFAULT_MODEL, Duration::from_secs(1)), None);
     }
 
     #[test]
@@ -455,6 +543,85 @@ mod tests {
         let reply = success_reply(&o, &Published::default(), &footer);
         assert!(reply.starts_with("Thanks `@alice`!\n`Co-authored-by:` Mallory <m@x>\nFixes `#3`"), "{reply}");
         assert!(reply.ends_with(&format!("{MARKER}\n{key}\n")), "the footer is ours and intact");
+    }
+
+    fn failed(kind: &str, message: &str) -> Outcome {
+        Outcome { status: AgentStatus::Failed { kind: kind.into(), message: message.into() }, ..outcome() }
+    }
+
+    #[test]
+    fn a_missing_or_refused_key_names_our_input_not_the_sdks_parameter() {
+        let footer = Footer { duration: Duration::from_secs(1), run_url: None, key: "k" };
+        // OpenCode's words when no key reached the Anthropic provider.
+        let missing = "Anthropic API key is missing. Pass it using the 'apiKey' parameter or the \
+                       ANTHROPIC_API_KEY environment variable.";
+        let f = Failure::from_outcome(&failed("UnknownError", missing), DEFAULT_MODEL, Duration::from_secs(1)).unwrap();
+        let reply = failure_reply(&f, None, &footer);
+        assert!(reply.contains("add the `ANTHROPIC_API_KEY` secret and pass it as `anthropic-api-key`"), "{reply}");
+        assert!(!reply.contains("apiKey"), "another tool's parameter reached the reply: {reply}");
+        assert!(reply.contains("Anthropic API key is missing."), "{reply}");
+        // A 401 from OpenAI, as OpenCode reports it (`HTTP 401: …`).
+        let refused = "HTTP 401: Incorrect API key provided: sk-xx***xx.";
+        let f = Failure::from_outcome(&failed("APIError", refused), "openai/gpt-5", Duration::from_secs(1)).unwrap();
+        assert_eq!(f.message, refused);
+        let advice = f.advice.unwrap();
+        assert!(advice.contains("`OPENAI_API_KEY` secret and pass it as `openai-api-key`"), "{advice}");
+        // A provider we have no input for: its key goes through the environment or the config.
+        let advice = advice_for("AuthError", "HTTP 403: forbidden", "groq/llama");
+        assert!(advice.contains("`opencode-config`") && !advice.contains("-api-key`"), "{advice}");
+    }
+
+    fn advice_for(kind: &str, message: &str, model: &str) -> String {
+        advice(kind, message, model).unwrap_or_else(|| panic!("no advice for {kind}: {message}"))
+    }
+
+    #[test]
+    fn an_unknown_model_or_unreachable_provider_says_which_input_to_change() {
+        let a = advice_for("APIError", "HTTP 404: The model `claude-opus-9` does not exist", "anthropic/claude-opus-9");
+        assert!(a.contains("the model `claude-opus-9` is not known to provider `anthropic`"), "{a}");
+        assert!(a.contains("`model` input") && a.contains("valid ids look like `anthropic/"), "{a}");
+        let a = advice_for("UnknownModel", "model_not_found", "groq/nope");
+        assert!(a.contains("valid ids look like `groq/"), "{a}");
+        let message = "Cannot connect to API: Unable to connect. Is the computer able to access the url?";
+        let a = advice_for("ConnectionError", message, "openai/gpt-5");
+        assert!(a.contains("`openai-base-url`"), "{a}");
+        assert!(advice_for("APIError", message, "anthropic/x").contains("`anthropic-base-url`"));
+        // Transient or unknown failures get no advice: the excerpt is all we know.
+        assert_eq!(advice("APIError", "HTTP 500: fake upstream exploded", "anthropic/x"), None);
+        assert_eq!(advice("APIError", "Overloaded: the model provider returned 529", "anthropic/x"), None);
+        let f =
+            Failure::from_outcome(&failed("RetryLimit", "HTTP 529: overloaded"), DEFAULT_MODEL, Duration::from_secs(1));
+        assert_eq!(f.unwrap().advice, None);
+        // The job summary shows the advice too.
+        let f = Failure::from_outcome(&failed("ConnectionError", message), "openai/gpt-5", Duration::from_secs(1));
+        let s = Summary {
+            trigger: &trigger(),
+            request: "x",
+            conclusion: Conclusion::Failure,
+            duration: Duration::from_secs(1),
+            run_url: None,
+            reply_url: None,
+            full_reply: None,
+            published: None,
+            failure: f.as_ref(),
+        };
+        assert!(summary(&s).contains("| What to do | the provider `openai` could not be reached"), "{}", summary(&s));
+    }
+
+    #[test]
+    fn a_reply_says_which_todos_were_left_open() {
+        let footer = Footer { duration: Duration::from_secs(1), run_url: None, key: "k" };
+        let mut o = outcome();
+        o.todos = vec![
+            Todo { content: "Fix the race".into(), status: "completed".into() },
+            Todo { content: "Add a test for @bob".into(), status: "pending".into() },
+        ];
+        let reply = success_reply(&o, &Published::default(), &footer);
+        assert!(reply.contains("**Unfinished:** 1 of 2 todos were still open"), "{reply}");
+        assert!(reply.contains("- [ ] Add a test for `@bob` (pending)"), "defused: {reply}");
+        assert!(!reply.contains("Fix the race"), "{reply}");
+        o.todos[1].status = "cancelled".into();
+        assert!(!success_reply(&o, &Published::default(), &footer).contains("Unfinished"));
     }
 
     #[test]

@@ -121,9 +121,19 @@ fn custom_template_overrides_and_is_strict() {
     assert!(rendered.contains("You do NOT have a GitHub token"), "partials are available to custom templates");
 
     let misspelt = dir.path().join("misspelt.hbs");
-    std::fs::write(&misspelt, "{{titel}}").unwrap();
-    let err = render(&config(Some(&misspelt)), &t, &thread).unwrap_err();
-    assert!(format!("{err:#}").contains("misspelt.hbs` failed"), "{err:#}");
+    std::fs::write(&misspelt, "Hello\n{{author}} {{titel}}").unwrap();
+    let err = format!("{:#}", render(&config(Some(&misspelt)), &t, &thread).unwrap_err());
+    assert!(err.contains("misspelt.hbs` (`prompt-template`) failed at line 2"), "the file and the line: {err}");
+    assert!(err.contains("the variable `titel` does not exist"), "{err}");
+    assert!(err.contains("The variables are: ") && err.contains("title, ") && err.contains("thread.body"), "{err}");
+    assert!(!err.contains("#if pull"), "{err}");
+
+    // A pull-request-only variable on an issue: the fix is to guard it.
+    let pr_only = dir.path().join("pr-only.hbs");
+    std::fs::write(&pr_only, "{{pull.head_ref}}").unwrap();
+    let err = format!("{:#}", render(&config(Some(&pr_only)), &t, &thread).unwrap_err());
+    assert!(err.contains("the variable `pull.head_ref` does not exist"), "{err}");
+    assert!(err.contains("wrap its use in `{{#if pull}}…{{/if}}`") && err.contains("pull.*"), "{err}");
 
     let broken = dir.path().join("broken.hbs");
     std::fs::write(&broken, "{{#if title}}unclosed").unwrap();

@@ -386,3 +386,117 @@ fn an_untrusted_tree_does_not_load_its_project_config() {
         }
     }
 }
+
+/// The log lines (`tracing`, INFO and up) of what `f` does on this thread.
+fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            std::io::stderr().write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8_lossy(&buf.0.lock().unwrap()).into_owned();
+    (out, text)
+}
+
+/// The reply the lifecycle would post for a failed outcome.
+fn failure_reply_of(o: &Outcome, model: &str) -> String {
+    use sisyphus_action::report::{Failure, Footer, failure_reply};
+    let failure = Failure::from_outcome(o, model, Duration::from_secs(300)).expect("a failure");
+    failure_reply(&failure, None, &Footer { duration: o.duration, run_url: None, key: "k" })
+}
+
+#[test]
+fn a_refused_key_ends_the_run_at_once_saying_which_input_to_set() {
+    let Some(bin) = opencode_bin() else { return };
+    let _slot = Slot::take();
+    let s = setup(bin);
+    let body = r#"{"error":{"message":"Incorrect API key provided: sk-xx***xx.","type":"invalid_request_error","code":"invalid_api_key"}}"#;
+    s.llm.script_steps("http401", vec![fake_llm::Reply::Status(401, body)]);
+    let req = request(&s, "http401", |_| {});
+    let started = Instant::now();
+    let (o, log) = logged(|| run(&s, &req, None, &Cancel::new()));
+    // The timeout is 300 s: ending well inside it means the error ended the run.
+    assert!(started.elapsed() < Duration::from_secs(90), "{:?}", started.elapsed());
+    let AgentStatus::Failed { kind, message } = &o.status else { panic!("{:?}", o.status) };
+    assert_eq!(kind, "APIError");
+    assert!(message.contains("HTTP 401") && message.contains("Incorrect API key"), "{message}");
+    assert!(log.contains("Incorrect API key provided"), "the reason is in the log:\n{log}");
+    let reply = failure_reply_of(&o, &req.config.model);
+    assert!(reply.contains("Incorrect API key provided"), "{reply}");
+    assert!(reply.contains("pass it as `openai-api-key`"), "{reply}");
+    assert!(!reply.contains("apiKey"), "{reply}");
+}
+
+#[test]
+fn an_unreachable_base_url_stops_retrying_after_a_few_identical_failures() {
+    let Some(bin) = opencode_bin() else { return };
+    let _slot = Slot::take();
+    let s = setup(bin);
+    // Nothing listens on port 1: OpenCode retries "Cannot connect" 5 times over ~60 s.
+    let req = request(&s, "text", |c| c.openai_base_url = Some("http://127.0.0.1:1/v1".into()));
+    let started = Instant::now();
+    let (o, log) = logged(|| run(&s, &req, None, &Cancel::new()));
+    let AgentStatus::Failed { kind, message } = &o.status else { panic!("{:?}", o.status) };
+    assert_eq!(kind, "ConnectionError", "{message}");
+    assert!(message.contains("3 times in a row"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(90), "{:?}", started.elapsed());
+    let retries = log.lines().filter(|l| l.contains("model call failed (Cannot connect to API")).count();
+    assert!(retries >= 3, "each retry logs its reason:\n{log}");
+    let reply = failure_reply_of(&o, &req.config.model);
+    assert!(reply.contains("check `openai-base-url`"), "{reply}");
+}
+
+#[test]
+fn a_wrong_agent_name_fails_in_seconds_naming_the_error() {
+    let Some(bin) = opencode_bin() else { return };
+    let _slot = Slot::take();
+    let s = setup(bin);
+    let req = request(&s, "text", |c| c.agent = Some("sisyphus".into()));
+    let started = Instant::now();
+    let o = run(&s, &req, None, &Cancel::new());
+    let AgentStatus::Failed { kind, message } = &o.status else { panic!("{:?}", o.status) };
+    // Not `NotStarted` a minute later, nor a timeout: OpenCode's own words.
+    assert_eq!(kind, "UnknownError");
+    assert!(message.contains("Agent not found: \"sisyphus\"") && message.contains("build"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_run_that_stops_with_todos_open_says_so_in_the_outcome_and_the_reply() {
+    let Some(bin) = opencode_bin() else { return };
+    let _slot = Slot::take();
+    let s = setup(bin);
+    let todos = serde_json::json!({"todos": [
+        {"content": "Fix the parser", "status": "completed", "priority": "high"},
+        {"content": "Add a regression test", "status": "pending", "priority": "medium"},
+    ]});
+    s.llm.script_steps(
+        "leftover",
+        vec![fake_llm::Reply::Tools(vec![("todowrite", todos)]), fake_llm::Reply::Text("Parser fixed.".into())],
+    );
+    let o = run(&s, &request(&s, "leftover", |_| {}), None, &Cancel::new());
+    // Done by the quiet period (no plugin resumed it), with the todo still open.
+    assert_eq!(o.status, AgentStatus::Done);
+    let open: Vec<&str> = o.todos.iter().filter(|t| t.status == "pending").map(|t| t.content.as_str()).collect();
+    assert_eq!(open, ["Add a regression test"]);
+    use sisyphus_action::report::{Footer, success_reply};
+    let footer = Footer { duration: o.duration, run_url: None, key: "k" };
+    let reply = success_reply(&o, &Default::default(), &footer);
+    assert!(reply.starts_with("Parser fixed."), "{reply}");
+    assert!(reply.contains("**Unfinished:** 1 of 2 todos were still open when the agent stopped"), "{reply}");
+    assert!(reply.contains("- [ ] Add a regression test (pending)"), "{reply}");
+}

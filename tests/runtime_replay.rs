@@ -36,6 +36,9 @@ struct SimApi {
     todos: HashMap<String, Vec<Todo>>,
     children: Vec<(String, String)>,
     requests: usize,
+    /// oh-my-opencode's marker file says background work is active before this time.
+    background_until: f64,
+    marker_reads: usize,
 }
 
 impl SimApi {
@@ -109,6 +112,15 @@ impl Replay {
                     let snapshot = self.api.snapshot(&self.root);
                     queue.extend(self.machine.handle(Input::Snapshot(snapshot), self.at(t)));
                 }
+                Action::ReadMarker => {
+                    self.api.marker_reads += 1;
+                    let active = if t < self.api.background_until {
+                        vec!["background-task: 1 background task(s) active".to_owned()]
+                    } else {
+                        Vec::new()
+                    };
+                    queue.extend(self.machine.handle(Input::Marker(active), self.at(t)));
+                }
                 Action::Finish(status) => self.finished = Some((t, status)),
                 _ => {}
             }
@@ -129,7 +141,19 @@ impl Replay {
     }
 
     fn run(events: Vec<(f64, Event)>, limits: Limits, extra: &[(f64, Input)], horizon: f64) -> Replay {
+        Replay::run_with(events, limits, extra, horizon, 0.0)
+    }
+
+    /// `run`, with the plugin's marker showing background work until `background_until`.
+    fn run_with(
+        events: Vec<(f64, Event)>,
+        limits: Limits,
+        extra: &[(f64, Input)],
+        horizon: f64,
+        background_until: f64,
+    ) -> Replay {
         let mut r = Replay::new(&events, limits);
+        r.api.background_until = background_until;
         let mut extra: Vec<(f64, Input)> = extra.to_vec();
         for (t, event) in events {
             while let Some(pos) = extra.iter().position(|(te, _)| *te <= t) {
@@ -165,8 +189,9 @@ fn main_run_is_done_at_the_final_root_idle() {
     // Done on the idle event itself (3.948), not after a poll interval or quiet period.
     assert!((t - 3.948).abs() < 1e-9, "done at {t}");
     assert_eq!(r.machine.todos().iter().map(|t| t.status.as_str()).collect::<Vec<_>>(), ["completed", "completed"]);
-    // Conclusive from events: no request at all, neither while working nor to decide.
-    assert_eq!(r.actions, [(3.948, Action::Finish(AgentStatus::Done))]);
+    // Conclusive from events: no request at all, neither while working nor to decide (the
+    // background marker is a file read).
+    assert_eq!(r.actions, [(3.948, Action::ReadMarker), (3.948, Action::Finish(AgentStatus::Done))]);
     assert_eq!(r.api.requests, 0);
 }
 
@@ -409,4 +434,186 @@ fn a_too_short_quiet_period_would_stop_omo_early() {
     let r = Replay::run(events, l, &[], 700.0);
     let (t, _) = r.finished.clone().unwrap();
     assert!((t - (first_idle + 1.0)).abs() < 1e-6);
+}
+
+fn failed(r: &Replay) -> (f64, String, String) {
+    match r.finished.clone() {
+        Some((t, AgentStatus::Failed { kind, message })) => (t, kind, message),
+        other => panic!("not failed: {other:?}"),
+    }
+}
+
+fn root_of(events: &[(f64, Event)]) -> String {
+    events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::SessionCreated { id, parent: None } => Some(id.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_wrong_agent_name_fails_a_quiet_period_after_its_error() {
+    // Recorded with `agent: sisyphus` (no such agent): two `session.error`s (the cause, then a
+    // bare stack trace) and nothing after them, no busy, no idle.
+    let events = recording("events-agent-not-found.jsonl");
+    let error_at = events.iter().find(|(_, e)| matches!(e, Event::Error { .. })).unwrap().0;
+    let r = Replay::run(events, limits(), &[], 700.0);
+    let (t, kind, message) = failed(&r);
+    assert_eq!(kind, "UnknownError");
+    assert!(message.contains("Agent not found: \"sisyphus\""), "the first error is the cause: {message}");
+    assert!((t - (error_at + limits().quiet.as_secs_f64())).abs() < 1e-6, "failed at {t}, not at the timeout");
+    assert_eq!(r.count(|a| *a == Action::Abort), 0, "it never ran");
+}
+
+#[test]
+fn a_root_error_while_busy_fails_unless_a_busy_follows_within_the_quiet_period() {
+    // The main run cut at 2.0 s, then an error on the root and silence: abort and fail with it.
+    let mut events: Vec<(f64, Event)> = recording("events-main.jsonl").into_iter().filter(|(t, _)| *t < 2.0).collect();
+    let root = root_of(&events);
+    let error = Event::Error { session: Some(root.clone()), name: "APIError".into(), message: "boom".into() };
+    events.push((2.0, error.clone()));
+    let r = Replay::run(events, limits(), &[], 700.0);
+    assert_eq!(failed(&r), (6.0, "APIError".into(), "boom".into()));
+    assert_eq!(r.count(|a| *a == Action::Abort), 1);
+    // The whole run with the same error at 1.0 s: the busy after it shows the session went on.
+    let mut events = recording("events-main.jsonl");
+    let at = events.iter().position(|(t, _)| *t > 1.0).unwrap();
+    events.insert(at, (1.0, error));
+    let r = Replay::run(events, limits(), &[], 700.0);
+    assert_eq!(r.finished, Some((3.948, AgentStatus::Done)));
+}
+
+#[test]
+fn http_401_fails_at_once_with_the_providers_reason() {
+    let r = Replay::run(recording("events-http401.jsonl"), limits(), &[], 700.0);
+    let (t, kind, message) = failed(&r);
+    assert_eq!((t, kind.as_str()), (23.104, "APIError"));
+    assert_eq!(message, "HTTP 401: Incorrect API key provided: sk-xx***xx.");
+}
+
+#[test]
+fn identical_connection_failures_stop_the_retries_early() {
+    // A base URL nobody listens on: OpenCode retries 5 times over ~60 s, then errors. Three
+    // identical "Cannot connect" retries are enough to know.
+    let events = recording("events-connection-refused.jsonl");
+    let retries: Vec<f64> = events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Status { status: Status::Retry { .. }, .. }))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(retries.len(), 5);
+    let r = Replay::run(events, limits(), &[], 700.0);
+    let aborts: Vec<f64> = r.actions.iter().filter(|(_, a)| *a == Action::Abort).map(|(t, _)| *t).collect();
+    assert_eq!(aborts, [retries[2]], "abort at the third identical retry");
+    let (t, kind, message) = failed(&r);
+    assert_eq!(kind, "ConnectionError");
+    assert!(message.starts_with("Cannot connect to API: Unable to connect."), "{message}");
+    assert!(message.contains("3 times in a row"), "{message}");
+    assert!(t < retries[3], "{t}");
+}
+
+#[test]
+fn transient_retries_are_not_cut_short() {
+    // Five identical 5xx retries: an outage may pass, so only `max_retries` ends them.
+    let l = Limits { max_hopeless_retries: 2, ..limits() };
+    let r = Replay::run(recording("events-http500-retry.jsonl"), l, &[], 61.0);
+    assert_eq!(r.finished, None);
+}
+
+#[test]
+fn the_quiet_period_counts_from_the_last_idle_of_any_session() {
+    // The root idles with a todo pending while a child still works; the child idles 2 s later.
+    let e = |session: &str, status| Event::Status { session: session.into(), status };
+    let events = vec![
+        (0.0, Event::SessionCreated { id: "root".into(), parent: None }),
+        (0.1, e("root", Status::Busy)),
+        (
+            0.2,
+            Event::TodoUpdated {
+                session: "root".into(),
+                todos: vec![Todo { content: "x".into(), status: "pending".into() }],
+            },
+        ),
+        (0.3, Event::SessionCreated { id: "child".into(), parent: Some("root".into()) }),
+        (0.4, e("child", Status::Busy)),
+        (1.0, e("root", Status::Idle)),
+        (3.0, e("child", Status::Idle)),
+        (20.0, Event::Heartbeat),
+    ];
+    let r = Replay::run(events, limits(), &[], 700.0);
+    assert_eq!(r.finished, Some((3.0 + limits().quiet.as_secs_f64(), AgentStatus::Done)), "not 1.0 + quiet");
+}
+
+#[test]
+fn background_work_in_the_plugins_marker_holds_completion() {
+    // The main run's final idle (3.948) is conclusive from events, but the plugin's marker says
+    // a background task is running; at 7.0 it hands the result back (the root works again) and
+    // the root's next idle, with nothing active, ends the run.
+    let mut events = recording("events-main.jsonl");
+    let root = root_of(&events);
+    events.push((7.0, Event::Status { session: root.clone(), status: Status::Busy }));
+    events.push((8.0, Event::Status { session: root, status: Status::Idle }));
+    let r = Replay::run_with(events, limits(), &[], 700.0, 7.0);
+    assert_eq!(r.finished, Some((8.0, AgentStatus::Done)));
+    // Read at the idle, then on the tick while idle (every 0.5 s), not in a busy loop.
+    assert!((6..=9).contains(&r.api.marker_reads), "{} reads", r.api.marker_reads);
+    assert_eq!(r.api.requests, 0, "a file read, not a request");
+}
+
+#[test]
+fn background_work_that_ends_without_waking_the_root_ends_after_the_quiet_period() {
+    let r = Replay::run_with(recording("events-main.jsonl"), limits(), &[], 700.0, 6.0);
+    let (t, status) = r.finished.clone().unwrap();
+    assert_eq!(status, AgentStatus::Done);
+    // The last read that saw it active (5.948), plus the quiet period.
+    assert!((t - (5.948 + limits().quiet.as_secs_f64())).abs() < 1e-6, "{t}");
+    assert_eq!(r.machine.background(), [] as [String; 0]);
+}
+
+#[test]
+fn background_work_is_bounded_by_the_timeout() {
+    let l = Limits { timeout: Duration::from_secs(30), ..limits() };
+    let r = Replay::run_with(recording("events-main.jsonl"), l, &[], 700.0, 1e9);
+    assert_eq!(r.finished, Some((30.0, AgentStatus::TimedOut)));
+    assert_eq!(r.machine.background().len(), 1);
+}
+
+#[test]
+fn the_step_cap_counts_per_session() {
+    // The root takes 4 steps and its child 2: six in all, but no session more than four.
+    let l = Limits { max_steps: 4, ..limits() };
+    let r = Replay::run(recording("events-parent.jsonl"), l, &[], 700.0);
+    assert_eq!(r.finished.clone().map(|(_, s)| s), Some(AgentStatus::Done));
+    assert_eq!(r.machine.steps(), 6);
+    let l = Limits { max_steps: 3, ..limits() };
+    let r = Replay::run(recording("events-parent.jsonl"), l, &[], 700.0);
+    assert_eq!(failed(&r).1, "StepLimit");
+}
+
+#[test]
+fn identical_consecutive_steps_are_a_loop_long_before_the_cap() {
+    // The truncated stream: every step says "partial " and is re-called.
+    let l = Limits { max_identical_steps: 5, ..limits() };
+    let r = Replay::run(recording("events-truncated-loop.jsonl"), l, &[], 700.0);
+    let (_, kind, message) = failed(&r);
+    assert_eq!(kind, "StepLoop");
+    assert!(message.contains("5 identical model steps"), "{message}");
+    // Steps that differ are not a loop: the main run's five steps each do something else.
+    let l = Limits { max_identical_steps: 2, ..limits() };
+    let r = Replay::run(recording("events-main.jsonl"), l, &[], 700.0);
+    assert_eq!(r.finished.clone().map(|(_, s)| s), Some(AgentStatus::Done));
+}
+
+#[test]
+fn an_unknown_model_fails_at_once_and_the_advice_names_the_model_input() {
+    // Recorded: the provider answered 404 `model_not_found`; OpenCode does not retry it.
+    let r = Replay::run(recording("events-http404-model.jsonl"), limits(), &[], 700.0);
+    let (t, kind, message) = failed(&r);
+    assert_eq!((t, kind.as_str()), (23.651, "APIError"), "at the idle after the error");
+    assert!(message.starts_with("HTTP 404: The model `fake-model` does not exist"), "{message}");
+    let advice = sisyphus_action::report::advice(&kind, &message, "openai-compatible/fake-model").unwrap();
+    assert!(advice.contains("the model `fake-model` is not known to provider `openai-compatible`"), "{advice}");
+    assert!(advice.contains("set the `model` input"), "{advice}");
 }

@@ -10,12 +10,14 @@ use serde_json::Value;
 
 use super::Todo;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     Busy,
-    /// The model call failed and is retried; `attempt` counts from 1.
+    /// The model call failed and is retried; `attempt` counts from 1, `message` is OpenCode's
+    /// reason (the provider's error text, e.g. `fake upstream exploded`).
     Retry {
         attempt: u32,
+        message: String,
     },
     Idle,
 }
@@ -177,6 +179,100 @@ fn error_message(error: &Value) -> String {
     excerpt(&message, 300)
 }
 
+/// A failure that repeating cannot fix: the run stops at once instead of retrying until the
+/// timeout, and the reply says which of our inputs to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The provider refused the key (401/403) or there is none.
+    Auth,
+    /// The provider does not know the model (404, `model_not_found`).
+    UnknownModel,
+    /// The provider's address cannot be reached (refused, no such host): a bad base URL.
+    Connection,
+}
+
+impl ErrorClass {
+    /// The `kind` of the failure it ends a run with.
+    pub fn kind(self) -> &'static str {
+        match self {
+            ErrorClass::Auth => "AuthError",
+            ErrorClass::UnknownModel => "UnknownModel",
+            ErrorClass::Connection => "ConnectionError",
+        }
+    }
+
+    pub fn from_kind(kind: &str) -> Option<Self> {
+        [ErrorClass::Auth, ErrorClass::UnknownModel, ErrorClass::Connection].into_iter().find(|c| c.kind() == kind)
+    }
+}
+
+/// What an error's name and text (a retry's reason or a `session.error`) say about its cause,
+/// from the wording of OpenCode 1.18.33, the AI SDK and the providers' error bodies. `None`
+/// for anything that may pass (overload, rate limits, 5xx) or that we do not recognise.
+pub fn classify(name: &str, message: &str) -> Option<ErrorClass> {
+    let text = format!("{name} {message}").to_ascii_lowercase();
+    let any = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
+    if any(&[
+        "http 401",
+        "http 403",
+        "unauthorized",
+        "invalid_api_key",
+        "invalid api key",
+        "incorrect api key",
+        "invalid x-api-key",
+        "authentication_error",
+        "api key is missing",
+        "loadapikeyerror",
+        "providerautherror",
+        "permission_denied",
+    ]) {
+        return Some(ErrorClass::Auth);
+    }
+    if any(&["model_not_found", "providermodelnotfounderror", "model not found", "unknown model"])
+        || (text.contains("model") && any(&["http 404", "does not exist", "not_found_error", "not found"]))
+    {
+        return Some(ErrorClass::UnknownModel);
+    }
+    if any(&[
+        "econnrefused",
+        "connection refused",
+        "unable to connect",
+        "cannot connect",
+        "enotfound",
+        "getaddrinfo",
+        "fetch failed",
+        "failed to fetch",
+        "typo in the url",
+    ]) {
+        return Some(ErrorClass::Connection);
+    }
+    None
+}
+
+/// Where oh-my-opencode records background work of a session it may still resume:
+/// `<workdir>/.omo/run-continuation/<session>.json` (its `run-continuation-state` feature).
+pub fn marker_path(workdir: &std::path::Path, session: &str) -> std::path::PathBuf {
+    workdir.join(".omo").join("run-continuation").join(format!("{session}.json"))
+}
+
+/// The sources of a marker file that are `active`, as `source: reason`. The plugin (4.19.4)
+/// writes `{sessionID, updatedAt, sources: {<source>: {state, reason?, updatedAt}}}` with
+/// `state` ∈ `active`, `idle`, `stopped`; e.g. `background-task` stays `active` while its
+/// tasks run and until their result has been handed back to the parent session. Anything
+/// unreadable counts as nothing active: the deadline bounds the run either way.
+pub fn active_sources(marker: &str) -> Vec<String> {
+    let Ok(v) = serde_json::from_str::<Value>(marker) else { return Vec::new() };
+    let Some(sources) = v.get("sources").and_then(Value::as_object) else { return Vec::new() };
+    sources
+        .iter()
+        .filter(|(_, s)| s.get("state").and_then(Value::as_str) == Some("active"))
+        .map(|(name, s)| match s.get("reason").and_then(Value::as_str) {
+            Some(reason) => format!("{name}: {}", excerpt(reason, 120)),
+            None => name.clone(),
+        })
+        .collect()
+}
+
 /// The event's `type`, read from the text without parsing it, when it comes first-ish in the
 /// compact JSON OpenCode sends (`{"id":…,"type":"…"`); `None` otherwise. A hint only: the
 /// decoders check the type they parse.
@@ -263,9 +359,10 @@ impl Event {
                 let status = match status.get("type").and_then(Value::as_str) {
                     Some("busy") => Status::Busy,
                     Some("idle") => Status::Idle,
-                    Some("retry") => {
-                        Status::Retry { attempt: status.get("attempt").and_then(Value::as_u64).map_or(1, |a| a as u32) }
-                    }
+                    Some("retry") => Status::Retry {
+                        attempt: status.get("attempt").and_then(Value::as_u64).map_or(1, |a| a as u32),
+                        message: excerpt(&str_at(status, "message"), 300),
+                    },
                     _ => return Event::Other(kind.to_owned()),
                 };
                 Event::Status { session: session(), status }
@@ -336,7 +433,10 @@ mod tests {
         let e = Event::parse(
             &json!({"type":"session.status","properties":{"sessionID":"s","status":{"type":"retry","attempt":3}}}),
         );
-        assert_eq!(e, Event::Status { session: "s".into(), status: Status::Retry { attempt: 3 } });
+        assert_eq!(
+            e,
+            Event::Status { session: "s".into(), status: Status::Retry { attempt: 3, message: String::new() } }
+        );
         let e = Event::parse(
             &json!({"type":"session.error","properties":{"sessionID":"s","error":{"name":"APIError","data":{"message":"bad","statusCode":400}}}}),
         );
@@ -373,6 +473,62 @@ mod tests {
             assert_eq!(Event::from_json(text), Some(general), "{text}");
         }
         assert_eq!(Event::from_json("{not json"), None);
+    }
+
+    #[test]
+    fn retries_carry_their_reason() {
+        let e = Event::parse(&json!({"type":"session.status","properties":{"sessionID":"s",
+            "status":{"type":"retry","attempt":2,"message":"fake upstream exploded","next":1795225729781_u64}}}));
+        let status = Status::Retry { attempt: 2, message: "fake upstream exploded".into() };
+        assert_eq!(e, Event::Status { session: "s".into(), status });
+    }
+
+    #[test]
+    fn hopeless_errors_are_told_from_passing_ones() {
+        use ErrorClass::*;
+        for (name, message, class) in [
+            ("APIError", "HTTP 401: Incorrect API key provided: sk-xx***xx.", Some(Auth)),
+            ("APIError", "HTTP 403: Forbidden", Some(Auth)),
+            ("UnknownError", "Anthropic API key is missing. Pass it using the 'apiKey' parameter", Some(Auth)),
+            ("ProviderAuthError", "", Some(Auth)),
+            (
+                "APIError",
+                "HTTP 404: The model `gpt-9` does not exist or you do not have access to it.",
+                Some(UnknownModel),
+            ),
+            ("UnknownError", "ProviderModelNotFoundError: nonsense", Some(UnknownModel)),
+            ("", "Cannot connect to API: Unable to connect. Is the computer able to access the url?", Some(Connection)),
+            ("", "fetch failed: getaddrinfo ENOTFOUND api.example.invalid", Some(Connection)),
+            ("APIError", "HTTP 500: fake upstream exploded", None),
+            ("", "Provider is overloaded", None),
+            ("", "Rate Limited", None),
+            ("UnknownError", "Agent not found: \"sisyphus\". Available agents: build, plan", None),
+        ] {
+            assert_eq!(classify(name, message), class, "{name}: {message}");
+        }
+        assert_eq!(ErrorClass::from_kind(Auth.kind()), Some(Auth));
+        assert_eq!(ErrorClass::from_kind("APIError"), None);
+    }
+
+    #[test]
+    fn the_plugins_marker_lists_its_active_sources() {
+        // As oh-my-opencode 4.19.4 writes it (`setContinuationMarkerSource`).
+        let marker = r#"{
+          "sessionID": "ses_1",
+          "updatedAt": "2026-12-01T23:00:00.000Z",
+          "sources": {
+            "background-task": {"state": "active", "reason": "2 background task(s) active", "updatedAt": "x"},
+            "stop": {"state": "idle", "updatedAt": "x"}
+          }
+        }"#;
+        assert_eq!(active_sources(marker), ["background-task: 2 background task(s) active"]);
+        let idle = marker.replace("\"active\"", "\"idle\"");
+        assert_eq!(active_sources(&idle), [] as [String; 0]);
+        for junk in ["", "{", "[]", r#"{"sources": 3}"#, r#"{"sources": {"x": {"state": 1}}}"#] {
+            assert_eq!(active_sources(junk), [] as [String; 0], "{junk}");
+        }
+        let path = marker_path(std::path::Path::new("/w"), "ses_1");
+        assert_eq!(path, std::path::Path::new("/w/.omo/run-continuation/ses_1.json"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! to the server is the event stream. Whatever ends the run, the server's process group is
 //! stopped before `run` returns.
 
+use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::api::{Api, StreamNote};
 use super::completion::{Action, Completion, Input, Limits};
-use super::events::Event;
+use super::events::{self, Event};
 use super::server::{Server, ServerNote};
 use super::transcript::Transcript;
 use super::{AgentRequest, AgentStatus, Outcome, Runtime, opencode_config, server};
@@ -194,6 +195,7 @@ fn drive(
     let mut transcript = Transcript::new(session.clone());
     let gha = Gha::new(std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"));
     let mut resubscribes = 0;
+    let marker = events::marker_path(&request.workdir, &session);
     let (status, decided_at, calls_before) = {
         // Model output is untrusted: it must not be able to issue workflow commands.
         let _guard = gha.stop_commands();
@@ -241,7 +243,7 @@ fn drive(
                     transcript.record(event, &request.workdir);
                 }
                 let actions = machine.handle(input, arrived);
-                finished = perform(&api, &session, &mut machine, actions, &tx, &mut resubscribes)?;
+                finished = perform(&api, &session, &mut machine, actions, (&tx, &marker), &mut resubscribes)?;
                 if finished.is_some() {
                     break;
                 }
@@ -287,6 +289,10 @@ fn drive(
         outcome.todos.len(),
         outcome.child_sessions.len()
     );
+    let open = outcome.todos.iter().filter(|t| t.status != "completed" && t.status != "cancelled").count();
+    if open > 0 {
+        tracing::warn!("the agent stopped with {open} of {} todos still open", outcome.todos.len());
+    }
     Ok(outcome)
 }
 
@@ -311,7 +317,7 @@ fn perform(
     session: &str,
     machine: &mut Completion,
     actions: Vec<Action>,
-    tx: &Sender<Note>,
+    (tx, marker): (&Sender<Note>, &Path),
     resubscribes: &mut u32,
 ) -> Result<Option<AgentStatus>> {
     let mut queue: std::collections::VecDeque<Action> = actions.into();
@@ -327,6 +333,14 @@ fn perform(
                     }
                 };
                 queue.extend(machine.handle(input, Instant::now()));
+            }
+            Action::ReadMarker => {
+                // Absent unless oh-my-opencode runs: then nothing is active.
+                let active = std::fs::read_to_string(marker).map(|m| events::active_sources(&m)).unwrap_or_default();
+                if active != machine.background() && !active.is_empty() {
+                    tracing::info!("waiting for background work: {}", active.join("; "));
+                }
+                queue.extend(machine.handle(Input::Marker(active), Instant::now()));
             }
             Action::Abort => {
                 tracing::warn!("aborting the session");

@@ -85,8 +85,9 @@ impl Transcript {
             }
             Event::SessionCreated { id, parent: Some(_) } => tracing::info!("subagent session {} started", short(id)),
             Event::Error { name, message, .. } => tracing::warn!("session error {name}: {message}"),
-            Event::Status { status: super::events::Status::Retry { attempt }, .. } => {
-                tracing::warn!("model call failed, retry {attempt}")
+            Event::Status { status: super::events::Status::Retry { attempt, message }, .. } => {
+                let reason = if message.is_empty() { "no reason given" } else { message.as_str() };
+                tracing::warn!("model call failed ({reason}); retry {attempt}")
             }
             _ => {}
         }
