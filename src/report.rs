@@ -551,7 +551,7 @@ mod tests {
 
     #[test]
     fn a_missing_or_refused_key_names_our_input_not_the_sdks_parameter() {
-        let footer = Footer { duration: Duration::from_secs(1), run_url: None, key: "k" };
+        let footer = Footer { duration: Duration::from_secs(1), run_url: None, key: "k", agent: None };
         // OpenCode's words when no key reached the Anthropic provider.
         let missing = "Anthropic API key is missing. Pass it using the 'apiKey' parameter or the \
                        ANTHROPIC_API_KEY environment variable.";
@@ -610,7 +610,7 @@ mod tests {
 
     #[test]
     fn a_reply_says_which_todos_were_left_open() {
-        let footer = Footer { duration: Duration::from_secs(1), run_url: None, key: "k" };
+        let footer = Footer { duration: Duration::from_secs(1), run_url: None, key: "k", agent: None };
         let mut o = outcome();
         o.todos = vec![
             Todo { content: "Fix the race".into(), status: "completed".into() },
