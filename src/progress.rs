@@ -115,10 +115,24 @@ impl State {
 }
 
 /// Untrusted text as one safe line: no markup that notifies, links a closing keyword, or opens
-/// an HTML comment.
+/// an HTML comment. `<`/`>` are escaped outside code spans only (inside one they are literal,
+/// and an entity would show as typed).
 fn safe(text: &str, max: usize) -> String {
-    let line = excerpt(text, max).replace('<', "&lt;").replace('>', "&gt;");
-    defuse(&line).trim_end().to_owned()
+    let line = excerpt(text, max);
+    // An unpaired backtick opens no code span: then nothing is code.
+    let paired = line.matches('`').count().is_multiple_of(2);
+    let escaped: Vec<String> = line
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i.is_multiple_of(2) || !paired {
+                part.replace('<', "&lt;").replace('>', "&gt;")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect();
+    defuse(&escaped.join("`")).trim_end().to_owned()
 }
 
 /// The checklist: one line per todo with its state.
@@ -322,6 +336,10 @@ mod tests {
         let body = render(&state, &FRAME, None);
         assert!(body.contains("`@alice`"), "{body}");
         assert!(!body.contains("<!-- sisyphus-action:run-id=999"), "{body}");
+        let state = State { todos: Vec::new(), activity: Some("running `echo a > b`".into()) };
+        assert!(render(&state, &FRAME, None).contains("**Now:** running `echo a > b`"));
+        let state = State { todos: vec![todo("odd ` <!-- hide", "pending")], activity: None };
+        assert!(render(&state, &FRAME, None).contains("- ⬜ odd ` &lt;!-- hide"));
         assert_eq!(run_id_of(&body).as_deref(), Some("7"));
         assert_eq!(run_id_of("<!-- sisyphus-action:run-id=12; rm -->"), None);
     }

@@ -26,7 +26,9 @@ use opencode::{Slot, opencode_bin};
 use serde_json::json;
 use sisyphus_action::report::MARKER;
 
-const INTERVAL_MS: u64 = 1500;
+/// Longer than the scripted steps are apart (2 to 5 s), so only the throttle keeps edits this
+/// far apart.
+const INTERVAL_MS: u64 = 8000;
 /// A bound on one run here: on a loaded 2-core box one model step of OpenCode can take most of
 /// a minute, and these runs have up to five.
 const LONG_RUN: Duration = Duration::from_secs(400);
@@ -45,7 +47,10 @@ fn mention(sc: &Scenario, scenario: &str) -> Command {
     let body = format!("@sisyphus-dev-ai SCENARIO={scenario} please work on it");
     sc.gh.seed_comment(REPO, ISSUE, COMMENT, &body, "Codertocat");
     let mut cmd = sc.command("issue_comment", &issue_comment(&body, "Codertocat", "OWNER", false));
-    cmd.env("SISYPHUS_PROGRESS_INTERVAL_MS", INTERVAL_MS.to_string()).env("INPUT_TIMEOUT_MINUTES", "6");
+    // However slow the machine, only the plan can bring the comment before the end.
+    cmd.env("SISYPHUS_PROGRESS_INTERVAL_MS", INTERVAL_MS.to_string())
+        .env("INPUT_TIMEOUT_MINUTES", "6")
+        .env("INPUT_PROGRESS_DELAY", "3600");
     cmd
 }
 
@@ -85,8 +90,8 @@ fn the_comment_follows_the_plan_is_throttled_and_becomes_the_reply() {
 
     let writes = comment_writes(&sc);
     assert!(writes.len() >= 3, "a create, edits and the reply: {writes:#?}");
-    // Created at the first todo list (the delay is the default minute, so only the plan can
-    // have brought it), showing that list, the run and how to stop it.
+    // Created at the first todo list (the delay is an hour, so only the plan can have brought
+    // it), showing that list, the run and how to stop it.
     let (first, rest) = writes.split_first().unwrap();
     assert_eq!(first.method, "POST", "{writes:#?}");
     let created = body_of(first);
@@ -140,10 +145,7 @@ fn the_comment_follows_the_plan_is_throttled_and_becomes_the_reply() {
 #[test]
 fn a_short_run_without_a_plan_comments_only_at_the_end() {
     let Some((sc, _slot)) = agent_scenario() else { return };
-    // However slow the machine, the delay cannot be what creates the comment.
-    let mut cmd = mention(&sc, "quick");
-    cmd.env("INPUT_PROGRESS_DELAY", "3600");
-    let run = run_long(cmd);
+    let run = run_long(mention(&sc, "quick"));
     assert_eq!(run.code(), Some(0), "{}", run.logs());
     let writes = comment_writes(&sc);
     let methods: Vec<&str> = writes.iter().map(|l| l.method.as_str()).collect();

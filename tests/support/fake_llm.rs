@@ -104,8 +104,8 @@ pub fn script(scenario: &str, step: usize, workdir: &str) -> Reply {
             {"content": "Write notes.md", "status": b, "priority": "medium"},
         ]})
     };
-    // `progress`: a plan of three, worked through: each step a two-second tool call, then the
-    // plan's next state.
+    // `progress`: a plan of three, worked through: each step the plan's next state, then at once
+    // a two-second tool call (a burst of two states the throttle must coalesce).
     let plan = |states: [&str; 3]| {
         let items = ["Inspect the code", "Write the fix", "Run the tests"];
         json!({"todos": items.iter().zip(states).map(|(content, status)| {
@@ -114,7 +114,7 @@ pub fn script(scenario: &str, step: usize, workdir: &str) -> Reply {
     };
     let work_then = |what: &str, states: [&str; 3]| {
         let command = format!("sleep 2; echo {what} > {what}.txt");
-        Reply::Tools(vec![("bash", json!({"command": command, "description": what})), ("todowrite", plan(states))])
+        Reply::Tools(vec![("todowrite", plan(states)), ("bash", json!({"command": command, "description": what}))])
     };
     match (scenario, step) {
         ("progress", 0) => Reply::Tools(vec![("todowrite", plan(["in_progress", "pending", "pending"]))]),
