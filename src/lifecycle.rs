@@ -77,7 +77,10 @@ pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) 
     let progress = live.as_ref().map(|l| l.sender.clone());
     let mut ending = work(&client, config, &trigger, &request, gha, &cancel, progress).await;
     let live = match live {
-        Some(live) => live.finish().await,
+        Some(live) => {
+            let cancelled = cancel.is_cancelled();
+            live.finish(if cancelled { live_comment::CANCELLED_FINISH_WAIT } else { live_comment::FINISH_WAIT }).await
+        }
         None => live_comment::Ended::default(),
     };
     if cancel.is_cancelled() {

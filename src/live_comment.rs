@@ -16,8 +16,10 @@ use crate::github::{Client, GithubError, RetryPolicy};
 use crate::progress::{self, Frame, Note, State, Step, Throttle};
 use crate::runtime::Todo;
 
-/// How long `finish` waits for a write in flight before giving up on it.
-const FINISH_WAIT: Duration = Duration::from_secs(5);
+/// How long `finish` waits for a write in flight before giving up on it; once cancelled, the
+/// runner's kill is near and the reply matters more.
+pub const FINISH_WAIT: Duration = Duration::from_secs(5);
+pub const CANCELLED_FINISH_WAIT: Duration = Duration::from_secs(1);
 
 /// The spacing of writes: `progress::INTERVAL`, or `SISYPHUS_PROGRESS_INTERVAL_MS` (tests use
 /// a second or two, so a short scripted run still shows several edits). Never under a second:
@@ -88,12 +90,12 @@ pub fn start(client: Client, target: Target) -> Live {
 
 impl Live {
     /// Stops the task (waiting briefly for a write in flight) and returns what it knows.
-    pub async fn finish(self) -> Ended {
+    pub async fn finish(self, wait: Duration) -> Ended {
         let Live { sender, stop, mut task, shared } = self;
         drop(sender);
         let _ = stop.send(());
-        if tokio::time::timeout(FINISH_WAIT, &mut task).await.is_err() {
-            tracing::warn!("the progress comment's last write did not finish within {FINISH_WAIT:?}");
+        if tokio::time::timeout(wait, &mut task).await.is_err() {
+            tracing::warn!("the progress comment's last write did not finish within {wait:?}");
             task.abort();
         }
         lock(&shared).clone()
