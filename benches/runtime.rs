@@ -80,6 +80,7 @@ fn turn(bin: &Path, llm: &str, scenario: &str) -> (AgentStatus, RunStats, Durati
             openai_base_url: Some(llm.to_owned()),
         },
         untrusted_tree: false,
+        progress: None,
     };
     let stats = Arc::new(Mutex::new(RunStats::default()));
     let runtime = OpenCode { limits: None, stats: Some(stats.clone()) };

@@ -182,4 +182,12 @@ pub struct RunArgs {
     /// Run `doctor` (the setup checklist) instead of acting on the event [default: false].
     #[arg(long, env = "INPUT_DOCTOR")]
     pub doctor: Option<String>,
+    /// Live progress on the thread: `comment` (one comment, edited as the agent works, that
+    /// becomes the reply) or `off`; off when allow-comments is false [default: comment].
+    #[arg(long, env = "INPUT_PROGRESS")]
+    pub progress: Option<String>,
+    /// Seconds to wait for the agent's first plan before the progress comment appears anyway,
+    /// from 0 to 3600 [default: 60].
+    #[arg(long, env = "INPUT_PROGRESS_DELAY")]
+    pub progress_delay: Option<String>,
 }

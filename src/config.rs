@@ -129,6 +129,17 @@ pub struct ManualRequest {
     pub remote: Option<String>,
 }
 
+/// The live progress comment (`progress`, `progress-delay`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressConfig {
+    /// `progress: comment` and `allow-comments`.
+    pub comment: bool,
+    /// How long the comment waits for the agent's first todo list.
+    pub delay: Duration,
+}
+
+pub const DEFAULT_PROGRESS_DELAY_SECS: u64 = 60;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub event_name: Option<String>,
@@ -149,6 +160,7 @@ pub struct Config {
     pub agent: AgentConfig,
     pub publish: PublishConfig,
     pub github: GithubEnv,
+    pub progress: ProgressConfig,
 }
 
 /// A value is "given" only when it has non-whitespace content.
@@ -284,6 +296,14 @@ impl Config {
                 )?,
             },
             github,
+            progress: ProgressConfig {
+                comment: or_default(args.progress.as_ref(), "comment") == "comment"
+                    && parse_bool("allow-comments", args.allow_comments.as_ref(), true)?,
+                // In range: the preflight table checked it (finite, 0..=3600 seconds).
+                delay: given(args.progress_delay.as_ref())
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .map_or(Duration::from_secs(DEFAULT_PROGRESS_DELAY_SECS), Duration::from_secs_f64),
+            },
         })
     }
 

@@ -18,14 +18,17 @@ pub mod gate;
 pub mod gha;
 pub mod github;
 pub mod lifecycle;
+pub mod live_comment;
 pub mod mention;
 pub mod preflight;
+pub mod progress;
 pub mod prompt;
 pub mod publish;
 pub mod report;
 pub mod run;
 pub mod runtime;
 pub mod secrets;
+pub mod stop;
 
 use std::process::ExitCode;
 

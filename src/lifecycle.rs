@@ -18,6 +18,8 @@ use crate::event::{CommentKind, Trigger};
 use crate::gha::{self, Gha};
 use crate::github::reactions::{Content, Reaction, Target};
 use crate::github::{Client, GithubError, RetryPolicy};
+use crate::live_comment;
+use crate::progress;
 use crate::prompt::{self, PromptInput};
 use crate::publish::{self, Plan, Prepared, PublishInput, Published};
 use crate::report::{self, Failure, Footer};
@@ -71,15 +73,30 @@ pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) 
         let _group = gha.group("acknowledge");
         acknowledge(&client, config, &trigger, gha).await
     };
-    let ending = work(&client, config, &trigger, &request, gha, &cancel).await;
+    let live = start_progress(config, &trigger, eyes.as_ref(), started, token, gha);
+    let progress = live.as_ref().map(|l| l.sender.clone());
+    let mut ending = work(&client, config, &trigger, &request, gha, &cancel, progress).await;
+    let live = match live {
+        Some(live) => {
+            let cancelled = cancel.is_cancelled();
+            live.finish(if cancelled { live_comment::CANCELLED_FINISH_WAIT } else { live_comment::FINISH_WAIT }).await
+        }
+        None => live_comment::Ended::default(),
+    };
     if cancel.is_cancelled() {
         // The runner will kill us soon: finish with short retries rather than not at all.
         client = client.with_retry(RetryPolicy::hurried());
     }
+    if cancel.reason() == Some(CancelReason::Signal)
+        && let (Some(failure), Some(comment)) = (ending.failure.as_mut(), live.comment.as_ref())
+        && let Some(who) = crate::stop::stopped_by(&client, config, &trigger, comment).await
+    {
+        failure.message = format!("stopped by @{who} from the thread; nothing was pushed");
+    }
     let conclusion = ending.conclusion();
     let finished = {
         let _group = gha.group("finish");
-        finish(&client, config, &trigger, eyes.as_ref(), &ending, started, gha).await
+        finish(&client, config, &trigger, eyes.as_ref(), (&ending, &live), started, gha).await
     };
     let reply_url = finished.reply_url;
     signals.abort();
@@ -95,9 +112,49 @@ pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) 
         published: ending.published.as_ref(),
         failure: ending.failure.as_ref(),
     });
+    let todos = ending.outcome.as_ref().map(|o| o.todos.clone()).filter(|t| !t.is_empty()).unwrap_or(live.todos);
+    let summary = summary + &progress::summary_section(&todos);
     gha::append_summary(config.github.step_summary.as_deref(), &gha::redact(&summary, &config.secrets()))?;
     write_outputs(config, &ending, reply_url.as_deref())?;
     Ok(conclusion)
+}
+
+/// The live progress comment's task, when the thread gets one (`progress: comment`, replies
+/// allowed, an issue or pull request to post on).
+fn start_progress(
+    config: &Config,
+    trigger: &Trigger,
+    eyes: Option<&Reaction>,
+    started: Instant,
+    token: &str,
+    gha: &Gha,
+) -> Option<live_comment::Live> {
+    let number = trigger.number.filter(|_| config.progress.comment)?;
+    let key = report::reply_key(trigger, config.github.run_id.as_deref());
+    let run = config.github.run_id.as_deref().map(progress::run_marker).unwrap_or_default();
+    let review_comment = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review).map(|c| c.id);
+    let target = live_comment::Target {
+        repo: trigger.repo.clone(),
+        number,
+        review_comment,
+        run_url: config.github.run_url(),
+        phrase: config.trigger_phrase.clone(),
+        markers: format!("{}\n{key}\n{run}", report::MARKER),
+        key,
+        login: eyes.map(|e| e.user.clone()).filter(|l| !l.is_empty()),
+        first_attempt: config.github.first_attempt(),
+        started,
+        delay: config.progress.delay,
+        interval: live_comment::interval_from_env(),
+        secrets: config.secrets(),
+    };
+    match Client::new(&config.github, token) {
+        Ok(client) => Some(live_comment::start(client, target)),
+        Err(e) => {
+            gha.warning(&format!("no progress comment: {e:#}"));
+            None
+        }
+    }
 }
 
 /// SIGINT and SIGTERM (the runner cancelling the job) become one cancellation.
@@ -152,6 +209,7 @@ async fn work(
     request: &str,
     gha: &Gha,
     cancel: &Cancel,
+    progress: Option<progress::Sender>,
 ) -> Ending {
     let secrets = config.secrets();
     let fail = |stage: &str, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
@@ -192,7 +250,7 @@ async fn work(
         Err(e) => return fail("agent", &e.context("could not hide checkout's credentials")),
     };
     tracing::info!("hid {} persisted git credential entries from the agent", hidden.count());
-    let agent = Agent { prompt, untrusted_tree };
+    let agent = Agent { prompt, untrusted_tree, progress };
     let at = Stage { client, config, trigger, request, gha, cancel };
     let (ending, contained) = agent_then_publish(&at, (&plan, &prepared), &thread, agent).await;
     // Checkout's credentials come back last: after publishing, and only once nothing the agent
@@ -228,6 +286,7 @@ struct Stage<'a> {
 struct Agent {
     prompt: String,
     untrusted_tree: bool,
+    progress: Option<progress::Sender>,
 }
 
 /// A fork's head is its author's tree: its agent configuration must not load.
@@ -349,6 +408,7 @@ async fn run_agent(
         scratch: scratch.to_path_buf(),
         config: config.agent.clone(),
         untrusted_tree: agent.untrusted_tree,
+        progress: agent.progress,
     };
     let runtime = runtime::for_config(&config.agent);
     let agent_cancel = cancel.clone();
@@ -405,7 +465,7 @@ async fn finish(
     config: &Config,
     trigger: &Trigger,
     eyes: Option<&Reaction>,
-    ending: &Ending,
+    (ending, live): (&Ending, &live_comment::Ended),
     started: Instant,
     gha: &Gha,
 ) -> Finished {
@@ -432,7 +492,12 @@ async fn finish(
     let footer = Footer { duration: started.elapsed(), run_url: run_url.as_deref(), key: &key, agent: Some(&agent) };
     let body = match (&ending.failure, &ending.outcome) {
         (None, Some(outcome)) => report::success_reply(outcome, &ending.published.clone().unwrap_or_default(), &footer),
-        (Some(failure), _) => report::failure_reply(failure, ending.published.as_ref(), &footer),
+        (Some(failure), _) => {
+            // What was done so far: the outcome's todos, else the last list the comment showed.
+            let todos = ending.outcome.as_ref().map(|o| o.todos.as_slice()).filter(|t| !t.is_empty());
+            let reply = report::failure_reply(failure, ending.published.as_ref(), &footer);
+            progress::with_checklist(&reply, todos.unwrap_or(&live.todos))
+        }
         (None, None) => return Finished::default(),
     };
     // Redacted before it is cut: a cut through a secret would leave its first part unredacted.
@@ -440,7 +505,8 @@ async fn finish(
     let capped = report::cap_reply(&body);
     let first = config.github.first_attempt();
     let login = login.filter(|l| !l.is_empty());
-    let posted = reply(client, trigger, &key, capped.as_deref().unwrap_or(&body), login.as_deref(), first).await;
+    let text = capped.as_deref().unwrap_or(&body);
+    let posted = reply(client, trigger, (&key, text), login.as_deref(), first, live).await;
     Finished {
         reply_url: warn_on(gha, "cannot post the reply", posted).flatten(),
         full_reply: capped.is_some().then_some(body),
@@ -480,27 +546,40 @@ async fn verdict(
 /// comment or the run id, so in a run's first attempt no earlier reply can carry it. Without
 /// our login (no reaction succeeded) no earlier comment can be proven ours: a second reply is
 /// better than editing someone else's comment.
+///
+/// The live progress comment, when there is one, becomes the reply; when someone deleted it,
+/// the reply is posted anew.
 async fn reply(
     client: &Client,
     trigger: &Trigger,
-    key: &str,
-    body: &str,
+    (key, body): (&str, &str),
     login: Option<&str>,
     first_attempt: bool,
+    live: &live_comment::Ended,
 ) -> Result<Option<String>, GithubError> {
     let Some(number) = trigger.number else { return Ok(None) };
     let repo = &trigger.repo;
     let review = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review);
-    let earlier = match login {
-        Some(login) if !first_attempt => client.find_comment(repo, number, key, login, review.is_some()).await?,
+    let earlier = match (&live.comment, login) {
+        (Some(comment), _) => Some(comment.clone()),
+        // A create still in flight when the progress task stopped may have posted it.
+        (None, Some(login)) if !first_attempt || live.unknown => {
+            client.find_comment(repo, number, key, login, review.is_some()).await?
+        }
         _ => None,
     };
-    let posted = match earlier {
-        Some(earlier) => client.update_comment(repo, &earlier, body).await?,
-        None => match review {
-            Some(comment) => client.reply_to_review_comment(repo, number, comment.id, body).await?,
-            None => client.create_issue_comment(repo, number, body).await?,
+    let updated = match earlier {
+        Some(earlier) => match client.update_comment(repo, &earlier, body).await {
+            Ok(posted) => Some(posted),
+            Err(GithubError::NotFound(_)) => None,
+            Err(e) => return Err(e),
         },
+        None => None,
+    };
+    let posted = match (updated, review) {
+        (Some(posted), _) => posted,
+        (None, Some(comment)) => client.reply_to_review_comment(repo, number, comment.id, body).await?,
+        (None, None) => client.create_issue_comment(repo, number, body).await?,
     };
     Ok(Some(posted.html_url))
 }

@@ -43,6 +43,13 @@ pub fn find(body: &str, phrase: &str) -> Option<Mention> {
     None
 }
 
+/// Whether a request is the `stop` command: just `stop` or `cancel` (any case, with sentence
+/// punctuation), nothing else. `stop using unwrap in net.rs` is work, not a command.
+pub fn is_stop(request: &str) -> bool {
+    let word = request.trim().trim_end_matches(['.', '!']).trim();
+    word.eq_ignore_ascii_case("stop") || word.eq_ignore_ascii_case("cancel")
+}
+
 /// Turns a mention seen in a text event into its place in the raw body. The event's text can
 /// differ from the source (escapes, entities), so the phrase is looked up again in the source
 /// slice; if escaping hides it there, the start of the slice stands in.
@@ -100,6 +107,18 @@ mod tests {
         assert_eq!(find("hey @Sisyphus-Dev-AI, fix it\nplease", P).unwrap().request, "fix it\nplease");
         assert_eq!(find("please fix this @sisyphus-dev-ai", P).unwrap().request, "please fix this");
         assert_eq!(find("@sisyphus-dev-ai", P).unwrap().request, "");
+    }
+
+    #[test]
+    fn stop_is_the_whole_request() {
+        for request in ["stop", "Stop!", " cancel. ", "STOP"] {
+            assert!(is_stop(request), "{request}");
+        }
+        for request in ["stop using unwrap", "please stop", "", "stopp", "cancel the PR"] {
+            assert!(!is_stop(request), "{request}");
+        }
+        assert!(is_stop(&find("@sisyphus-dev-ai stop", P).unwrap().request));
+        assert!(is_stop(&find("@sisyphus-dev-ai, cancel!", P).unwrap().request));
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub const SHORT_TIMEOUTS_ENV: &str = "SISYPHUS_SHORT_TIMEOUTS";
 pub const ASSOCIATIONS: &[&str] =
     &["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE"];
 const RUNTIMES: &[&str] = &["opencode", "command", "codex"];
+const PROGRESS_MODES: &[&str] = &["comment", "off"];
 const BOOLS: &[&str] = &["true", "false"];
 
 /// A bad input: which one, and what is wrong with it. The message never repeats a secret.
@@ -115,6 +116,8 @@ fn table(args: &RunArgs) -> Vec<(&'static str, Option<&String>, Rule)> {
         ("allow-workflow-changes", args.allow_workflow_changes.as_ref(), boolean),
         ("--remote", args.remote.as_ref(), word),
         ("doctor", args.doctor.as_ref(), boolean),
+        ("progress", args.progress.as_ref(), |v| one_of(v, PROGRESS_MODES)),
+        ("progress-delay", args.progress_delay.as_ref(), progress_delay),
     ]
 }
 
@@ -323,6 +326,13 @@ fn timeout_minutes(value: &str) -> Result<(), String> {
         Ok(m) if m.is_finite() && (floor..=hi).contains(&m) => Ok(()),
         Ok(m) if m.is_finite() => Err(format!("must be between {lo} and {hi} minutes, {}", got(value))),
         _ => Err(format!("must be a number of minutes between {lo} and {hi}, {}", got(value))),
+    }
+}
+
+fn progress_delay(value: &str) -> Result<(), String> {
+    match value.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => Ok(()),
+        _ => Err(format!("must be a number of seconds between 0 and 3600, {}", got(value))),
     }
 }
 

@@ -128,6 +128,17 @@ async fn run(config: &Config, gha: &Gha) -> Result<Conclusion> {
         Decision::Act { request } => request,
         Decision::Skip { reason } => return skip(config, gha, &reason),
     };
+    // `stop`/`cancel` ends the run at work on the thread; it never starts an agent, so it
+    // needs no model key and skips the preflight.
+    if trigger.comment.is_some() && trigger.number.is_some() && crate::mention::is_stop(&request) {
+        gha::set_output(output, "triggered", "true")?;
+        gha::set_output(output, "skip-reason", "")?;
+        if config.dry_run {
+            gha.notice("dry run: would stop the run working on this thread");
+            return Ok(Conclusion::Success);
+        }
+        return crate::stop::run(config, &trigger, gha).await;
+    }
     // Before the first output and the first write: a bad configuration fails here, privately,
     // and a dry run that passes means a real run would get past it too.
     preflight::check(config)?;

@@ -350,6 +350,24 @@ fn the_example_workflow_pins_the_action_by_commit() {
 }
 
 #[test]
+fn stop_commands_have_their_own_job_group_and_the_only_actions_write() {
+    let wf = yaml("examples/sisyphus.yml");
+    let (work, stop) = (&wf["jobs"]["sisyphus"], &wf["jobs"]["stop"]);
+    let stops = "contains(fromJSON('[\"@sisyphus-dev-ai stop\", \"@sisyphus-dev-ai cancel\"";
+    let work_if = work["if"].as_str().unwrap();
+    assert!(work_if.contains(&format!("!{stops}")), "the work job leaves stop commands alone: {work_if}");
+    let stop_if = stop["if"].as_str().unwrap();
+    assert!(stop_if.contains(stops) && !stop_if.contains(&format!("!{stops}")), "{stop_if}");
+    assert!(stop_if.contains("github.event.sender.login != 'sisyphus-dev-ai'"), "{stop_if}");
+    // A stop must not queue behind the run it stops.
+    let group = |job: &Value| job["concurrency"]["group"].as_str().unwrap().to_owned();
+    assert_ne!(group(work), group(stop));
+    assert!(group(stop).starts_with("sisyphus-stop-"), "{}", group(stop));
+    assert_eq!(stop["permissions"]["actions"].as_str(), Some("write"));
+    assert!(work["permissions"].get("actions").is_none(), "only the stop job may cancel runs");
+}
+
+#[test]
 fn scripts_the_action_runs_exist_and_are_executable() {
     use std::os::unix::fs::PermissionsExt as _;
     let action = action();

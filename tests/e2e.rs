@@ -93,10 +93,14 @@ fn endpoints(sc: &Scenario) -> Vec<String> {
 fn issue_mention_pushes_a_branch_opens_a_pr_and_replies() {
     let Some((sc, _slot)) = agent_scenario() else { return };
     sc.gh.seed_comment(REPO, ISSUE, COMMENT, "@sisyphus-dev-ai SCENARIO=main please fix the spelling", "Codertocat");
-    let run = sc.run(
+    let mut cmd = sc.command(
         "issue_comment",
         &issue_comment("@sisyphus-dev-ai SCENARIO=main please fix the spelling", "Codertocat", "OWNER", false),
     );
+    // The call sequence below is that of a run without the live progress comment, whose
+    // edits depend on timing (`progress_e2e` covers them).
+    cmd.env("INPUT_PROGRESS", "off");
+    let run = sc.run_command(cmd);
     assert_success(&sc, &run, &Subject::IssueComment(COMMENT), ISSUE, "FAKE-FINAL-ANSWER");
 
     // The branch: one commit on top of main with exactly the agent's files, by the bot.

@@ -108,6 +108,8 @@ fn specific(input: &str) -> Vec<(String, &'static str)> {
         ]),
         "allowed-associations" => v(&[("MEMBRE", "did you mean `MEMBER`?"), (",", "no association")]),
         "runtime" => v(&[("opencod", "did you mean `opencode`?"), ("docker", "`opencode` or `command`")]),
+        "progress" => v(&[("coment", "did you mean `comment`?"), ("true", "`comment` or `off`")]),
+        "progress-delay" => v(&[("-1", "between 0 and 3600"), ("soon", "seconds"), ("1e9", "between 0 and 3600")]),
         "trigger-phrase" => v(&[("two words", "one word")]),
         "trigger-label" | "label" => v(&[(&"x".repeat(51), "at most 50")]),
         "bot-login" => v(&[("not a login", "GitHub login")]),
@@ -170,6 +172,8 @@ fn valid(input: &str) -> &'static str {
         "branch-prefix" => "bot/work-",
         "git-user-name" => "Bot Person",
         "git-user-email" => "bot@example.com",
+        "progress" => "off",
+        "progress-delay" => "2.5",
         _ => "false",
     }
 }

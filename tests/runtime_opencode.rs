@@ -83,6 +83,7 @@ fn request(s: &Setup, scenario: &str, tweak: impl FnOnce(&mut AgentConfig)) -> A
         scratch: s.scratch.clone(),
         config,
         untrusted_tree: false,
+        progress: None,
     }
 }
 

@@ -8,8 +8,9 @@
 //! of `retry-after` or secondary rate limits.
 //!
 //! This module does not know the lifecycle: the small helpers in `reactions`, `labels`,
-//! `comments` and `pulls` are single API calls with the error cases callers care about.
+//! `comments`, `pulls` and `actions` are single API calls with the error cases callers care about.
 
+pub mod actions;
 pub mod comments;
 pub mod labels;
 pub mod pulls;

@@ -246,6 +246,7 @@ mod tests {
             scratch: dir.to_path_buf(),
             config,
             untrusted_tree: false,
+            progress: None,
         };
         (CommandRuntime { command: command.into() }, request)
     }

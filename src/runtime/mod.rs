@@ -54,6 +54,9 @@ pub struct AgentRequest {
     /// The work tree is a fork's head: its own agent configuration (OpenCode's project config)
     /// is the fork author's and must not load.
     pub untrusted_tree: bool,
+    /// Where progress notes (todo lists, the current tool call) go, for the live comment.
+    /// Sending never blocks the agent.
+    pub progress: Option<crate::progress::Sender>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -241,6 +241,12 @@ fn drive(
                     && event_of_run(&machine, event)
                 {
                     transcript.record(event, &request.workdir);
+                    if let Some(tx) = &request.progress
+                        && let Some(note) = crate::progress::note_for(event, &session, &request.workdir)
+                    {
+                        // The live comment may have ended already; the agent does not care.
+                        let _ = tx.send(note);
+                    }
                 }
                 let actions = machine.handle(input, arrived);
                 finished = perform(&api, &session, &mut machine, actions, (&tx, &marker), &mut resubscribes)?;

@@ -209,6 +209,16 @@ struct State {
     /// `can_approve_pull_request_reviews` of `GET …/actions/permissions/workflow`; `None` answers
     /// 403 (reading it needs admin rights).
     actions_can_create_pulls: Option<bool>,
+    /// Workflow runs the Actions cancel endpoint knows: run id → the process it signals.
+    runs: BTreeMap<String, WorkflowRun>,
+}
+
+/// A workflow run as the Actions cancel endpoint sees it. Cancelling one in progress sends
+/// SIGINT to its process, as the runner does to the job's steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowRun {
+    pub pid: u32,
+    pub cancelled: bool,
 }
 
 impl State {
@@ -501,6 +511,22 @@ impl FakeGithub {
     pub fn pulls(&self) -> Vec<Pull> {
         self.lock().pulls.clone()
     }
+
+    // ----- Actions runs and deletions -----
+
+    /// A workflow run in progress whose job is process `pid` (cancelling it sends SIGINT).
+    pub fn seed_run(&self, run_id: &str, pid: u32) {
+        self.lock().runs.insert(run_id.into(), WorkflowRun { pid, cancelled: false });
+    }
+
+    pub fn run_state(&self, run_id: &str) -> Option<WorkflowRun> {
+        self.lock().runs.get(run_id).cloned()
+    }
+
+    /// Deletes a comment, as a person on the thread may.
+    pub fn delete_comment(&self, id: u64) {
+        self.lock().comments.retain(|c| c.id != id);
+    }
 }
 
 fn load_operations() -> Vec<Operation> {
@@ -685,6 +711,7 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         201 => "Created",
+        202 => "Accepted",
         204 => "No Content",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -846,7 +873,15 @@ fn comment_json(c: &Comment) -> Value {
     } else {
         format!("https://github.com/{}/issues/{}#issuecomment-{}", c.repo, c.number, c.id)
     };
+    // The repository's owner is `OWNER`; anyone else is only a `CONTRIBUTOR` (bots `NONE`).
+    let owner = c.repo.split('/').next().unwrap_or_default();
+    let association = match c.user.as_str() {
+        u if u.eq_ignore_ascii_case(owner) => "OWNER",
+        u if u.ends_with("[bot]") => "NONE",
+        _ => "CONTRIBUTOR",
+    };
     let mut v = json!({ "id": c.id, "body": c.body, "user": user(&c.user), "html_url": html_url,
+        "author_association": association,
         "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z" });
     if let Some(parent) = c.in_reply_to {
         v["in_reply_to_id"] = json!(parent);
@@ -1128,6 +1163,16 @@ fn answer(s: &mut State, method: &str, seg: &[&str], query: &str, body: &Value, 
         }
         ("GET", ["repos", _, _, "pulls", _, "files" | "reviews"]) => ok(json!([])),
         ("GET", ["repos", _, _, "collaborators", _, "permission"]) => ok(json!({ "permission": "write" })),
+        ("POST", ["repos", _, _, "actions", "runs", id, "cancel"]) => match s.runs.get_mut(*id) {
+            Some(run) if run.cancelled => error(409, "Cannot cancel a workflow run that is completed."),
+            Some(run) => {
+                run.cancelled = true;
+                let pid = nix::unistd::Pid::from_raw(i32::try_from(run.pid).unwrap_or(i32::MAX));
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+                (202, Vec::new(), json!({}))
+            }
+            None => error(404, "Not Found"),
+        },
         _ => error(404, "Not Found"),
     }
 }

@@ -104,7 +104,28 @@ pub fn script(scenario: &str, step: usize, workdir: &str) -> Reply {
             {"content": "Write notes.md", "status": b, "priority": "medium"},
         ]})
     };
+    // `progress`: a plan of three, worked through: each step the plan's next state, then at once
+    // a two-second tool call (a burst of two states the throttle must coalesce).
+    let plan = |states: [&str; 3]| {
+        let items = ["Inspect the code", "Write the fix", "Run the tests"];
+        json!({"todos": items.iter().zip(states).map(|(content, status)| {
+            json!({"content": content, "status": status, "priority": "medium"})
+        }).collect::<Vec<_>>()})
+    };
+    let work_then = |what: &str, states: [&str; 3]| {
+        let command = format!("sleep 2; echo {what} > {what}.txt");
+        Reply::Tools(vec![("todowrite", plan(states)), ("bash", json!({"command": command, "description": what}))])
+    };
     match (scenario, step) {
+        ("progress", 0) => Reply::Tools(vec![("todowrite", plan(["in_progress", "pending", "pending"]))]),
+        ("progress", 1) => work_then("inspected", ["completed", "in_progress", "pending"]),
+        ("progress", 2) => work_then("fixed", ["completed", "completed", "in_progress"]),
+        ("progress", 3) => work_then("tested", ["completed", "completed", "completed"]),
+        ("progress", _) => Reply::Text("Inspected, fixed and tested.\nFAKE-PROGRESS-FINAL".into()),
+        // `stoppable`: a plan, then a long turn, for a stop request to end.
+        ("stoppable", 0) => Reply::Tools(vec![("todowrite", plan(["in_progress", "pending", "pending"]))]),
+        ("stoppable", _) => Reply::Slow(240),
+        ("quick", _) => Reply::Text("A quick answer, no plan. FAKE-QUICK-FINAL".into()),
         ("main", 0) => Reply::Tools(vec![("todowrite", todos("in_progress", "pending"))]),
         ("main", 1) => {
             Reply::Tools(vec![("bash", json!({"command": "echo hi > hello.txt", "description": "Create hello.txt"}))])
