@@ -91,6 +91,7 @@ fn request(s: &Setup, scenario: &str, timeout: Duration) -> AgentRequest {
         scratch: s.scratch.clone(),
         config,
         untrusted_tree: false,
+        progress: None,
     }
 }
 

@@ -417,7 +417,7 @@ fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
 fn failure_reply_of(o: &Outcome, model: &str) -> String {
     use sisyphus_action::report::{Failure, Footer, failure_reply};
     let failure = Failure::from_outcome(o, model, Duration::from_secs(300)).expect("a failure");
-    failure_reply(&failure, None, &Footer { duration: o.duration, run_url: None, key: "k" })
+    failure_reply(&failure, None, &Footer { duration: o.duration, run_url: None, key: "k", agent: None })
 }
 
 #[test]
@@ -495,7 +495,7 @@ fn a_run_that_stops_with_todos_open_says_so_in_the_outcome_and_the_reply() {
     let open: Vec<&str> = o.todos.iter().filter(|t| t.status == "pending").map(|t| t.content.as_str()).collect();
     assert_eq!(open, ["Add a regression test"]);
     use sisyphus_action::report::{Footer, success_reply};
-    let footer = Footer { duration: o.duration, run_url: None, key: "k" };
+    let footer = Footer { duration: o.duration, run_url: None, key: "k", agent: None };
     let reply = success_reply(&o, &Default::default(), &footer);
     assert!(reply.starts_with("Parser fixed."), "{reply}");
     assert!(reply.contains("**Unfinished:** 1 of 2 todos were still open when the agent stopped"), "{reply}");

@@ -360,6 +360,7 @@ mod tests {
                 ..codex_config::tests::agent()
             },
             untrusted_tree: false,
+            progress: None,
         }
     }
 
