@@ -78,6 +78,9 @@ fn turn(bin: &Path, llm: &str, scenario: &str) -> (AgentStatus, RunStats, Durati
             anthropic_base_url: None,
             openai_api_key: Some("x".into()),
             openai_base_url: Some(llm.to_owned()),
+            preset: None,
+            omo_version: "4.19.4".into(),
+            omo_config: None,
         },
         untrusted_tree: false,
     };

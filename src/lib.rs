@@ -15,6 +15,7 @@ pub mod event;
 pub mod gate;
 pub mod gha;
 pub mod github;
+pub mod install;
 pub mod lifecycle;
 pub mod mention;
 pub mod preflight;

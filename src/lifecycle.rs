@@ -1,5 +1,6 @@
 //! The lifecycle of one acted-on event: acknowledge → context → prompt → runtime → containment
-//! → publish → finish. Containment (the binary is a child subreaper) ends everything the agent
+//! → publish → finish, with the install (`install`) running from the acknowledgement until the
+//! runtime needs it. Containment (the binary is a child subreaper) ends everything the agent
 //! started before the token is used; checkout's credentials come back only after publishing.
 //! Finishing (reaction swap, label removal, the reply) always happens: on success, error,
 //! timeout and cancellation (SIGINT/SIGTERM from the runner).
@@ -71,7 +72,9 @@ pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) 
         let _group = gha.group("acknowledge");
         acknowledge(&client, config, &trigger, gha).await
     };
-    let ending = work(&client, config, &trigger, &request, gha, &cancel).await;
+    // What the run needs (OpenCode) installs from here on, while the work gathers the context.
+    let install = crate::install::start(config);
+    let ending = work(&client, config, &trigger, &request, gha, &cancel, install).await;
     if cancel.is_cancelled() {
         // The runner will kill us soon: finish with short retries rather than not at all.
         client = client.with_retry(RetryPolicy::hurried());
@@ -152,6 +155,7 @@ async fn work(
     request: &str,
     gha: &Gha,
     cancel: &Cancel,
+    install: crate::install::Pending,
 ) -> Ending {
     let secrets = config.secrets();
     let fail = |stage: &str, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
@@ -180,13 +184,18 @@ async fn work(
         }
     };
     let (prompt, prepared) = prompt_and_prepared;
+    let installed = match until_cancelled(cancel, install.finish()).await {
+        Some(Ok(installed)) => installed,
+        Some(Err(e)) => return fail("install", &e),
+        None => return cancelled(),
+    };
     let untrusted_tree = untrusted_tree(&plan, trigger, &thread);
     let hidden = match publish::credentials::hide(workdir) {
         Ok(hidden) => hidden,
         Err(e) => return fail("agent", &e.context("could not hide checkout's credentials")),
     };
     tracing::info!("hid {} persisted git credential entries from the agent", hidden.count());
-    let agent = Agent { prompt, untrusted_tree };
+    let agent = Agent { prompt, untrusted_tree, installed };
     let at = Stage { client, config, trigger, request, gha, cancel };
     let (ending, contained) = agent_then_publish(&at, (&plan, &prepared), &thread, agent).await;
     // Checkout's credentials come back last: after publishing, and only once nothing the agent
@@ -219,6 +228,8 @@ struct Stage<'a> {
 struct Agent {
     prompt: String,
     untrusted_tree: bool,
+    /// What the install stage found or installed.
+    installed: crate::install::Installed,
 }
 
 /// A fork's head is its author's tree: its agent configuration must not load.
@@ -337,9 +348,11 @@ async fn run_agent(
         workdir: config.github.workspace.clone(),
         title: format!("{}#{}", trigger.repo.full_name(), trigger.number.map_or("dispatch".into(), |n| n.to_string())),
         scratch: scratch.to_path_buf(),
-        config: config.agent.clone(),
+        config: agent.installed.apply(&config.agent),
         untrusted_tree: agent.untrusted_tree,
     };
+    let config_dir = runtime::opencode_config::xdg_dirs(scratch)[0].1.join("opencode");
+    agent.installed.seed(&config_dir)?;
     let runtime = runtime::for_config(&config.agent);
     let agent_cancel = cancel.clone();
     // The agent's output is untrusted: it must not be able to issue workflow commands.

@@ -123,6 +123,9 @@ fn specific(input: &str) -> Vec<(String, &'static str)> {
         "git-user-email" => v(&[("nobody", "email address")]),
         "opencode-config" => v(&[("{not json", "not valid JSON"), ("{\"a\": 1} trailing", "not valid JSON")]),
         "opencode-path" => v(&[("/nonexistent/opencode", "cannot be used")]),
+        "agent-preset" => v(&[("sisyphos", "did you mean `sisyphus`?")]),
+        "oh-my-opencode-version" => v(&[("latest", "1.18.33")]),
+        "omo-config" => v(&[("{not json", "not valid JSON"), ("/nonexistent/omo.jsonc", "cannot read")]),
         "prompt-template" => v(&[("/nonexistent/prompt.hbs", "cannot read the prompt template")]),
         "dry-run"
         | "co-author"
@@ -165,6 +168,9 @@ fn valid(input: &str) -> &'static str {
         "branch-prefix" => "bot/work-",
         "git-user-name" => "Bot Person",
         "git-user-email" => "bot@example.com",
+        "agent-preset" => "sisyphus",
+        "oh-my-opencode-version" => "4.19.4",
+        "omo-config" => r#"{"telemetry": false}"#,
         _ => "false",
     }
 }
