@@ -293,7 +293,7 @@ impl Installed {
     }
 }
 
-/// Copies a directory tree (files, directories, symlinks as links).
+/// Copies a directory tree (files hard-linked where possible, symlinks as links).
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
@@ -305,7 +305,9 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         } else if kind.is_symlink() {
             let _ = std::fs::remove_file(&target);
             std::os::unix::fs::symlink(std::fs::read_link(&source)?, &target)?;
-        } else {
+        } else if std::fs::hard_link(&source, &target).is_err() {
+            // Another filesystem (or the file exists): a copy. Linked otherwise, as the tree
+            // (tens of MB) is only read.
             std::fs::copy(&source, &target)?;
         }
     }
