@@ -111,7 +111,7 @@ pub struct RunArgs {
     /// Extra OpenCode config: inline JSON or a file path, deep-merged over ours.
     #[arg(long, env = "INPUT_OPENCODE_CONFIG")]
     pub opencode_config: Option<String>,
-    /// Path of the `opencode` binary (default: found on PATH).
+    /// Path of the `opencode` binary (default: installs `opencode-version` into the tool cache).
     #[arg(long, env = "INPUT_OPENCODE_PATH")]
     pub opencode_path: Option<String>,
     /// OpenCode version the action installs and expects [default: 1.18.33].
@@ -190,4 +190,14 @@ pub struct RunArgs {
     /// from 0 to 3600 [default: 60].
     #[arg(long, env = "INPUT_PROGRESS_DELAY")]
     pub progress_delay: Option<String>,
+    // ----- agent presets -----
+    /// Ready-made agent setup: `sisyphus` installs oh-my-opencode and runs its Sisyphus agent.
+    #[arg(long, env = "INPUT_AGENT_PRESET")]
+    pub agent_preset: Option<String>,
+    /// oh-my-opencode version the `sisyphus` preset installs (exact) [default: 4.19.4].
+    #[arg(long, env = "INPUT_OH_MY_OPENCODE_VERSION")]
+    pub oh_my_opencode_version: Option<String>,
+    /// oh-my-opencode config for the `sisyphus` preset: inline JSON or a file path, merged over ours.
+    #[arg(long, env = "INPUT_OMO_CONFIG")]
+    pub omo_config: Option<String>,
 }

@@ -16,6 +16,8 @@ pub const DEFAULT_LABEL: &str = "sisyphus: working";
 pub const DEFAULT_MODEL: &str = "anthropic/claude-opus-4-5";
 pub const DEFAULT_OPENCODE_VERSION: &str = "1.18.33";
 pub const DEFAULT_CODEX_VERSION: &str = "0.169.0";
+/// oh-my-opencode for `agent-preset: sisyphus`: exact and pinned, never an implicit latest.
+pub const DEFAULT_OMO_VERSION: &str = "4.19.4";
 pub const DEFAULT_TIMEOUT_MINUTES: u64 = 30;
 pub const DEFAULT_BRANCH_PREFIX: &str = "sisyphus/";
 
@@ -48,6 +50,13 @@ impl RuntimeKind {
             RuntimeKind::Codex(_) => "codex",
         }
     }
+}
+
+/// A ready-made agent setup (`agent-preset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// oh-my-opencode's Sisyphus agent, installed at `oh-my-opencode-version` and loaded by path.
+    Sisyphus,
 }
 
 /// What GitHub Actions (or the person replaying an event) tells us about the run.
@@ -103,6 +112,43 @@ pub struct AgentConfig {
     pub anthropic_base_url: Option<String>,
     pub openai_api_key: Option<String>,
     pub openai_base_url: Option<String>,
+    pub preset: Option<Preset>,
+    /// oh-my-opencode's version for the Sisyphus preset.
+    pub omo_version: String,
+    /// The user's oh-my-opencode config (inline JSON or a path), merged over ours.
+    pub omo_config: Option<String>,
+}
+
+#[cfg(test)]
+impl AgentConfig {
+    /// A plain OpenCode agent on Anthropic, for unit tests.
+    pub(crate) fn for_tests() -> Self {
+        Self {
+            runtime: RuntimeKind::OpenCode,
+            model: DEFAULT_MODEL.into(),
+            variant: None,
+            agent: None,
+            plugins: vec![],
+            opencode_config: None,
+            opencode_path: None,
+            opencode_version: DEFAULT_OPENCODE_VERSION.into(),
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_MINUTES * 60),
+            anthropic_api_key: None,
+            anthropic_base_url: None,
+            openai_api_key: None,
+            openai_base_url: None,
+            preset: None,
+            omo_version: DEFAULT_OMO_VERSION.into(),
+            omo_config: None,
+        }
+    }
+}
+
+impl AgentConfig {
+    /// The Sisyphus preset is on.
+    pub fn sisyphus(&self) -> bool {
+        self.preset == Some(Preset::Sisyphus)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -278,6 +324,11 @@ impl Config {
                 anthropic_base_url: given(args.anthropic_base_url.as_ref()).or_else(|| env("ANTHROPIC_BASE_URL")),
                 openai_api_key: given(args.openai_api_key.as_ref()).or_else(|| env("OPENAI_API_KEY")),
                 openai_base_url: given(args.openai_base_url.as_ref()).or_else(|| env("OPENAI_BASE_URL")),
+                preset: given(args.agent_preset.as_ref())
+                    .filter(|p| p.eq_ignore_ascii_case("sisyphus"))
+                    .map(|_| Preset::Sisyphus),
+                omo_version: or_default(args.oh_my_opencode_version.as_ref(), DEFAULT_OMO_VERSION),
+                omo_config: given(args.omo_config.as_ref()),
             },
             publish: PublishConfig {
                 branch_prefix: or_default(args.branch_prefix.as_ref(), DEFAULT_BRANCH_PREFIX),

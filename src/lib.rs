@@ -17,6 +17,7 @@ pub mod event;
 pub mod gate;
 pub mod gha;
 pub mod github;
+pub mod install;
 pub mod lifecycle;
 pub mod live_comment;
 pub mod mention;

@@ -1,5 +1,6 @@
 //! The lifecycle of one acted-on event: acknowledge → context → prompt → runtime → containment
-//! → publish → finish. Containment (the binary is a child subreaper) ends everything the agent
+//! → publish → finish, with the install (`install`) running from the acknowledgement until the
+//! runtime needs it. Containment (the binary is a child subreaper) ends everything the agent
 //! started before the token is used; checkout's credentials come back only after publishing.
 //! Finishing (reaction swap, label removal, the reply) always happens: on success, error,
 //! timeout and cancellation (SIGINT/SIGTERM from the runner).
@@ -75,7 +76,9 @@ pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) 
     };
     let live = start_progress(config, &trigger, eyes.as_ref(), started, token, gha);
     let progress = live.as_ref().map(|l| l.sender.clone());
-    let mut ending = work(&client, config, &trigger, &request, gha, &cancel, progress).await;
+    // What the run needs (OpenCode) installs from here on, while the work gathers the context.
+    let install = crate::install::start(config);
+    let mut ending = work(&client, config, &trigger, &request, gha, &cancel, Alongside { progress, install }).await;
     let live = match live {
         Some(live) => {
             let cancelled = cancel.is_cancelled();
@@ -201,6 +204,13 @@ async fn acknowledge(client: &Client, config: &Config, trigger: &Trigger, gha: &
     eyes
 }
 
+/// What runs next to the work from the acknowledgement on: the live comment's feed and the
+/// install of what the agent needs.
+struct Alongside {
+    progress: Option<progress::Sender>,
+    install: crate::install::Pending,
+}
+
 /// context → prompt → runtime → publish. Never fails: every failure is part of the ending.
 async fn work(
     client: &Client,
@@ -209,8 +219,9 @@ async fn work(
     request: &str,
     gha: &Gha,
     cancel: &Cancel,
-    progress: Option<progress::Sender>,
+    alongside: Alongside,
 ) -> Ending {
+    let Alongside { progress, install } = alongside;
     let secrets = config.secrets();
     let fail = |stage: &str, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
 
@@ -244,13 +255,18 @@ async fn work(
         }
     };
     let (prompt, prepared) = prompt_and_prepared;
+    let installed = match until_cancelled(cancel, install.finish()).await {
+        Some(Ok(installed)) => installed,
+        Some(Err(e)) => return fail("install", &e),
+        None => return cancelled(),
+    };
     let untrusted_tree = untrusted_tree(&plan, trigger, &thread);
     let hidden = match publish::credentials::hide(workdir) {
         Ok(hidden) => hidden,
         Err(e) => return fail("agent", &e.context("could not hide checkout's credentials")),
     };
     tracing::info!("hid {} persisted git credential entries from the agent", hidden.count());
-    let agent = Agent { prompt, untrusted_tree, progress };
+    let agent = Agent { prompt, untrusted_tree, progress, installed };
     let at = Stage { client, config, trigger, request, gha, cancel };
     let (ending, contained) = agent_then_publish(&at, (&plan, &prepared), &thread, agent).await;
     // Checkout's credentials come back last: after publishing, and only once nothing the agent
@@ -287,6 +303,8 @@ struct Agent {
     prompt: String,
     untrusted_tree: bool,
     progress: Option<progress::Sender>,
+    /// What the install stage found or installed.
+    installed: crate::install::Installed,
 }
 
 /// A fork's head is its author's tree: its agent configuration must not load.
@@ -406,10 +424,12 @@ async fn run_agent(
         workdir: config.github.workspace.clone(),
         title: format!("{}#{}", trigger.repo.full_name(), trigger.number.map_or("dispatch".into(), |n| n.to_string())),
         scratch: scratch.to_path_buf(),
-        config: config.agent.clone(),
+        config: agent.installed.apply(&config.agent),
         untrusted_tree: agent.untrusted_tree,
         progress: agent.progress,
     };
+    let config_dir = runtime::opencode_config::xdg_dirs(scratch)[0].1.join("opencode");
+    agent.installed.seed(&config_dir)?;
     let runtime = runtime::for_config(&config.agent);
     let agent_cancel = cancel.clone();
     // The agent's output is untrusted: it must not be able to issue workflow commands.

@@ -31,6 +31,7 @@ pub const ASSOCIATIONS: &[&str] =
     &["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE"];
 const RUNTIMES: &[&str] = &["opencode", "command", "codex"];
 const PROGRESS_MODES: &[&str] = &["comment", "off"];
+const PRESETS: &[&str] = &["sisyphus"];
 const BOOLS: &[&str] = &["true", "false"];
 
 /// A bad input: which one, and what is wrong with it. The message never repeats a secret.
@@ -118,6 +119,9 @@ fn table(args: &RunArgs) -> Vec<(&'static str, Option<&String>, Rule)> {
         ("doctor", args.doctor.as_ref(), boolean),
         ("progress", args.progress.as_ref(), |v| one_of(v, PROGRESS_MODES)),
         ("progress-delay", args.progress_delay.as_ref(), progress_delay),
+        ("agent-preset", args.agent_preset.as_ref(), |v| one_of(v, PRESETS)),
+        ("oh-my-opencode-version", args.oh_my_opencode_version.as_ref(), version),
+        ("omo-config", args.omo_config.as_ref(), |v| text(v, 1_000_000)),
     ]
 }
 
@@ -484,6 +488,11 @@ pub fn pin_file_inputs(config: &Config) -> Result<Config, InputError> {
     if let RuntimeKind::Codex(codex) = &mut pinned.agent.runtime {
         pin_codex_config(codex, &config.github.workspace)?;
     }
+    if let Some(input) = config.agent.omo_config.as_deref().filter(|i| !i.trim().starts_with('{')) {
+        let value = crate::runtime::omo::user_config(input, &config.github.workspace)
+            .map_err(|e| InputError::new("omo-config", format!("is unusable: {}", brief(&format!("{e:#}")))))?;
+        pinned.agent.omo_config = Some(value.to_string());
+    }
     Ok(pinned)
 }
 
@@ -501,6 +510,10 @@ pub fn check_with(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Resu
             })?),
             None => None,
         };
+    if let Some(input) = &config.agent.omo_config {
+        crate::runtime::omo::user_config(input, workdir)
+            .map_err(|e| InputError::new("omo-config", format!("is unusable: {}", brief(&format!("{e:#}")))))?;
+    }
     if config.agent.runtime == RuntimeKind::OpenCode {
         provider_key(config, user.as_ref(), env)?;
         variant(config, user.as_ref())?;

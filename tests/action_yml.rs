@@ -57,6 +57,11 @@ fn outputs(action: &Value) -> Vec<(String, String, String)> {
     map.iter().map(|(k, v)| (string(k), string(&v["description"]), string(&v["value"]))).collect()
 }
 
+fn steps_of(action: &Value) -> &Vec<Value> {
+    let Value::Sequence(steps) = &action["runs"]["steps"] else { panic!("action.yml has no steps") };
+    steps
+}
+
 fn step<'a>(action: &'a Value, id: &str) -> &'a Value {
     let Value::Sequence(steps) = &action["runs"]["steps"] else { panic!("action.yml has no steps") };
     steps.iter().find(|s| s["id"].as_str() == Some(id)).unwrap_or_else(|| panic!("no step `{id}`"))
@@ -174,6 +179,20 @@ fn the_steps_install_fall_back_and_exec() {
     assert_eq!(step(&action, "build")["if"].as_str(), Some("steps.install.outputs.path == ''"));
     let run = step(&action, "run");
     assert_eq!(string(&run["env"]["SISYPHUS_BIN"]), "${{ steps.install.outputs.path || steps.build.outputs.path }}");
+    // The binary installs OpenCode after its 👀 (src/install.rs): no step may make the 👀 wait.
+    // The one exception left is the Codex CLI, installed by a step only when `runtime: codex`
+    // asks for it (moving it into src/install.rs is still to do).
+    let ids: Vec<String> = steps_of(&action).iter().map(|s| string(&s["id"])).collect();
+    assert_eq!(
+        ids,
+        ["install", "build", "codex", "run"],
+        "only our binary (and Codex for its runtime) is installed before it runs"
+    );
+    assert!(
+        string(&step(&action, "codex")["if"]).contains("inputs.runtime == 'codex'"),
+        "Codex installs for its runtime only"
+    );
+    assert_eq!(string(&run["env"]["INPUT_OPENCODE_PATH"]), "${{ inputs.opencode-path }}");
     // exec: the binary becomes the step's process and receives the runner's cancel signals.
     assert_eq!(run["run"].as_str().map(str::trim), Some(r#"exec "$SISYPHUS_BIN" run"#));
     let Value::Sequence(steps) = &action["runs"]["steps"] else { unreachable!() };
@@ -386,7 +405,7 @@ fn scripts_the_action_runs_exist_and_are_executable() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 4, "install, build, opencode and codex steps each run a script");
+    assert_eq!(seen, 3, "install, build and codex steps each run a script");
 }
 
 #[test]

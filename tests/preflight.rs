@@ -127,6 +127,9 @@ fn specific(input: &str) -> Vec<(String, &'static str)> {
         "opencode-path" => v(&[("/nonexistent/opencode", "cannot be used")]),
         "codex-version" => v(&[("latest", "such as"), ("0.169", "such as")]),
         "codex-config" => v(&[("[oops", "not valid TOML"), ("{not json", "not valid JSON")]),
+        "agent-preset" => v(&[("sisyphos", "did you mean `sisyphus`?")]),
+        "oh-my-opencode-version" => v(&[("latest", "1.18.33")]),
+        "omo-config" => v(&[("{not json", "not valid JSON"), ("/nonexistent/omo.jsonc", "cannot read")]),
         "prompt-template" => v(&[("/nonexistent/prompt.hbs", "cannot read the prompt template")]),
         "dry-run"
         | "co-author"
@@ -174,6 +177,9 @@ fn valid(input: &str) -> &'static str {
         "git-user-email" => "bot@example.com",
         "progress" => "off",
         "progress-delay" => "2.5",
+        "agent-preset" => "sisyphus",
+        "oh-my-opencode-version" => "4.19.4",
+        "omo-config" => r#"{"telemetry": false}"#,
         _ => "false",
     }
 }

@@ -445,3 +445,52 @@ fn a_pr_head_is_pinned_to_the_commit_the_context_saw() {
     assert_eq!(published.commit_sha, None);
     assert!(published.notes.iter().any(|n| n.contains("moved on the remote")), "{:?}", published.notes);
 }
+
+#[test]
+fn agent_state_alone_publishes_nothing_and_says_no_changes() {
+    let run = Setup::issue(22, "Only state");
+    let repos = &run.repos;
+    let refs_before = repos.remote_refs();
+    run.prepare();
+    repos.write(".omo/run-continuation/ses_1.json", "{\"background-task\":\"active\"}\n");
+    repos.write(".sisyphus/plans/fix.md", "# plan\n");
+    repos.write(".codegraph/index.db", "graph\n");
+    let published = run.publish();
+
+    assert_eq!(repos.remote_refs(), refs_before, "no branch pushed");
+    assert_eq!(published.files, Vec::<String>::new());
+    assert_eq!(published.withheld, vec![], "agent state is not news, not a withheld file");
+    assert!(published.notes.iter().any(|n| n.contains("no changes")), "{:?}", published.notes);
+    // The agent's own `git status` does not show it either.
+    assert_eq!(git(&repos.work, &["status", "--porcelain", "--untracked-files=all"]), "");
+}
+
+#[test]
+fn agent_configuration_its_tooling_deleted_is_restored_and_agent_state_left_out() {
+    let repos = Repos::new("main");
+    repos.push_branch(
+        "main",
+        "main",
+        &[(".opencode/oh-my-opencode.json", "{\"agents\":{}}\n"), (".omo/keep.json", "1\n")],
+    );
+    let config = config(&repos);
+    let trigger = issue(23, "Fix with a committed plugin config");
+    let thread = from_payload(&trigger);
+    let run = Setup::new(repos, config, trigger, thread);
+    let repos = &run.repos;
+    git(&repos.work, &["pull", "--quiet", "origin", "main"]);
+    run.prepare();
+    // What oh-my-opencode does at startup: the committed config is migrated away, its state written.
+    std::fs::remove_file(repos.work.join(".opencode/oh-my-opencode.json")).unwrap();
+    repos.write(".omo/keep.json", "2\n");
+    repos.write(".omo/run-continuation/ses_1.json", "{}\n");
+    repos.write("src/lib.rs", FIXED);
+    let published = run.publish();
+
+    let branch = published.branch.clone().unwrap();
+    assert_eq!(published.files, vec!["src/lib.rs".to_owned()], "only the fix is published");
+    assert_eq!(published.withheld, vec![]);
+    assert_eq!(repos.remote_file(&branch, ".opencode/oh-my-opencode.json").as_deref(), Some("{\"agents\":{}}\n"));
+    assert_eq!(repos.remote_file(&branch, ".omo/keep.json").as_deref(), Some("1\n"), "tracked state untouched");
+    assert_eq!(repos.remote_file(&branch, ".omo/run-continuation/ses_1.json"), None);
+}

@@ -83,6 +83,9 @@ fn request(s: &Setup, scenario: &str, timeout: Duration) -> AgentRequest {
         anthropic_base_url: None,
         openai_api_key: Some("sk-fake-key".into()),
         openai_base_url: Some(s.fake.base_url.clone()),
+        preset: None,
+        omo_version: String::new(),
+        omo_config: None,
     };
     AgentRequest {
         prompt: format!("SCENARIO={scenario} do the thing"),

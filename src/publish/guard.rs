@@ -8,6 +8,19 @@ use std::collections::HashSet;
 
 use crate::secrets;
 
+/// What agent tooling leaves in the work tree, as `.git/info/exclude` patterns: oh-my-opencode's
+/// run state (`.omo/`), plans and notes (`.sisyphus/`), code-graph indexes (`.codegraph`), and
+/// OpenCode's XDG state should it land in the tree. Never published, never even staged.
+pub const AGENT_STATE_EXCLUDES: &[&str] = &[
+    ".omo/",
+    ".sisyphus/",
+    ".codegraph",
+    ".codegraph/",
+    ".local/share/opencode/",
+    ".local/state/opencode/",
+    ".cache/opencode/",
+];
+
 /// Template files that are meant to be committed; their content is still scanned.
 const ENV_TEMPLATES: &[&str] = &[".env.example", ".env.sample", ".env.template", ".env.dist"];
 
@@ -41,6 +54,26 @@ pub fn path_reason(path: &str) -> Option<String> {
     None
 }
 
+/// Whether `path` is agent tooling's state (see `AGENT_STATE_EXCLUDES`): any change to it, a
+/// tracked one included, is dropped silently — it is no work of the model's and no news.
+pub fn agent_state(path: &str) -> bool {
+    let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let dirs = &components[..components.len().saturating_sub(1)];
+    let state_dir = dirs.iter().any(|c| matches!(*c, ".omo" | ".sisyphus" | ".codegraph"));
+    state_dir || components.last() == Some(&".codegraph") || opencode_state(&components).is_some_and(|s| s == XDG_STATE)
+}
+
+/// Whether deleting the tracked `path` is restored instead of published: the agent's own
+/// configuration (`.opencode/`, e.g. a committed `oh-my-opencode.json` the plugin migrates away
+/// at startup) and its state. The model never needs to delete them for the work asked of it,
+/// and a run never changes the agent configuration of the next one.
+pub fn restore_deletion(path: &str) -> bool {
+    let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    agent_state(path) || opencode_state(&components).is_some()
+}
+
+const XDG_STATE: &str = "OpenCode state left in the work tree";
+
 /// OpenCode's project config dir, or its XDG data/state/config/cache dirs left in the work tree.
 fn opencode_state(components: &[&str]) -> Option<&'static str> {
     let dirs = &components[..components.len().saturating_sub(1)];
@@ -50,7 +83,7 @@ fn opencode_state(components: &[&str]) -> Option<&'static str> {
     let xdg = dirs
         .windows(2)
         .any(|w| matches!(w[0], "share" | "state" | ".config" | ".cache" | ".local") && w[1] == "opencode");
-    xdg.then_some("OpenCode state left in the work tree")
+    xdg.then_some(XDG_STATE)
 }
 
 /// Why a path is held back because the token cannot push it. GitHub refuses a push that
@@ -100,6 +133,28 @@ mod tests {
         for path in [".env.example", "src/env.rs", "README.md", "docs/credentials.md", "opencode/README.md"] {
             assert_eq!(path_reason(path), None, "{path} should pass");
         }
+    }
+
+    #[test]
+    fn agent_state_is_told_apart_from_agent_configuration() {
+        for path in [
+            ".omo/run-continuation/ses_1.json",
+            ".sisyphus/plans/fix.md",
+            ".codegraph",
+            ".codegraph/index.db",
+            "sub/.omo/x.json",
+            ".local/share/opencode/storage/x.json",
+        ] {
+            assert!(agent_state(path), "{path} is agent state");
+            assert!(restore_deletion(path), "{path}: a deletion is restored");
+        }
+        for path in ["README.md", "src/omo.rs", "docs/sisyphus.md", ".opencode/oh-my-opencode.json"] {
+            assert!(!agent_state(path), "{path} is not agent state");
+        }
+        assert!(restore_deletion(".opencode/oh-my-opencode.json"));
+        assert!(restore_deletion(".opencode/agent/reviewer.md"));
+        assert!(!restore_deletion("src/lib.rs"));
+        assert!(!restore_deletion(".env"));
     }
 
     #[test]

@@ -147,6 +147,12 @@ pub struct Prepared {
 /// server through a clean room (the token never meets the work tree's config) and are handed to
 /// the work tree by a local fetch that carries no token.
 pub fn prepare(plan: &Plan, workdir: &Path, config: &Config) -> Result<Prepared> {
+    // For the agent's own `git status` and `git add`: its tooling's state is not part of the
+    // work. Best-effort (publishing excludes it again in the clean room, which is what counts).
+    let exclude = git::Git::new(workdir).run(&["rev-parse", "--git-path", "info/exclude"]);
+    if let Err(e) = exclude.and_then(|path| exclude_agent_state(&workdir.join(path))) {
+        tracing::warn!("could not exclude agent state in the work tree: {e:#}");
+    }
     let Some(target) = Target::of(plan, config) else { return Ok(Prepared::default()) };
     let room = room::Room::new(config, &target.repo)?;
     let mut prepared = Prepared::default();
@@ -194,6 +200,36 @@ fn hand_over(room: &room::Room, workdir: &Path, start: &str) -> Result<git::Git>
     Ok(work)
 }
 
+/// The line that starts our block in an `info/exclude` file.
+const EXCLUDE_MARK: &str = "# sisyphus-action: agent state, never published";
+
+/// Appends `guard::AGENT_STATE_EXCLUDES` to the `info/exclude` file at `path`, once: a re-run in
+/// the same work tree finds the block and leaves the file as it is.
+fn exclude_agent_state(path: &Path) -> Result<()> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("could not read `{}`", path.display())),
+    };
+    if existing.lines().any(|l| l == EXCLUDE_MARK) {
+        return Ok(());
+    }
+    let mut text = existing;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(EXCLUDE_MARK);
+    text.push('\n');
+    for pattern in guard::AGENT_STATE_EXCLUDES {
+        text.push_str(pattern);
+        text.push('\n');
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("could not create `{}`", dir.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("could not write `{}`", path.display()))
+}
+
 /// What publishing needs to know about the run.
 pub struct PublishInput<'a> {
     pub config: &'a Config,
@@ -235,7 +271,18 @@ pub async fn publish(client: Option<&Client>, plan: &Plan, input: &PublishInput<
     room.stage(input.workdir, &base)?;
 
     let known = secrets::Known::new(&config.secrets());
-    let staged = room.staged(&base)?;
+    // Agent tooling's state, and agent configuration its tooling deleted (oh-my-opencode moves a
+    // committed `.opencode/oh-my-opencode.json` away at startup), go back to the base silently:
+    // they are not the model's work, and a run with nothing else has no changes.
+    let (tooling, staged): (Vec<_>, Vec<_>) = room
+        .staged(&base)?
+        .into_iter()
+        .partition(|c| guard::agent_state(&c.path) || (c.deleted() && guard::restore_deletion(&c.path)));
+    if !tooling.is_empty() {
+        room.unstage(&tooling.iter().collect::<Vec<_>>()).context("could not restore the agent tooling's files")?;
+        let paths: Vec<&str> = tooling.iter().map(|c| c.path.as_str()).collect();
+        tracing::info!("left out agent state and restored agent configuration: {}", paths.join(", "));
+    }
     let mut withheld = Vec::new();
     for change in &staged {
         match change_reason(&room, change, config, &known)? {

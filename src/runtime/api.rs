@@ -145,6 +145,11 @@ impl Api {
         Ok(())
     }
 
+    /// `GET /agent`: every agent the server knows, plugins' included.
+    pub fn agents(&self) -> Result<Value> {
+        self.get_json("/agent")
+    }
+
     pub fn todos(&self, session: &str) -> Result<Vec<Todo>> {
         Ok(todos_from(&self.get_json(&format!("/session/{}/todo", path_segment(session)))?))
     }

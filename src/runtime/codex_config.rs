@@ -239,6 +239,7 @@ pub(crate) mod tests {
             anthropic_base_url: None,
             openai_api_key: Some("sk-ours".into()),
             openai_base_url: Some("http://127.0.0.1:9/v1".into()),
+            ..AgentConfig::for_tests()
         }
     }
 

@@ -238,6 +238,9 @@ mod tests {
             anthropic_base_url: None,
             openai_api_key: None,
             openai_base_url: None,
+            preset: None,
+            omo_version: "4.19.4".into(),
+            omo_config: None,
         };
         let request = AgentRequest {
             prompt: "fix the flaky test".into(),

@@ -27,12 +27,14 @@ use crate::cancel::Cancel;
 use crate::config::{AgentConfig, RuntimeKind};
 use crate::event::PullInfo;
 
+pub mod agents;
 pub mod api;
 pub mod codex;
 pub mod codex_config;
 pub mod codex_events;
 pub mod completion;
 pub mod events;
+pub mod omo;
 pub mod opencode;
 pub mod opencode_config;
 pub mod process;

@@ -21,6 +21,7 @@ use super::events::{self, Event};
 use super::server::{Server, ServerNote};
 use super::transcript::Transcript;
 use super::{AgentRequest, AgentStatus, Outcome, Runtime, opencode_config, server};
+use super::{agents, omo};
 use crate::cancel::{Cancel, CancelReason};
 use crate::gha::Gha;
 
@@ -76,13 +77,14 @@ impl Runtime for OpenCode {
     }
 }
 
-fn prompt_body(request: &AgentRequest) -> Result<Value> {
+/// `agent` is the resolved name (`agents::resolve`), not the input as typed.
+fn prompt_body(request: &AgentRequest, agent: Option<&str>) -> Result<Value> {
     let (provider, model) = opencode_config::split_model(&request.config.model)?;
     let mut body = json!({
         "parts": [{"type": "text", "text": request.prompt}],
         "model": {"providerID": provider, "modelID": model},
     });
-    if let Some(agent) = &request.config.agent {
+    if let Some(agent) = agent {
         body["agent"] = json!(agent);
     }
     if let Some(variant) = &request.config.variant {
@@ -94,28 +96,40 @@ fn prompt_body(request: &AgentRequest) -> Result<Value> {
 fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits, stats: Option<&Mutex<RunStats>>) -> Result<Outcome> {
     let started = Instant::now();
     let binary = server::locate(request.config.opencode_path.as_deref())?;
-    match server::version(&binary) {
-        Ok(v) if v == request.config.opencode_version => tracing::info!("opencode {v} at {}", binary.display()),
-        Ok(v) => tracing::warn!(
-            "opencode at `{}` is version {v}, not the pinned {}; continuing",
-            binary.display(),
-            request.config.opencode_version
-        ),
-        Err(e) => tracing::warn!("cannot read the opencode version: {e:#}"),
-    }
+    // Only a warning either way, so off the critical path: it runs while the server starts.
+    let version_check = {
+        let (binary, pinned) = (binary.clone(), request.config.opencode_version.clone());
+        std::thread::spawn(move || match server::version(&binary) {
+            Ok(v) if v == pinned => tracing::info!("opencode {v} at {}", binary.display()),
+            Ok(v) => {
+                tracing::warn!("opencode at `{}` is version {v}, not the pinned {pinned}; continuing", binary.display())
+            }
+            Err(e) => tracing::warn!("cannot read the opencode version: {e:#}"),
+        })
+    };
 
     let config = opencode_config::build(&request.config, &request.workdir)?;
     for (_, dir) in opencode_config::xdg_dirs(&request.scratch) {
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
+    // The Sisyphus preset: the plugin's config for this run (put back when `_omo` drops,
+    // after the server stopped), and its transcripts and temp files in private dirs.
+    let _omo = if request.config.sisyphus() { Some(sisyphus_config(request)?) } else { None };
     let password = crate::gha::random_token();
-    let env = opencode_config::server_env(
+    let mut env = opencode_config::server_env(
         std::env::vars_os(),
         &config.to_string(),
         &password,
         &request.scratch,
         request.untrusted_tree,
     );
+    if request.config.sisyphus() {
+        for (name, dir) in [("CLAUDE_CONFIG_DIR", "claude"), ("TMPDIR", "tmp")] {
+            let dir = request.scratch.join("opencode").join(dir);
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+            env.insert(name.into(), dir.into());
+        }
+    }
 
     let (tx, rx) = mpsc::channel::<Note>();
     let (server_tx, server_rx) = mpsc::channel::<ServerNote>();
@@ -123,12 +137,46 @@ fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits, stats: Option<&M
     let log_path = request.scratch.join("opencode").join("server.log");
     let mut server = Server::start(&binary, &request.workdir, &env, log_path, START_WAIT, server_tx)?;
     tracing::info!("opencode serving at {} (log: {})", server.url, server.log_path.display());
+    // Usually done by now (it had the server's whole start-up); never waited for: the check
+    // is bounded (30 s) and only ever warns.
+    if version_check.is_finished() {
+        let _ = version_check.join();
+    }
 
     let outcome = drive(request, cancel, limits, &mut server, &password, (tx, rx), started, stats);
     // Before returning, whatever the outcome: the caller contains what is left and publishes
     // only after that, so a server still running would still be serving the agent.
     server.stop(STOP_GRACE);
     outcome
+}
+
+/// Writes oh-my-opencode's config where it reads it, `$HOME/.omo/omo.jsonc`.
+fn sisyphus_config(request: &AgentRequest) -> Result<omo::Written> {
+    let home =
+        std::env::var_os("HOME").context("`HOME` is not set: oh-my-opencode reads its config from `$HOME/.omo`")?;
+    let config = omo::build(&request.config, request.untrusted_tree, &request.workdir)?;
+    omo::write(std::path::Path::new(&home), &config)
+}
+
+/// The agent the prompt goes to, checked against the server's list before anything is sent:
+/// an unknown name fails now, listing the agents, instead of after `timeout-minutes`. In the
+/// Sisyphus preset the plugin must have loaded (its agent is listed), whatever `agent` says.
+fn resolve_agent(api: &Api, request: &AgentRequest, server: &Server) -> Result<Option<String>> {
+    let sisyphus = request.config.sisyphus();
+    if request.config.agent.is_none() && !sisyphus {
+        return Ok(None);
+    }
+    let list = agents::parse(&api.agents()?);
+    if sisyphus && !agents::has_sisyphus(&list) {
+        bail!("oh-my-opencode did not load (no Sisyphus agent); last server log lines:\n{}", server.tail());
+    }
+    // The preset's agent unless `agent` names another.
+    let Some(wanted) = request.config.agent.as_deref().or(sisyphus.then_some("sisyphus")) else { return Ok(None) };
+    let agent = agents::resolve(wanted, &list)?;
+    if agent.name != wanted {
+        tracing::info!("agent `{wanted}` is `{}`", agent.name);
+    }
+    Ok(Some(agent.name.clone()))
 }
 
 /// Forwards one channel into another (the server notes into the driver's channel).
@@ -177,6 +225,7 @@ fn drive(
     // Subscribe before prompting: `prompt_async` answers before the work starts.
     api.subscribe(tx.clone())?;
     await_connected(&rx, &mut backlog, Duration::from_secs(30))?;
+    let agent = resolve_agent(&api, request, server)?;
     let session = api.create_session(&request.title)?;
     tracing::info!("session {session}: {}", request.title);
 
@@ -186,7 +235,7 @@ fn drive(
     });
     // Cancelled while the server started: the queued cancel note ends the loop at once.
     if !cancel.is_cancelled() {
-        api.prompt(&session, &prompt_body(request)?)?;
+        api.prompt(&session, &prompt_body(request, agent.as_deref())?)?;
     }
     let calls_after_prompt = api.calls();
     let mut events = 0;

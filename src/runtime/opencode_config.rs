@@ -209,6 +209,9 @@ mod tests {
             anthropic_base_url: Some("https://proxy.example/v1".into()),
             openai_api_key: None,
             openai_base_url: None,
+            preset: None,
+            omo_version: "4.19.4".into(),
+            omo_config: None,
         }
     }
 

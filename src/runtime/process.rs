@@ -82,6 +82,10 @@ const PASS_PREFIX: &[&str] = &[
     "XAI_",
     "ZHIPU_",
     "OLLAMA_",
+    // npm's own settings (registry, proxy, CA, cache), for installs and the agent's npm alike;
+    // an auth token among them is still refused by `forbidden`.
+    "npm_config_",
+    "NPM_CONFIG_",
 ];
 
 /// Never passed, whatever the lists above say: GitHub's and the runner's credentials, the

@@ -34,6 +34,8 @@ pub struct Request {
     pub scenario: String,
     pub step: usize,
     pub tools: bool,
+    /// The system prompt as sent (the agent's prompt, plugins' additions included).
+    pub system: String,
 }
 
 pub struct FakeLlm {
@@ -213,7 +215,12 @@ fn handle(mut conn: TcpStream, requests: &Mutex<Vec<Request>>, scripts: &Scripts
         }
         None => (String::new(), 0),
     };
-    requests.lock().unwrap().push(Request { scenario: scenario.clone(), step, tools: has_tools });
+    requests.lock().unwrap().push(Request {
+        scenario: scenario.clone(),
+        step,
+        tools: has_tools,
+        system: system.clone(),
+    });
     let given = scripts.lock().unwrap().get(&scenario).and_then(|steps| steps.get(step).or(steps.last()).cloned());
     let reply = match given {
         _ if !has_tools => Reply::Text("Fake session title".into()),
