@@ -22,7 +22,7 @@ use anyhow::{Context as _, Result, bail};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, waitid};
 
-use super::codex_events::{CodexEvent, CodexRun, Progress, parse_line};
+use super::codex_events::{self, CodexEvent, CodexRun, Progress, parse_line};
 use super::{AgentRequest, AgentStatus, Outcome, Runtime, codex_config, process, server};
 use crate::cancel::{Cancel, CancelReason};
 use crate::config::{CodexSettings, DEFAULT_CODEX_VERSION, RuntimeKind};
@@ -170,6 +170,12 @@ fn run(request: &AgentRequest, settings: &CodexSettings, cancel: &Cancel) -> Res
                 Ok(Note::Event(event)) => {
                     if let Some(progress) = fold.apply(*event, &request.workdir) {
                         log_progress(&progress);
+                        // The live comment's feed; a closed one (no comment) is no error.
+                        if let Some(tx) = &request.progress
+                            && let Some(note) = codex_events::progress_note(&progress, fold.todos())
+                        {
+                            let _ = tx.send(note);
+                        }
                     }
                 }
                 Ok(Note::StdoutClosed) => closed = true,

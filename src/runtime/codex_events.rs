@@ -179,6 +179,29 @@ pub enum Progress {
     Retry(String),
 }
 
+/// What the live progress comment hears of a progress line: the todo list whole (`todos`, the
+/// fold's list after the event), or the last thing the agent did, in a reader's words.
+pub fn progress_note(progress: &Progress, todos: &[Todo]) -> Option<crate::progress::Note> {
+    use crate::progress::Note;
+    // Codex reports an item once it is done: the line says what the agent just did.
+    let code = |text: &str| {
+        let line = text.lines().next().unwrap_or_default().replace('`', "'");
+        let short: String = line.chars().take(80).collect();
+        if short.len() < line.len() { format!("`{short}…`") } else { format!("`{short}`") }
+    };
+    match progress {
+        Progress::Todos { .. } => Some(Note::Todos(todos.to_vec())),
+        Progress::Command { command, .. } => Some(Note::Activity(format!("ran {}", code(command)))),
+        Progress::Files(paths) if !paths.is_empty() => {
+            let shown: Vec<String> = paths.iter().take(3).map(|p| code(p)).collect();
+            let more = if paths.len() > 3 { format!(" and {} more", paths.len() - 3) } else { String::new() };
+            Some(Note::Activity(format!("edited {}{more}", shown.join(", "))))
+        }
+        Progress::Tool(tool) => Some(Note::Activity(format!("used {}", code(tool)))),
+        Progress::Files(_) | Progress::Warning(_) | Progress::Retry(_) => None,
+    }
+}
+
 /// The fold of a run's events.
 #[derive(Debug, Clone, Default)]
 pub struct CodexRun {
@@ -413,5 +436,32 @@ mod tests {
         );
         assert_eq!(failure_kind("We're currently experiencing high demand"), "APIError");
         assert_eq!(failure_kind("sandbox denied the command"), "SandboxDenied");
+    }
+
+    /// The progress comment hears the plan whole and each finished command or edit.
+    #[test]
+    fn progress_lines_become_the_live_comments_notes() {
+        use crate::progress::Note;
+        let lines = [
+            r#"{"type":"item.updated","item":{"id":"p","type":"todo_list","items":[{"text":"fix it","completed":false}]}}"#,
+            r#"{"type":"item.completed","item":{"id":"i1","type":"command_execution","command":"cargo test `x`","aggregated_output":"","exit_code":0,"status":"completed"}}"#,
+            r#"{"type":"item.completed","item":{"id":"i2","type":"file_change","changes":[{"path":"/w/src/a.rs","kind":"update"}],"status":"completed"}}"#,
+            r#"{"type":"item.completed","item":{"id":"i3","type":"agent_message","text":"done"}}"#,
+        ];
+        let mut run = CodexRun::default();
+        let mut notes = Vec::new();
+        for line in lines {
+            if let Some(p) = parse_line(line).and_then(|e| run.apply(e, Path::new("/w"))) {
+                notes.extend(progress_note(&p, run.todos()));
+            }
+        }
+        assert_eq!(
+            notes,
+            [
+                Note::Todos(vec![Todo { content: "fix it".into(), status: "in_progress".into() }]),
+                Note::Activity("ran `cargo test 'x'`".into()),
+                Note::Activity("edited `src/a.rs`".into()),
+            ]
+        );
     }
 }
