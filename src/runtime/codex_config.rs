@@ -84,8 +84,8 @@ pub fn user_config(input: &str, workdir: &Path) -> Result<Value> {
     let value = if text.trim_start().starts_with('{') {
         serde_json::from_str(&text).with_context(|| format!("{origin} is not valid JSON"))?
     } else {
-        let doc: toml_edit::DocumentMut = text.parse().with_context(|| format!("{origin} is not valid TOML"))?;
-        table_to_json(doc.as_table())
+        let table: toml::Table = toml::from_str(&text).with_context(|| format!("{origin} is not valid TOML"))?;
+        table_to_json(table)
     };
     if !value.is_object() {
         bail!("{origin} must be a table (a JSON object)");
@@ -138,79 +138,85 @@ pub fn env(
     env
 }
 
-/// JSON → the TOML text the CLI reads. Objects are tables; `null`s were removed by the merge.
+/// JSON → the TOML text the CLI reads. Objects are tables; `null`s were removed by the merge
+/// (and are skipped here). Written by hand: the config is small and its shape ours, and a TOML
+/// writer crate cost the binary more than this.
 pub fn to_toml(config: &Value) -> Result<String> {
     let Value::Object(map) = config else { bail!("the codex config is not a table") };
-    let mut doc = toml_edit::DocumentMut::new();
-    for (key, value) in map {
-        if let Some(item) = json_to_item(value) {
-            doc.insert(key, item);
-        }
-    }
-    Ok(doc.to_string())
+    let mut out = String::new();
+    write_table(&mut out, &[], map);
+    Ok(out)
 }
 
-fn json_to_item(value: &Value) -> Option<toml_edit::Item> {
-    match value {
-        Value::Object(map) => {
-            let mut table = toml_edit::Table::new();
-            for (k, v) in map {
-                if let Some(item) = json_to_item(v) {
-                    table.insert(k, item);
-                }
-            }
-            Some(toml_edit::Item::Table(table))
+/// Scalars and arrays of `map` as `key = value` lines, then each sub-table under its own
+/// `[a.b]` header (so a value never lands in the wrong table).
+fn write_table(out: &mut String, path: &[String], map: &Map<String, Value>) {
+    let (tables, values): (Vec<_>, Vec<_>) = map.iter().partition(|(_, v)| v.is_object());
+    if !path.is_empty() && (!values.is_empty() || tables.is_empty()) {
+        out.push_str(&format!("\n[{}]\n", path.iter().map(|k| key(k)).collect::<Vec<_>>().join(".")));
+    }
+    for (k, v) in values {
+        if let Some(v) = inline(v) {
+            out.push_str(&format!("{} = {v}\n", key(k)));
         }
-        other => json_to_value(other).map(toml_edit::Item::Value),
+    }
+    for (k, v) in tables {
+        if let Value::Object(sub) = v {
+            let mut path = path.to_vec();
+            path.push(k.clone());
+            write_table(out, &path, sub);
+        }
     }
 }
 
-fn json_to_value(value: &Value) -> Option<toml_edit::Value> {
+/// A bare key when TOML allows one, else a quoted one.
+fn key(k: &str) -> String {
+    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        k.to_owned()
+    } else {
+        quote(k)
+    }
+}
+
+/// A TOML basic string: JSON's escapes are TOML's, except that TOML has no `\/` (serde_json
+/// never writes it) — so JSON's string encoding is a valid TOML string.
+fn quote(s: &str) -> String {
+    Value::String(s.to_owned()).to_string()
+}
+
+/// A value on one line: arrays and inline tables nest; `null` has no TOML form.
+fn inline(value: &Value) -> Option<String> {
     Some(match value {
         Value::Null => return None,
-        Value::Bool(b) => (*b).into(),
+        Value::Bool(b) => b.to_string(),
         Value::Number(n) => match n.as_i64() {
-            Some(i) => i.into(),
-            None => n.as_f64()?.into(),
+            Some(i) => i.to_string(),
+            // TOML floats need a fraction or exponent: `1.0`, not `1`.
+            None => format!("{:?}", n.as_f64()?),
         },
-        Value::String(s) => s.as_str().into(),
-        Value::Array(items) => toml_edit::Value::Array(items.iter().filter_map(json_to_value).collect()),
-        Value::Object(map) => {
-            let mut table = toml_edit::InlineTable::new();
-            for (k, v) in map {
-                if let Some(v) = json_to_value(v) {
-                    table.insert(k, v);
-                }
-            }
-            toml_edit::Value::InlineTable(table)
-        }
+        Value::String(s) => quote(s),
+        Value::Array(items) => format!("[{}]", items.iter().filter_map(inline).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => format!(
+            "{{ {} }}",
+            map.iter().filter_map(|(k, v)| Some(format!("{} = {}", key(k), inline(v)?))).collect::<Vec<_>>().join(", ")
+        ),
     })
 }
 
-fn table_to_json(table: &toml_edit::Table) -> Value {
-    Value::Object(table.iter().map(|(k, item)| (k.to_owned(), item_to_json(item))).collect())
+/// A parsed TOML table as JSON (datetimes become their text).
+fn table_to_json(table: toml::Table) -> Value {
+    Value::Object(table.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
 }
 
-fn item_to_json(item: &toml_edit::Item) -> Value {
-    match item {
-        toml_edit::Item::None => Value::Null,
-        toml_edit::Item::Value(v) => value_to_json(v),
-        toml_edit::Item::Table(t) => table_to_json(t),
-        toml_edit::Item::ArrayOfTables(a) => Value::Array(a.iter().map(table_to_json).collect()),
-    }
-}
-
-fn value_to_json(value: &toml_edit::Value) -> Value {
+fn toml_to_json(value: toml::Value) -> Value {
     match value {
-        toml_edit::Value::String(s) => json!(s.value()),
-        toml_edit::Value::Integer(i) => json!(i.value()),
-        toml_edit::Value::Float(f) => json!(f.value()),
-        toml_edit::Value::Boolean(b) => json!(b.value()),
-        toml_edit::Value::Datetime(d) => json!(d.value().to_string()),
-        toml_edit::Value::Array(a) => Value::Array(a.iter().map(value_to_json).collect()),
-        toml_edit::Value::InlineTable(t) => {
-            Value::Object(t.iter().map(|(k, v)| (k.to_owned(), value_to_json(v))).collect::<Map<_, _>>())
-        }
+        toml::Value::String(s) => json!(s),
+        toml::Value::Integer(i) => json!(i),
+        toml::Value::Float(f) => json!(f),
+        toml::Value::Boolean(b) => json!(b),
+        toml::Value::Datetime(d) => json!(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => table_to_json(t),
     }
 }
 
@@ -253,7 +259,7 @@ pub(crate) mod tests {
         assert!(text.contains("wire_api = \"responses\""), "{text}");
         assert!(text.contains("exclude_slash_tmp = true"), "{text}");
         // What we write, the CLI's TOML parser reads back the same.
-        assert_eq!(table_to_json(text.parse::<toml_edit::DocumentMut>().unwrap().as_table()), config);
+        assert_eq!(table_to_json(toml::from_str(&text).unwrap()), config);
     }
 
     #[test]
