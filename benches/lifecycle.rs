@@ -1,7 +1,7 @@
 //! What users feel, measured on the release binary run as the action runs it (run by
 //! `scripts/bench`; see the README's "Performance" section for the targets and the figures).
 //!
-//! The same harness as the scenario suite (`tests/support/e2e.rs`): fake GitHub and fake model
+//! The same harness as the scenario suite (`tests/it/support/e2e.rs`): fake GitHub and fake model
 //! on 127.0.0.1 in this process, the real pinned `opencode serve`, a real git checkout. Our
 //! process is the binary's pid alone: its CPU (`/proc/<pid>/schedstat`) and peak RSS
 //! (`VmHWM`) are sampled while it runs, so OpenCode's figures never mix in.
@@ -10,16 +10,11 @@
 //! (default 60) and runs `BENCH_TURN_RUNS` times (default 3). Under `cargo test` (no
 //! `--bench` flag) it does nothing.
 
-#[path = "../tests/support/e2e.rs"]
-mod e2e;
-#[path = "../tests/support/fake_github.rs"]
-mod fake_github;
-#[path = "../tests/support/fake_llm.rs"]
-mod fake_llm;
-#[path = "../tests/support/git_repo.rs"]
-mod git_repo;
-#[path = "../tests/support/opencode.rs"]
-mod opencode;
+// The integration tests' support, whole (each bench uses a part of it).
+#[allow(dead_code)]
+#[path = "../tests/it/support/mod.rs"]
+mod support;
+use support::{e2e, fake_llm, opencode};
 
 use std::collections::BTreeMap;
 use std::process::Child;

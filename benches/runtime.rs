@@ -10,8 +10,11 @@
 //! The fake model runs in a child process (this binary with `--fake-llm`), so the CPU and RSS
 //! figures are the runtime's alone. Under `cargo test` (no `--bench` flag) it does nothing.
 
-#[path = "../tests/support/fake_llm.rs"]
-mod fake_llm;
+// The integration tests' support, whole (this bench uses the fake model).
+#[allow(dead_code)]
+#[path = "../tests/it/support/mod.rs"]
+mod support;
+use support::fake_llm;
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};

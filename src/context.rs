@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::event::{PullInfo, Trigger};
 use crate::github::Client;
 
-/// The context query, validated against GitHub's schema in `tests/context.rs`.
+/// The context query, validated against GitHub's schema in `tests/it/context.rs`.
 pub const QUERY: &str = include_str!("context.graphql");
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -1,0 +1,27 @@
+//! What the integration tests stand on: fakes of GitHub and of the models, real git repositories,
+//! and harnesses for the binary and the agents.
+
+/// The attacker's listener and the planted programs of tests/it/attacks.rs.
+pub mod attacker;
+/// The real Codex CLI for the runtime tests.
+pub mod codex;
+/// Runs the binary with a given environment (the stage suites' harness).
+pub mod core_cli;
+/// The scenario harness: one run of the binary exactly as the action runs it.
+pub mod e2e;
+/// A stateful fake GitHub (REST, GraphQL, git over smart HTTP) on 127.0.0.1.
+pub mod fake_github;
+/// A scripted OpenAI-compatible chat model on 127.0.0.1.
+pub mod fake_llm;
+/// A scripted OpenAI Responses API on 127.0.0.1 (for Codex).
+pub mod fake_responses;
+/// Real git repositories in temp dirs, cloned the way `actions/checkout` does.
+pub mod git_repo;
+/// A GraphQL endpoint answering with fixed JSON.
+pub mod graphql_fake;
+/// The real `opencode serve` for the runtime tests, with a cap on how many run at once.
+pub mod opencode;
+/// Inputs for the publish suites.
+pub mod publish_inputs;
+/// A stand-in release host for the install script.
+pub mod release_host;

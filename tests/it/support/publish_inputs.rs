@@ -1,0 +1,63 @@
+//! Hand-built stage values for publish tests: the config, an issue trigger, the agent's outcome.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sisyphus_action::cli::RunArgs;
+use sisyphus_action::config::Config;
+use sisyphus_action::event::{Actor, EventKind, Repo, Trigger};
+use sisyphus_action::runtime::{AgentStatus, Outcome, Todo, Usage};
+
+/// Never a real token; long enough to be redacted and searched for.
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// Defaults, our token, run 4242 of `owner/repo`; `server` stands in for `GITHUB_SERVER_URL`
+/// (a directory, so `{server}/{owner/name}.git` is a local bare repository).
+pub fn config(server: &Path) -> Config {
+    let mut config = Config::from_args(&RunArgs::default()).unwrap();
+    config.token = Some(TOKEN.into());
+    config.github.server_url = server.to_string_lossy().into_owned();
+    config.github.repository = "owner/repo".into();
+    config.github.run_id = Some("4242".into());
+    config
+}
+
+/// `@sisyphus-dev-ai fix the answer` by `octocat` on issue `number` of `owner/repo`.
+pub fn issue(number: u64, title: &str) -> Trigger {
+    Trigger {
+        event_name: "issue_comment".into(),
+        action: "created".into(),
+        kind: EventKind::IssueComment,
+        repo: Repo { owner: "owner".into(), name: "repo".into() },
+        number: Some(number),
+        is_pull_request: false,
+        author: Actor { login: "octocat".into(), is_bot: false },
+        author_association: "OWNER".into(),
+        body: "@sisyphus-dev-ai fix the answer".into(),
+        comment: None,
+        title: title.into(),
+        thread_body: "The answer is wrong.".into(),
+        thread_author: "octocat".into(),
+        labels: vec![],
+        added_label: None,
+        assignee: None,
+        pull: None,
+        default_branch: Some("main".into()),
+        created_at: None,
+        html_url: None,
+    }
+}
+
+/// A finished turn with `text` as the agent's final message and one completed todo.
+pub fn outcome(text: &str) -> Outcome {
+    Outcome {
+        status: AgentStatus::Done,
+        final_text: text.into(),
+        todos: vec![Todo { content: "fix the answer".into(), status: "completed".into() }],
+        child_sessions: vec![],
+        usage: Usage::default(),
+        files_changed: vec![],
+        session_id: None,
+        duration: Duration::from_secs(3),
+    }
+}
