@@ -1,12 +1,10 @@
 //! How the token reaches the server: one `Authorization` header, ours, sent only to the GitHub
 //! server — also when `actions/checkout` already persisted its own header in `.git/config`
-//! (the "Duplicate header: Authorization" failure of a peer). A tiny HTTP server on 127.0.0.1
+//! (the "Duplicate header: Authorization" failure of a peer). A server on 127.0.0.1 (`support::http`)
 //! records the headers of git's smart-HTTP requests and answers 404, so git stops there.
 
-use crate::support::git_repo;
+use crate::support::{git_repo, http};
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,34 +19,16 @@ const EXPECTED: &str = "basic eC1hY2Nlc3MtdG9rZW46dGVzdC10b2tlbi0wMTIzNDU2Nzg5YW
 /// What `actions/checkout` would have persisted (a different, older token).
 const PERSISTED: &str = "AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Y2hlY2tvdXQ=";
 
-/// Headers of every request, one `Vec` per request. The server stops by itself after `limit`.
-fn serve(limit: Duration) -> (String, Arc<Mutex<Vec<Vec<String>>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+/// Headers of every request (`name: value` lines as sent), one `Vec` per request; each gets 404.
+fn serve() -> (http::Server, Arc<Mutex<Vec<Vec<String>>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            let Ok((stream, _)) = listener.accept() else {
-                std::thread::sleep(Duration::from_millis(20));
-                continue;
-            };
-            stream.set_nonblocking(false).unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            let mut reader = BufReader::new(&stream);
-            let mut headers = Vec::new();
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line.trim_end() != "" {
-                headers.push(line.trim_end().to_owned());
-                line.clear();
-            }
-            record.lock().unwrap().push(headers);
-            let _ = (&stream).write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
+    let server = http::serve(move |request| {
+        let lines = request.header_lines.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        record.lock().unwrap().push(lines);
+        Some(http::Response::new(404, ""))
     });
-    (url, seen)
+    (server, seen)
 }
 
 fn authorizations(request: &[String]) -> Vec<String> {
@@ -93,7 +73,8 @@ fn wait_for_requests(seen: &Mutex<Vec<Vec<String>>>) -> Vec<Vec<String>> {
 
 #[test]
 fn our_header_replaces_the_persisted_one_instead_of_duplicating_it() {
-    let (server, seen) = serve(Duration::from_secs(20));
+    let (host, seen) = serve();
+    let server = host.url();
     let work = checkout(&server);
 
     // The naive way (what the peer did): a second header next to the persisted one.
@@ -125,7 +106,8 @@ fn our_header_replaces_the_persisted_one_instead_of_duplicating_it() {
 fn the_work_trees_origin_is_never_contacted() {
     // The work tree's `origin` is not the configured GitHub server: we fetch from the server
     // URL, never from whatever `origin` says, so nothing at all goes there.
-    let (server, seen) = serve(Duration::from_secs(20));
+    let (host, seen) = serve();
+    let server = host.url();
     let work = checkout(&server);
     let err = publish::prepare(&new_branch(), work.path(), &config("http://127.0.0.1:9")).unwrap_err();
     assert!(format!("{err:#}").contains("could not fetch the base branch"), "{err:#}");

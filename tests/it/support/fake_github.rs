@@ -1,4 +1,5 @@
-//! A stateful fake GitHub for tests, served over real HTTP/1.1 on 127.0.0.1 (keep-alive aware).
+//! A stateful fake GitHub for tests, served over real HTTP/1.1 on 127.0.0.1
+//! (`support::http`: hyper, keep-alive, chunked bodies).
 //!
 //! It holds issues, comments, review comments, reactions, labels and pull requests; answers the
 //! REST calls we make and `POST /graphql`; logs every request in arrival order; and injects
@@ -30,18 +31,16 @@
 //! REST path has a repository's `owner/name` as its first two segments.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::http::{self, Request, Response, Server};
+
 const OPERATIONS: &str = include_str!("../../fixtures/github-rest/operations.json");
-/// The fake never outlives a test by much, even if the handle is leaked.
-const MAX_LIFETIME: Duration = Duration::from_secs(600);
 
 /// What to do to a matching request instead of (or before) answering it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,23 +235,12 @@ impl State {
 }
 
 pub struct FakeGithub {
-    port: u16,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Drop for FakeGithub {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-    }
+    server: Server,
 }
 
 impl FakeGithub {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake GitHub");
-        let port = listener.local_addr().expect("local addr").port();
         let state = Arc::new(Mutex::new(State {
             default_branch: "main".into(),
             login: "github-actions[bot]".into(),
@@ -260,34 +248,28 @@ impl FakeGithub {
             next_id: 90_000,
             ..State::default()
         }));
-        let stop = Arc::new(AtomicBool::new(false));
-        let operations = Arc::new(load_operations());
-        let (s, st) = (state.clone(), stop.clone());
-        thread::spawn(move || {
-            let born = Instant::now();
-            for stream in listener.incoming() {
-                if st.load(Ordering::SeqCst) || born.elapsed() > MAX_LIFETIME {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let (s, st, ops) = (s.clone(), st.clone(), operations.clone());
-                thread::spawn(move || serve(stream, &s, &st, &ops, port));
+        let operations = load_operations();
+        let s = state.clone();
+        let server = http::serve(move |request| match git_target(&request, &s) {
+            Some(target) => Some(serve_git(&request, target, &s)),
+            None => {
+                handle(&request, &s, &operations).map(|(status, headers, body)| json_response(status, &headers, &body))
             }
         });
-        Self { port, state, stop }
+        Self { state, server }
     }
 
     /// `GITHUB_SERVER_URL`: the web and git host. Git repositories are under it as `/owner/name`.
     pub fn server_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url()
     }
 
     pub fn api_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url()
     }
 
     pub fn graphql_url(&self) -> String {
-        format!("http://127.0.0.1:{}/graphql", self.port)
+        format!("{}/graphql", self.server.url())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -550,157 +532,17 @@ fn matches_template(template: &[String], segments: &[String]) -> bool {
 
 // ----- HTTP -----
 
-struct Request {
-    method: String,
-    path: String,
-    query: String,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
-}
-
-fn serve(mut stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool, ops: &[Operation], port: u16) {
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    let _ = stream.set_nodelay(true);
-    let mut buf = Vec::new();
-    let mut idle = Instant::now();
-    // Whether `100 Continue` was sent for the request being received.
-    let mut continued = false;
-    loop {
-        if stop.load(Ordering::SeqCst) || idle.elapsed() > Duration::from_secs(60) {
-            return;
-        }
-        match parse_request(&mut buf) {
-            Some(request) => {
-                idle = Instant::now();
-                continued = false;
-                if let Some(target) = git_target(&request, state) {
-                    let keep_alive =
-                        !request.headers.get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
-                    let response = serve_git(&request, target, state);
-                    if stream.write_all(&response).and_then(|()| stream.flush()).is_err() || !keep_alive {
-                        return;
-                    }
-                    continue;
-                }
-                let keep_alive = !request.headers.get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
-                match handle(&request, state, ops, port) {
-                    None => {
-                        // Reset: drop the connection without a byte of answer.
-                        let _ = stream.shutdown(Shutdown::Both);
-                        return;
-                    }
-                    Some((status, headers, body)) => {
-                        if write_response(&mut stream, status, &headers, &body).is_err() || !keep_alive {
-                            return;
-                        }
-                    }
-                }
-                continue;
-            }
-            None => {
-                if !continued && expects_continue(&buf) {
-                    continued = true;
-                    if stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
-                        return;
-                    }
-                }
-                let mut chunk = [0u8; 8192];
-                match stream.read(&mut chunk) {
-                    Ok(0) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                    Err(_) => return,
-                }
-            }
-        }
-    }
-}
-
-/// Takes one complete request off the front of `buf`, if there is one.
-fn parse_request(buf: &mut Vec<u8>) -> Option<Request> {
-    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let method = first.next()?.to_owned();
-    let target = first.next()?.to_owned();
-    // A repeated header is kept as one comma-joined value, in the order sent.
-    let mut headers: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in lines.filter_map(|l| l.split_once(':')) {
-        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-        headers.entry(k).and_modify(|e| *e = format!("{e}, {v}")).or_insert_with(|| v.to_owned());
-    }
-    let start = head_end + 4;
-    let (body, consumed) = if headers.get("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
-        dechunk(&buf[start..])?
-    } else {
-        let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-        if buf.len() < start + len {
-            return None;
-        }
-        (buf[start..start + len].to_vec(), len)
-    };
-    buf.drain(..start + consumed);
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p.to_owned(), q.to_owned()),
-        None => (target, String::new()),
-    };
-    Some(Request { method, path, query, headers, body })
-}
-
-fn dechunk(data: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let mut body = Vec::new();
-    let mut at = 0;
-    loop {
-        let line_end = data[at..].windows(2).position(|w| w == b"\r\n")? + at;
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[at..line_end]).trim(), 16).ok()?;
-        at = line_end + 2;
-        if size == 0 {
-            return (data.len() >= at + 2).then_some((body, at + 2));
-        }
-        if data.len() < at + size + 2 {
-            return None;
-        }
-        body.extend_from_slice(&data[at..at + size]);
-        at += size + 2;
-    }
-}
-
-fn write_response(
-    stream: &mut TcpStream,
-    status: u16,
-    headers: &[(String, String)],
-    body: &Value,
-) -> std::io::Result<()> {
+fn json_response(status: u16, headers: &[(String, String)], body: &Value) -> Response {
     let text = if body.is_null() { String::new() } else { body.to_string() };
-    let mut out = format!("HTTP/1.1 {status} {}\r\ncontent-length: {}\r\n", reason(status), text.len());
-    if !text.is_empty() {
-        out.push_str("content-type: application/json; charset=utf-8\r\n");
-    }
+    let mut response = if text.is_empty() {
+        Response::new(status, text)
+    } else {
+        Response::new(status, text).header("content-type", "application/json; charset=utf-8")
+    };
     for (k, v) in headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
+        response = response.header(k, v.clone());
     }
-    out.push_str("\r\n");
-    out.push_str(&text);
-    stream.write_all(out.as_bytes())?;
-    stream.flush()
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        204 => "No Content",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        422 => "Unprocessable Entity",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        _ => "Status",
-    }
+    response
 }
 
 type Answer = (u16, Vec<(String, String)>, Value);
@@ -710,7 +552,7 @@ fn error(status: u16, message: &str) -> Answer {
 }
 
 /// Logs, applies a fault, checks the operation, then answers from the state. `None` = reset.
-fn handle(request: &Request, state: &Mutex<State>, ops: &[Operation], port: u16) -> Option<Answer> {
+fn handle(request: &Request, state: &Mutex<State>, ops: &[Operation]) -> Option<Answer> {
     let body: Value = if request.body.is_empty() {
         Value::Null
     } else {
@@ -766,9 +608,9 @@ fn handle(request: &Request, state: &Mutex<State>, ops: &[Operation], port: u16)
         Some(FaultKind::Answer(status, body)) => Some((status, Vec::new(), body)),
         Some(FaultKind::Slow(ms)) => {
             thread::sleep(Duration::from_millis(ms));
-            Some(route(request, &body, state, ops, port))
+            Some(route(request, &body, state, ops))
         }
-        None => Some(route(request, &body, state, ops, port)),
+        None => Some(route(request, &body, state, ops)),
     };
     let mut s = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(entry) = s.log.get_mut(seq) {
@@ -778,7 +620,7 @@ fn handle(request: &Request, state: &Mutex<State>, ops: &[Operation], port: u16)
 }
 
 /// Checks the operation against the OpenAPI description, then answers it.
-fn route(request: &Request, body: &Value, state: &Mutex<State>, ops: &[Operation], port: u16) -> Answer {
+fn route(request: &Request, body: &Value, state: &Mutex<State>, ops: &[Operation]) -> Answer {
     let mut s = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let line = format!("{} {}", request.method, request.path);
     if let Some(expected) = &s.expected_token
@@ -809,7 +651,7 @@ fn route(request: &Request, body: &Value, state: &Mutex<State>, ops: &[Operation
         }
     }
     let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let (status, mut headers, body) = answer(&mut s, &request.method, &seg, &request.query, body, port);
+    let (status, mut headers, body) = answer(&mut s, &request.method, &seg, &request.query, body);
     if let Some(scopes) = &s.oauth_scopes {
         headers.push(("x-oauth-scopes".into(), scopes.clone()));
     }
@@ -892,10 +734,9 @@ fn issue_json(i: &Issue) -> Value {
 }
 
 /// Answers a request already checked against the OpenAPI description.
-fn answer(s: &mut State, method: &str, seg: &[&str], query: &str, body: &Value, port: u16) -> Answer {
+fn answer(s: &mut State, method: &str, seg: &[&str], query: &str, body: &Value) -> Answer {
     let ok = |v: Value| (200, Vec::new(), v);
     let created = |v: Value| (201, Vec::new(), v);
-    let _ = port;
     match (method, seg) {
         ("GET", ["user"]) if s.user_endpoint_forbidden => error(403, "Resource not accessible by integration"),
         ("GET", ["user"]) => ok(user(&s.login)),
@@ -1291,11 +1132,6 @@ fn git_target(request: &Request, state: &Mutex<State>) -> Option<GitTarget> {
     Some(GitTarget { dir, rest: rest.to_owned(), service })
 }
 
-fn expects_continue(buf: &[u8]) -> bool {
-    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
-    String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase().contains("\r\nexpect: 100-continue")
-}
-
 /// `git` for the served repositories: none of the machine's or the user's config.
 fn git_backend_command(dir: &std::path::Path) -> std::process::Command {
     let mut cmd = std::process::Command::new("git");
@@ -1310,32 +1146,25 @@ fn git_backend_command(dir: &std::path::Path) -> std::process::Command {
     cmd
 }
 
-fn http_response(status: u16, reason: &str, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\n", body.len());
-    for (k, v) in headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    let mut out = out.into_bytes();
-    out.extend_from_slice(body);
-    out
+fn http_response(status: u16, headers: &[(String, String)], body: &[u8]) -> Response {
+    headers.iter().fold(Response::new(status, body), |r, (k, v)| r.header(k, v.clone()))
 }
 
 /// Runs `git http-backend` for the request; the whole HTTP response.
-fn serve_git(request: &Request, target: GitTarget, state: &Mutex<State>) -> Vec<u8> {
+fn serve_git(request: &Request, target: GitTarget, state: &Mutex<State>) -> Response {
     let authorization = request.headers.get("authorization").cloned();
     let expected = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).expected_token.clone();
     let authorized = authorization.as_deref().is_some_and(|a| basic_matches(a, expected.as_deref()));
     let push = target.service == "git-receive-pack";
     let response = if target.service.is_empty() {
-        http_response(404, "Not Found", &[], b"not found")
+        http_response(404, &[], b"not found")
     } else if push && !authorized {
         let headers = [("www-authenticate".to_owned(), "Basic realm=\"GitHub\"".to_owned())];
-        http_response(401, "Unauthorized", &headers, b"authentication required")
+        http_response(401, &headers, b"authentication required")
     } else {
         run_backend(request, &target, authorized)
     };
-    let status = std::str::from_utf8(&response[9..12]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = response.status();
     state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).git_log.push(GitRequest {
         method: request.method.clone(),
         service: target.service,
@@ -1366,7 +1195,7 @@ pub fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn run_backend(request: &Request, target: &GitTarget, authorized: bool) -> Vec<u8> {
+fn run_backend(request: &Request, target: &GitTarget, authorized: bool) -> Response {
     let mut cmd = git_backend_command(&target.dir);
     cmd.arg("http-backend")
         .env("GIT_PROJECT_ROOT", &target.dir)
@@ -1400,7 +1229,7 @@ fn run_backend(request: &Request, target: &GitTarget, authorized: bool) -> Vec<u
         cmd.env("REMOTE_USER", "x-access-token");
     }
     cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let Ok(mut child) = cmd.spawn() else { return http_response(500, "Internal Server Error", &[], b"no git") };
+    let Ok(mut child) = cmd.spawn() else { return http_response(500, &[], b"no git") };
     let body = request.body.clone();
     let stdin = child.stdin.take();
     let writer = thread::spawn(move || {
@@ -1410,32 +1239,30 @@ fn run_backend(request: &Request, target: &GitTarget, authorized: bool) -> Vec<u
     });
     let out = child.wait_with_output();
     let _ = writer.join();
-    let Ok(out) = out else { return http_response(500, "Internal Server Error", &[], b"git failed") };
+    let Ok(out) = out else { return http_response(500, &[], b"git failed") };
     parse_cgi(&out.stdout)
 }
 
 /// A CGI answer (`Status:` and other headers, a blank line, the body) as an HTTP response.
-fn parse_cgi(out: &[u8]) -> Vec<u8> {
+fn parse_cgi(out: &[u8]) -> Response {
     let (head_len, sep) =
         match (out.windows(4).position(|w| w == b"\r\n\r\n"), out.windows(2).position(|w| w == b"\n\n")) {
             (Some(a), Some(b)) if b < a => (b, 2),
             (Some(a), _) => (a, 4),
             (None, Some(b)) => (b, 2),
-            (None, None) => return http_response(502, "Bad Gateway", &[], out),
+            (None, None) => return http_response(502, &[], out),
         };
     let head = String::from_utf8_lossy(&out[..head_len]).into_owned();
-    let (mut status, mut reason) = (200, "OK".to_owned());
+    let mut status = 200;
     let mut headers = Vec::new();
     for line in head.lines() {
         let Some((k, v)) = line.split_once(':') else { continue };
         let (k, v) = (k.trim(), v.trim());
         if k.eq_ignore_ascii_case("status") {
-            let (code, text) = v.split_once(' ').unwrap_or((v, ""));
-            status = code.parse().unwrap_or(500);
-            reason = text.to_owned();
+            status = v.split(' ').next().and_then(|code| code.parse().ok()).unwrap_or(500);
         } else if !k.eq_ignore_ascii_case("content-length") {
             headers.push((k.to_owned(), v.to_owned()));
         }
     }
-    http_response(status, &reason, &headers, &out[head_len + sep..])
+    http_response(status, &headers, &out[head_len + sep..])
 }

@@ -1,16 +1,15 @@
 //! A scripted fake OpenAI-compatible model for the real-OpenCode tests: `POST
 //! /v1/chat/completions` (streaming, as OpenCode's bundled `@ai-sdk/openai-compatible` asks) and
-//! `GET /v1/models` on 127.0.0.1:0, one thread per connection. The first user message's
+//! `GET /v1/models` on 127.0.0.1:0 (`support::http`). The first user message's
 //! `SCENARIO=<name>` marker picks the script; the step is the number of assistant messages after
 //! it. Requests without tools (OpenCode's title agent) get a plain title. Stops on drop.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use super::http::{self, Chunks, Response, Server};
 
 /// One answer of the fake model.
 #[derive(Debug, Clone)]
@@ -38,43 +37,21 @@ pub struct Request {
 
 pub struct FakeLlm {
     pub base_url: String,
-    stop: Arc<AtomicBool>,
-    addr: std::net::SocketAddr,
     pub requests: Arc<Mutex<Vec<Request>>>,
     /// Scripts given at run time (`script_steps`), consulted before the built-in ones.
     scripts: Scripts,
+    _server: Server,
 }
 
 type Scripts = Arc<Mutex<std::collections::BTreeMap<String, Vec<Reply>>>>;
 
-impl Drop for FakeLlm {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-    }
-}
-
 impl FakeLlm {
     pub fn start() -> FakeLlm {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let scripts: Scripts = Arc::default();
-        let (s, r, sc) = (stop.clone(), requests.clone(), scripts.clone());
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Ok(conn) = conn else { continue };
-                let (r, sc) = (r.clone(), sc.clone());
-                std::thread::spawn(move || {
-                    let _ = handle(conn, &r, &sc);
-                });
-            }
-        });
-        FakeLlm { base_url: format!("http://{addr}/v1"), stop, addr, requests, scripts }
+        let (r, sc) = (requests.clone(), scripts.clone());
+        let server = http::serve(move |request| Some(handle(&request, &r, &sc)));
+        FakeLlm { base_url: format!("{}/v1", server.url()), requests, scripts, _server: server }
     }
 
     /// `SCENARIO=<name>` answers `steps[step]` (built at run time, e.g. naming a test's paths);
@@ -171,30 +148,13 @@ pub fn script(scenario: &str, step: usize, workdir: &str) -> Reply {
     }
 }
 
-fn handle(mut conn: TcpStream, requests: &Mutex<Vec<Request>>, scripts: &Scripts) -> std::io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    if request_line.starts_with("GET /v1/models") {
+fn handle(request: &http::Request, requests: &Mutex<Vec<Request>>, scripts: &Scripts) -> Response {
+    if request.method == "GET" && request.path == "/v1/models" {
         let models = json!({"object":"list","data":[{"id":"fake-model","object":"model","owned_by":"fake"}]});
-        return respond(&mut conn, 200, "application/json", &models.to_string());
+        return respond(200, &models.to_string());
     }
-    let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let body = &request.body;
+    let req: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let messages = req["messages"].as_array().cloned().unwrap_or_default();
     let has_tools = req["tools"].as_array().is_some_and(|t| !t.is_empty());
     let stream = req["stream"].as_bool().unwrap_or(false);
@@ -226,28 +186,25 @@ fn handle(mut conn: TcpStream, requests: &Mutex<Vec<Request>>, scripts: &Scripts
         None => script(&scenario, step, &workdir),
     };
     if !stream {
-        return respond_plain(&mut conn, reply);
+        return respond_plain(reply);
     }
     match reply {
-        Reply::Status(code, body) => respond(&mut conn, code, "application/json", body),
-        reply => stream_reply(&mut conn, reply),
+        Reply::Status(code, body) => respond(code, body),
+        reply => Response::stream(200, move |out| stream_reply(out, reply))
+            .header("content-type", "text/event-stream")
+            .header("cache-control", "no-cache"),
     }
 }
 
-fn respond(conn: &mut TcpStream, code: u16, kind: &str, body: &str) -> std::io::Result<()> {
+fn respond(code: u16, body: &str) -> Response {
+    let response = Response::new(code, body.to_owned()).header("content-type", "application/json");
     // Retry at once: OpenCode's own backoff (2 s doubling, 5 attempts) would take ~66 s.
-    let retry = if code >= 500 { "retry-after-ms: 50\r\n" } else { "" };
-    write!(
-        conn,
-        "HTTP/1.1 {code} X\r\nContent-Type: {kind}\r\n{retry}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    conn.flush()
+    if code >= 500 { response.header("retry-after-ms", "50") } else { response }
 }
 
-fn respond_plain(conn: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
+fn respond_plain(reply: Reply) -> Response {
     let (message, finish) = match reply {
-        Reply::Status(code, body) => return respond(conn, code, "application/json", body),
+        Reply::Status(code, body) => return respond(code, body),
         Reply::Tools(calls) => {
             let calls: Vec<Value> = calls
                 .iter()
@@ -262,7 +219,7 @@ fn respond_plain(conn: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
     let body = json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "fake-model",
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}});
-    respond(conn, 200, "application/json", &body.to_string())
+    respond(200, &body.to_string())
 }
 
 fn chunk(delta: Value, finish: Option<&str>) -> String {
@@ -271,15 +228,8 @@ fn chunk(delta: Value, finish: Option<&str>) -> String {
     format!("data: {c}\n\n")
 }
 
-fn stream_reply(conn: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
-    write!(
-        conn,
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut send = |s: &str| -> std::io::Result<()> {
-        conn.write_all(s.as_bytes())?;
-        conn.flush()
-    };
+fn stream_reply(out: &mut Chunks, reply: Reply) -> std::io::Result<()> {
+    let mut send = |s: &str| out.send(s);
     let finish = match reply {
         Reply::Malformed => {
             send("data: {this is not json\n\n")?;

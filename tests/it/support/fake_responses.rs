@@ -1,21 +1,20 @@
 //! A scripted fake of the OpenAI Responses API, the only protocol the Codex CLI speaks to a
 //! custom provider: `POST /v1/responses` with `stream: true`, answered with server-sent events
 //! (`response.created`, `response.output_item.added`/`.done`, `response.output_text.delta`,
-//! `response.completed` with usage), as the CLI's client parses them. On 127.0.0.1:0, one
-//! thread per connection, stopped on drop. Every request is recorded (path, auth header, JSON
+//! `response.completed` with usage), as the CLI's client parses them. On 127.0.0.1:0
+//! (`support::http`), stopped on drop. Every request is recorded (path, auth header, JSON
 //! body) so tests assert what the CLI really sends.
 //!
 //! The user message's `SCENARIO=<name>` marker picks the script; the step is the number of
 //! tool results already in the request's `input` (a retried request repeats its step).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use super::http::{self, Chunks, Response, Server};
 
 /// One tool call the fake model makes.
 #[derive(Debug, Clone)]
@@ -68,40 +67,18 @@ type Scripts = Arc<Mutex<BTreeMap<String, Vec<Reply>>>>;
 
 pub struct FakeResponses {
     pub base_url: String,
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
     requests: Arc<Mutex<Vec<Request>>>,
     scripts: Scripts,
-}
-
-impl Drop for FakeResponses {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-    }
+    _server: Server,
 }
 
 impl FakeResponses {
     pub fn start() -> FakeResponses {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let scripts: Scripts = Arc::default();
-        let (s, r, sc) = (stop.clone(), requests.clone(), scripts.clone());
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Ok(conn) = conn else { continue };
-                let (s, r, sc) = (s.clone(), r.clone(), sc.clone());
-                std::thread::spawn(move || {
-                    let _ = handle(conn, &r, &sc, &s);
-                });
-            }
-        });
-        FakeResponses { base_url: format!("http://{addr}/v1"), addr, stop, requests, scripts }
+        let (r, sc) = (requests.clone(), scripts.clone());
+        let server = http::serve(move |request| Some(handle(request, &r, &sc)));
+        FakeResponses { base_url: format!("{}/v1", server.url()), requests, scripts, _server: server }
     }
 
     /// `SCENARIO=<name>` answers `steps[step]`; past the last step, the last one again.
@@ -129,31 +106,9 @@ fn scenario_of(body: &Value) -> String {
     text[at + 9..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
 
-fn handle(
-    conn: TcpStream,
-    requests: &Mutex<Vec<Request>>,
-    scripts: &Scripts,
-    stop: &AtomicBool,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-    let (mut length, mut authorization) = (0usize, None);
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':').unwrap_or_default();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => length = value.trim().parse().unwrap_or(0),
-            "authorization" => authorization = Some(value.trim().to_owned()),
-            _ => {}
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
+fn handle(request: http::Request, requests: &Mutex<Vec<Request>>, scripts: &Scripts) -> Response {
+    let (path, authorization) = (request.path.clone(), request.headers.get("authorization").cloned());
+    let body = request.body;
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let scenario = scenario_of(&body);
     let step = body["input"].as_array().map_or(0, |items| items.iter().filter(|i| is_tool_output(i)).count());
@@ -164,7 +119,7 @@ fn handle(
         .get(&scenario)
         .map(|steps| steps[step.min(steps.len() - 1)].clone())
         .unwrap_or_else(|| Reply::Text(format!("no script for scenario `{scenario}`")));
-    respond(conn, &reply, step, stop)
+    respond(reply, step)
 }
 
 fn event(out: &mut Vec<u8>, value: &Value) {
@@ -177,28 +132,31 @@ fn output_item(out: &mut Vec<u8>, item: Value) {
     event(out, &json!({"type": "response.output_item.done", "item": item}));
 }
 
-fn respond(mut conn: TcpStream, reply: &Reply, step: usize, stop: &AtomicBool) -> std::io::Result<()> {
-    let id = format!("resp_{step}");
-    if let Reply::Status(code, message) = reply {
+fn respond(reply: Reply, step: usize) -> Response {
+    if let Reply::Status(code, message) = &reply {
         let body = json!({"error": {"message": message, "type": "invalid_request_error", "code": null}}).to_string();
-        let head = format!(
-            "HTTP/1.1 {code} Fake\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-            body.len()
-        );
-        return conn.write_all(format!("{head}{body}").as_bytes());
+        return Response::new(*code, body).header("content-type", "application/json");
     }
-    conn.write_all(
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n",
-    )?;
+    Response::stream(200, move |out| stream(out, &reply, step))
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+}
+
+fn stream(conn: &mut Chunks, reply: &Reply, step: usize) -> std::io::Result<()> {
+    let id = format!("resp_{step}");
     let mut out = Vec::new();
     event(&mut out, &json!({"type": "response.created", "response": {"id": id}}));
     match reply {
-        Reply::Cut => return conn.write_all(&out),
+        Reply::Cut => {
+            conn.send(out)?;
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "the fake cuts the stream"));
+        }
         Reply::Slow(duration) => {
-            conn.write_all(&out)?;
+            conn.send(out)?;
+            // Ends when the client goes away (a send fails) or the time is up.
             let until = Instant::now() + *duration;
-            while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-                conn.write_all(b": still thinking\n\n")?;
+            while Instant::now() < until {
+                conn.send(": still thinking\n\n")?;
                 std::thread::sleep(Duration::from_millis(200));
             }
             return Ok(());
@@ -239,5 +197,5 @@ fn respond(mut conn: TcpStream, reply: &Reply, step: usize, stop: &AtomicBool) -
     let usage = json!({"input_tokens": 100, "input_tokens_details": {"cached_tokens": 10},
         "output_tokens": 20, "output_tokens_details": {"reasoning_tokens": 5}, "total_tokens": 120});
     event(&mut out, &json!({"type": "response.completed", "response": {"id": id, "usage": usage}}));
-    conn.write_all(&out)
+    conn.send(out)
 }

@@ -19,6 +19,8 @@ pub mod fake_responses;
 pub mod git_repo;
 /// A GraphQL endpoint answering with fixed JSON.
 pub mod graphql_fake;
+/// The one HTTP server under the fakes.
+pub mod http;
 /// The real `opencode serve` for the runtime tests, with a cap on how many run at once.
 pub mod opencode;
 /// Inputs for the publish suites.
