@@ -110,8 +110,9 @@ pub fn parse_line(line: &str) -> Option<CodexEvent> {
 
 fn parse_usage(usage: Option<&Value>) -> Usage {
     let n = |key: &str| usage.and_then(|u| u.get(key)).and_then(Value::as_u64).unwrap_or(0);
-    // `input_tokens` already counts the cached ones; reasoning is part of the output.
-    Usage { input_tokens: n("input_tokens"), output_tokens: n("output_tokens"), cost: 0.0 }
+    // `input_tokens` already counts the cached ones; reasoning is part of the output. Codex
+    // reports no cost.
+    Usage { input_tokens: n("input_tokens"), output_tokens: n("output_tokens"), cost: None }
 }
 
 fn parse_item(item: &Value) -> Item {
@@ -397,7 +398,7 @@ mod tests {
         ]);
         assert_eq!(run.thread_id.as_deref(), Some("t1"));
         assert_eq!(run.final_text(), "All done.");
-        assert_eq!(run.usage(), Usage { input_tokens: 300, output_tokens: 60, cost: 0.0 });
+        assert_eq!(run.usage(), Usage { input_tokens: 300, output_tokens: 60, cost: None });
         assert_eq!(run.steps(), 2);
         assert_eq!(run.files_changed(), ["notes.md"]);
         assert_eq!(run.status(true, "exited with status 0", ""), AgentStatus::Done);
