@@ -183,22 +183,40 @@ fn codex_is_installed_after_the_eyes_and_reused_on_the_next_run() {
     assert!(run.logs().contains("using Codex from the tool cache"), "{}", run.logs());
 }
 
+/// A mention of `runtime` by `author` (`association`) against the stand-in npm, with `env`
+/// added; the scenario and the run, after checking that nothing was installed.
+fn installs_nothing(runtime: &str, (author, association): (&str, &str), env: &[(&str, &str)]) -> (Scenario, Run) {
+    // No agent is ever started: any path does as the binary the stand-in would install.
+    let sc = Scenario::new(PathBuf::from("/nonexistent/opencode"));
+    sc.gh.seed_comment(REPO, ISSUE, COMMENT, "@sisyphus-dev-ai fix it", author);
+    let npm = fake_npm(sc.repos.root.path(), &sc.gh.api_url(), Path::new("/bin/true"));
+    let payload = issue_comment("@sisyphus-dev-ai fix it", author, association, false);
+    let mut cmd = without_opencode_path(&sc, &payload, &npm);
+    cmd.env("INPUT_RUNTIME", runtime).env_remove("INPUT_CODEX_PATH").envs(env.iter().copied());
+    if runtime == "codex" {
+        cmd.env("INPUT_MODEL", "openai/gpt-5.5");
+    }
+    let run = sc.run_command(cmd);
+    assert_eq!(run.code(), Some(0), "{runtime}: {}", run.logs());
+    assert_eq!(npm_calls(&sc), Vec::<String>::new(), "npm ran for {runtime}");
+    assert!(!sc.path("tool-cache").exists(), "the tool cache was written for {runtime}");
+    assert_eq!(sc.file("npm-saw"), "");
+    (sc, run)
+}
+
 #[test]
 fn a_skipped_event_installs_nothing() {
     for runtime in ["opencode", "codex"] {
-        // No agent is ever started: any path does as the binary the stand-in would install.
-        let sc = Scenario::new(PathBuf::from("/nonexistent/opencode"));
-        sc.gh.seed_comment(REPO, ISSUE, COMMENT, "@sisyphus-dev-ai fix it", "stranger");
-        let npm = fake_npm(sc.repos.root.path(), &sc.gh.api_url(), Path::new("/bin/true"));
-        let payload = issue_comment("@sisyphus-dev-ai fix it", "stranger", "NONE", false);
-        let mut cmd = without_opencode_path(&sc, &payload, &npm);
-        cmd.env("INPUT_RUNTIME", runtime).env_remove("INPUT_CODEX_PATH");
-        let run = sc.run_command(cmd);
-        assert_eq!(run.code(), Some(0), "{runtime}: {}", run.logs());
+        let (sc, run) = installs_nothing(runtime, ("stranger", "NONE"), &[]);
         assert!(sc.outputs().get("triggered").is_some_and(|t| t == "false"), "{runtime}: {}", run.logs());
-        assert_eq!(npm_calls(&sc), Vec::<String>::new(), "a skipped event ran npm for {runtime}");
-        assert!(!sc.path("tool-cache").exists(), "a skipped event wrote the tool cache for {runtime}");
-        assert_eq!(sc.file("npm-saw"), "");
+    }
+}
+
+#[test]
+fn a_dry_run_installs_nothing() {
+    for runtime in ["opencode", "codex"] {
+        let (_sc, run) = installs_nothing(runtime, ("Codertocat", "OWNER"), &[("INPUT_DRY_RUN", "true")]);
+        assert!(run.logs().contains("fix it"), "the dry run rendered the prompt: {}", run.logs());
     }
 }
 
