@@ -14,7 +14,7 @@
 //! so running that binary directly also needs no Node at run time.
 //! Where: `<tool cache>/<tool>/<version>/<package>/`, with a `<package>.complete` file next to
 //! it once the install finished; that file is the record the run trusts, so a reused install
-//! costs no `--version` (the runtime checks the version off the critical path).
+//! costs no `opencode --version` (the runtime checks the version off the critical path).
 //! npm runs with the agent's allow-listed environment (`process::inherited_env`): no token, but
 //! the runner's proxy, CA and `npm_config_*` settings.
 
@@ -391,8 +391,10 @@ impl Drop for Pending {
     }
 }
 
+/// For `runtime: codex`, read Codex for OpenCode below (it has no plugins).
+///
 /// Starts what `config` needs at once, in the background (the caller gathers the context and
-/// renders the prompt meanwhile): the runtime's binary (OpenCode's or Codex's), and with plugins or the Sisyphus preset OpenCode's
+/// renders the prompt meanwhile): OpenCode, and with plugins or the Sisyphus preset OpenCode's
 /// plugin dependency and oh-my-opencode, all three concurrently. Reads `RUNNER_TOOL_CACHE`
 /// and our environment.
 pub fn start(config: &Config) -> Pending {
