@@ -135,7 +135,7 @@ pub struct RunArgs {
     /// Codex CLI version the action installs and expects, for runtime `codex` [default: 0.169.0].
     #[arg(long, env = "INPUT_CODEX_VERSION")]
     pub codex_version: Option<String>,
-    /// Path of the `codex` binary, for runtime `codex` (default: found on PATH).
+    /// Path of the `codex` binary, for runtime `codex` (default: `codex-version` installed into the tool cache).
     #[arg(long, env = "INPUT_CODEX_PATH")]
     pub codex_path: Option<String>,
     /// Extra Codex config: inline TOML or JSON, or a file path, merged over ours.

@@ -1,14 +1,18 @@
-//! Installing what a run needs — OpenCode — once the run is acknowledged (👀 and the label),
-//! into the runner's tool cache, concurrently with gathering the context and rendering the
-//! prompt. A skipped event and `--dry-run` never reach this stage, so they install nothing.
+//! Installing what a run needs — OpenCode or the Codex CLI — once the run is acknowledged (👀
+//! and the label), into the runner's tool cache, concurrently with gathering the context and
+//! rendering the prompt. A skipped event and `--dry-run` never reach this stage, so they
+//! install nothing.
 //!
 //! Why here and not in `action.yml`: an npm install takes seconds and hundreds of MB; before
 //! the binary ran, every mention waited for it before its 👀, and every skipped event paid it.
 //!
-//! What is installed: only the one platform package (`opencode-linux-x64`, …) that holds the
-//! binary, with `--ignore-scripts` — the `opencode-ai` wrapper's postinstall only copies that
-//! binary, and its optional dependencies would fetch a second build (the baseline one) too.
-//! Where: `<tool cache>/opencode/<version>/<package>/`, with a `<package>.complete` file next to
+//! What is installed: only the one platform package that holds the binary, with
+//! `--ignore-scripts`. OpenCode's (`opencode-linux-x64`, …): the `opencode-ai` wrapper's
+//! postinstall only copies that binary, and its optional dependencies would fetch a second
+//! build (the baseline one) too. Codex's (`@openai/codex@<version>-linux-x64`, …): the
+//! `@openai/codex` wrapper is a Node script that only finds and `exec`s the native binary in it,
+//! so running that binary directly also needs no Node at run time.
+//! Where: `<tool cache>/<tool>/<version>/<package>/`, with a `<package>.complete` file next to
 //! it once the install finished; that file is the record the run trusts, so a reused install
 //! costs no `opencode --version` (the runtime checks the version off the critical path).
 //! npm runs with the agent's allow-listed environment (`process::inherited_env`): no token, but
@@ -70,6 +74,18 @@ impl Platform {
         Self { os, arch: std::env::consts::ARCH, musl, avx2 }
     }
 
+    /// The Codex platform package's npm version suffix and the Rust target its binary is in
+    /// (Codex's Linux builds are static musl ones: they run on any libc).
+    pub fn codex(&self) -> Result<(&'static str, &'static str)> {
+        Ok(match (self.os, self.arch) {
+            ("linux", "x86_64") => ("linux-x64", "x86_64-unknown-linux-musl"),
+            ("linux", "aarch64") => ("linux-arm64", "aarch64-unknown-linux-musl"),
+            ("darwin", "x86_64") => ("darwin-x64", "x86_64-apple-darwin"),
+            ("darwin", "aarch64") => ("darwin-arm64", "aarch64-apple-darwin"),
+            (os, arch) => bail!("Codex has no build for `{os}` on `{arch}`; set `codex-path` to one you built"),
+        })
+    }
+
     /// The npm package that holds OpenCode's binary for this platform.
     pub fn package(&self) -> Result<String> {
         let arch = match self.arch {
@@ -93,12 +109,24 @@ pub struct Target {
     pub version: String,
     /// The npm package, e.g. `opencode-linux-x64`.
     pub package: String,
+    /// The executable inside the package (empty for a library package).
+    pub bin: PathBuf,
 }
 
 impl Target {
     /// OpenCode's platform package.
     pub fn opencode(cache: &Path, version: &str, package: &str) -> Self {
-        Self { cache: cache.to_owned(), tool: "opencode".into(), version: version.into(), package: package.into() }
+        let (tool, bin) = ("opencode".into(), PathBuf::from("bin/opencode"));
+        Self { cache: cache.to_owned(), tool, version: version.into(), package: package.into(), bin }
+    }
+
+    /// Codex's platform package: `@openai/codex` at `<version>-<platform>` (npm publishes each
+    /// platform's binary as a version of the one package).
+    pub fn codex(cache: &Path, version: &str, platform: &Platform) -> Result<Self> {
+        let (suffix, triple) = platform.codex()?;
+        let bin = Path::new("vendor").join(triple).join("bin").join("codex");
+        let (tool, package) = ("codex".into(), "@openai/codex".into());
+        Ok(Self { cache: cache.to_owned(), tool, version: format!("{version}-{suffix}"), package, bin })
     }
 
     /// `<cache>/<tool>/<version>/<package>`: the npm prefix.
@@ -116,13 +144,32 @@ impl Target {
         self.dir().join("node_modules").join(&self.package)
     }
 
-    /// OpenCode's binary in its platform package.
+    /// The tool's binary in its package.
     pub fn binary(&self) -> PathBuf {
-        self.module().join("bin").join("opencode")
+        self.module().join(&self.bin)
+    }
+
+    /// The tool's name and version in messages, e.g. `Codex 0.169.0-linux-x64 (npm `…`)`.
+    fn what(&self) -> String {
+        let name = match self.tool.as_str() {
+            "opencode" => "OpenCode",
+            "codex" => "Codex",
+            other => other,
+        };
+        format!("{name} {} (npm `{}`)", self.version, self.spec())
+    }
+
+    /// The input that names a binary instead, for the messages of a failed install.
+    fn path_input(&self) -> Option<&'static str> {
+        match self.tool.as_str() {
+            "opencode" => Some("opencode-path"),
+            "codex" => Some("codex-path"),
+            _ => None,
+        }
     }
 
     /// `<package>@<version>`: what npm installs and what the record holds.
-    fn spec(&self) -> String {
+    pub fn spec(&self) -> String {
         format!("{}@{}", self.package, self.version)
     }
 
@@ -133,12 +180,12 @@ impl Target {
     }
 }
 
-/// What a run does about OpenCode.
+/// What a run does about its runtime's binary (OpenCode's or Codex's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// The `command` runtime: no OpenCode at all.
+    /// The `command` runtime: nothing to install.
     NotNeeded,
-    /// `opencode-path` names the binary: nothing is installed.
+    /// `opencode-path` (or `codex-path`) names the binary: nothing is installed.
     Given(PathBuf),
     /// The exact version is in the tool cache already.
     Reuse(PathBuf),
@@ -147,13 +194,17 @@ pub enum Decision {
 
 /// Decides from the inputs and what the tool cache holds. Reads only the cache's record.
 pub fn decide(agent: &AgentConfig, cache: &Path, platform: &Platform) -> Result<Decision> {
-    if !matches!(agent.runtime, RuntimeKind::OpenCode) {
-        return Ok(Decision::NotNeeded);
-    }
-    if let Some(path) = &agent.opencode_path {
-        return Ok(Decision::Given(path.clone()));
-    }
-    let target = Target::opencode(cache, &agent.opencode_version, &platform.package()?);
+    let target = match &agent.runtime {
+        RuntimeKind::Command(_) => return Ok(Decision::NotNeeded),
+        RuntimeKind::OpenCode => match &agent.opencode_path {
+            Some(path) => return Ok(Decision::Given(path.clone())),
+            None => Target::opencode(cache, &agent.opencode_version, &platform.package()?),
+        },
+        RuntimeKind::Codex(codex) => match &codex.path {
+            Some(path) => return Ok(Decision::Given(path.clone())),
+            None => Target::codex(cache, &codex.version, platform)?,
+        },
+    };
     let reuse = target.installed() && target.binary().is_file();
     Ok(if reuse { Decision::Reuse(target.binary()) } else { Decision::Install(target) })
 }
@@ -163,9 +214,9 @@ pub fn tool_cache(runner_tool_cache: Option<OsString>, runner_temp: &Path) -> Pa
     runner_tool_cache.filter(|v| !v.is_empty()).map_or_else(|| runner_temp.join("tool-cache"), PathBuf::from)
 }
 
-/// Installs OpenCode's platform package (`Target::opencode`); its binary.
+/// Installs a tool's platform package (`Target::opencode`, `Target::codex`); its binary.
 pub async fn install(target: &Target, env: &BTreeMap<OsString, OsString>) -> Result<PathBuf> {
-    let what = format!("OpenCode {} (npm `{}`)", target.version, target.spec());
+    let what = target.what();
     npm_install(target, &what, env).await?;
     let binary = target.binary();
     if !binary.is_file() {
@@ -185,7 +236,7 @@ pub async fn npm_install(target: &Target, what: &str, env: &BTreeMap<OsString, O
     let path = env.get(&OsString::from("PATH")).cloned().unwrap_or_default();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let yourself =
-        if target.tool == "opencode" { ", or install OpenCode yourself and set `opencode-path`" } else { "" };
+        target.path_input().map(|input| format!(", or install it yourself and set `{input}`")).unwrap_or_default();
     let npm = which::which_in("npm", Some(path), cwd).with_context(|| {
         format!("could not install {what}: `npm` is not on PATH; add `actions/setup-node` before this action{yourself}")
     })?;
@@ -259,6 +310,8 @@ fn tail(text: &str, lines: usize) -> String {
 pub struct Installed {
     /// The OpenCode binary (`None`: the runtime needs none).
     pub opencode: Option<PathBuf>,
+    /// The Codex binary (`None`: the runtime is not `codex`).
+    pub codex: Option<PathBuf>,
     /// oh-my-opencode's package directory (the Sisyphus preset), loaded by `file://`.
     pub omo: Option<PathBuf>,
     /// A prefix holding `@opencode-ai/plugin` at the OpenCode version, for `seed`.
@@ -271,6 +324,9 @@ impl Installed {
         let mut out = agent.clone();
         if let Some(opencode) = &self.opencode {
             out.opencode_path = Some(opencode.clone());
+        }
+        if let (Some(codex), RuntimeKind::Codex(settings)) = (&self.codex, &mut out.runtime) {
+            settings.path = Some(codex.clone());
         }
         if let Some(omo) = &self.omo {
             out.plugins.retain(|p| p != "oh-my-opencode" && !p.starts_with("oh-my-opencode@"));
@@ -335,6 +391,8 @@ impl Drop for Pending {
     }
 }
 
+/// For `runtime: codex`, read Codex for OpenCode below (it has no plugins).
+///
 /// Starts what `config` needs at once, in the background (the caller gathers the context and
 /// renders the prompt meanwhile): OpenCode, and with plugins or the Sisyphus preset OpenCode's
 /// plugin dependency and oh-my-opencode, all three concurrently. Reads `RUNNER_TOOL_CACHE`
@@ -345,12 +403,13 @@ pub fn start(config: &Config) -> Pending {
     let agent = config.agent.clone();
     let task = tokio::spawn(async move {
         let env = process::inherited_env();
-        let opencode = async {
+        let binary = async {
             match decision? {
                 Decision::NotNeeded => Ok(None),
                 Decision::Given(path) => Ok(Some(path)),
                 Decision::Reuse(path) => {
-                    tracing::info!("using OpenCode from the tool cache: {}", path.display());
+                    let name = if matches!(agent.runtime, RuntimeKind::Codex(_)) { "Codex" } else { "OpenCode" };
+                    tracing::info!("using {name} from the tool cache: {}", path.display());
                     Ok(Some(path))
                 }
                 Decision::Install(target) => install(&target, &env).await.map(Some),
@@ -375,22 +434,24 @@ pub fn start(config: &Config) -> Pending {
             let what = format!("oh-my-opencode {} (npm `{}`)", agent.omo_version, target.spec());
             npm_install(&target, &what, &env).await.map(Some)
         };
-        let (opencode, config_seed, omo) = tokio::try_join!(opencode, seed, omo)?;
-        Ok(Installed { opencode, omo, config_seed })
+        let (binary, config_seed, omo) = tokio::try_join!(binary, seed, omo)?;
+        let (opencode, codex) =
+            if matches!(agent.runtime, RuntimeKind::Codex(_)) { (None, binary) } else { (binary, None) };
+        Ok(Installed { opencode, codex, omo, config_seed })
     });
     Pending { task: Some(task) }
 }
 
 /// `@opencode-ai/plugin` at the OpenCode version: what OpenCode installs into its config dir.
 pub fn plugin_sdk(cache: &Path, opencode_version: &str) -> Target {
-    let package = "@opencode-ai/plugin".to_owned();
-    Target { cache: cache.to_owned(), tool: "opencode-plugin".into(), version: opencode_version.into(), package }
+    let (tool, package) = ("opencode-plugin".into(), "@opencode-ai/plugin".into());
+    Target { cache: cache.to_owned(), tool, version: opencode_version.into(), package, bin: PathBuf::new() }
 }
 
 /// The pinned oh-my-opencode.
 pub fn oh_my_opencode(cache: &Path, version: &str) -> Target {
-    let package = "oh-my-opencode".to_owned();
-    Target { cache: cache.to_owned(), tool: "oh-my-opencode".into(), version: version.into(), package }
+    let (tool, package) = ("oh-my-opencode".into(), "oh-my-opencode".into());
+    Target { cache: cache.to_owned(), tool, version: version.into(), package, bin: PathBuf::new() }
 }
 
 #[cfg(test)]
@@ -440,6 +501,48 @@ mod tests {
         assert!(matches!(decide(&opencode), Decision::Install(_)), "another version's record");
         std::fs::write(target.record(), "opencode-linux-x64@1.18.33\n").unwrap();
         assert_eq!(decide(&opencode), Decision::Reuse(binary));
+    }
+
+    #[test]
+    fn codex_installs_its_platform_package_unless_codex_path_names_one() {
+        let cache = tempfile::tempdir().unwrap();
+        let here = linux("x86_64", false, true);
+        let codex = |path: Option<&str>| {
+            let settings =
+                crate::config::CodexSettings { version: "0.169.0".into(), path: path.map(PathBuf::from), config: None };
+            agent(RuntimeKind::Codex(settings), None)
+        };
+        let given = decide(&codex(Some("/opt/codex")), cache.path(), &here).unwrap();
+        assert_eq!(given, Decision::Given(PathBuf::from("/opt/codex")));
+        let Decision::Install(target) = decide(&codex(None), cache.path(), &here).unwrap() else {
+            panic!("an empty cache installs")
+        };
+        assert_eq!(target.spec(), "@openai/codex@0.169.0-linux-x64", "only this platform's package");
+        assert_eq!(
+            target.binary(),
+            cache.path().join("codex/0.169.0-linux-x64/@openai+codex/node_modules/@openai/codex/vendor/x86_64-unknown-linux-musl/bin/codex")
+        );
+        std::fs::create_dir_all(target.binary().parent().unwrap()).unwrap();
+        std::fs::write(target.binary(), "").unwrap();
+        std::fs::write(target.record(), format!("{}\n", target.spec())).unwrap();
+        assert_eq!(decide(&codex(None), cache.path(), &here).unwrap(), Decision::Reuse(target.binary()));
+
+        // Codex's Linux builds are static: libc does not matter, the CPU does.
+        let arm = Platform { os: "linux", arch: "aarch64", musl: true, avx2: false };
+        assert_eq!(arm.codex().unwrap(), ("linux-arm64", "aarch64-unknown-linux-musl"));
+        let mac = Platform { os: "darwin", arch: "aarch64", musl: false, avx2: false };
+        assert_eq!(mac.codex().unwrap(), ("darwin-arm64", "aarch64-apple-darwin"));
+        let err = linux("riscv64", false, false).codex().unwrap_err().to_string();
+        assert!(err.contains("riscv64") && err.contains("codex-path"), "{err}");
+    }
+
+    #[test]
+    fn the_installed_codex_becomes_the_runtimes_codex_path() {
+        let settings = crate::config::CodexSettings { version: "0.169.0".into(), path: None, config: None };
+        let installed = Installed { codex: Some(PathBuf::from("/cache/codex")), ..Installed::default() };
+        let applied = installed.apply(&agent(RuntimeKind::Codex(settings), None));
+        let RuntimeKind::Codex(settings) = applied.runtime else { panic!("still codex") };
+        assert_eq!(settings.path, Some(PathBuf::from("/cache/codex")));
     }
 
     #[test]

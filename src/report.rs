@@ -271,8 +271,9 @@ fn footer_line(footer: &Footer<'_>, outcome: Option<&Outcome>) -> String {
         if usage.input_tokens + usage.output_tokens > 0 {
             parts.push(format!("{} tokens in, {} out", thousands(usage.input_tokens), thousands(usage.output_tokens)));
         }
-        if usage.cost > 0.0 {
-            parts.push(format!("${:.2}", usage.cost));
+        // Only a cost the runtime reported, and not OpenCode's zero for a model it has no prices for.
+        if let Some(cost) = usage.cost.filter(|c| *c > 0.0) {
+            parts.push(format!("${cost:.2}"));
         }
     }
     if let Some(url) = footer.run_url {
@@ -421,7 +422,7 @@ mod tests {
             final_text: "Fixed the race in `tests/net.rs`: the server now binds before the client connects.".into(),
             todos: Vec::new(),
             child_sessions: Vec::new(),
-            usage: Usage { input_tokens: 123_456, output_tokens: 7_890, cost: 0.4567 },
+            usage: Usage { input_tokens: 123_456, output_tokens: 7_890, cost: Some(0.4567) },
             files_changed: vec!["tests/net.rs".into()],
             session_id: Some("ses_1".into()),
             duration: Duration::from_secs(125),

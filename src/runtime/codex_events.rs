@@ -110,8 +110,9 @@ pub fn parse_line(line: &str) -> Option<CodexEvent> {
 
 fn parse_usage(usage: Option<&Value>) -> Usage {
     let n = |key: &str| usage.and_then(|u| u.get(key)).and_then(Value::as_u64).unwrap_or(0);
-    // `input_tokens` already counts the cached ones; reasoning is part of the output.
-    Usage { input_tokens: n("input_tokens"), output_tokens: n("output_tokens"), cost: 0.0 }
+    // `input_tokens` already counts the cached ones; reasoning is part of the output. Codex
+    // reports no cost.
+    Usage { input_tokens: n("input_tokens"), output_tokens: n("output_tokens"), cost: None }
 }
 
 fn parse_item(item: &Value) -> Item {
@@ -191,7 +192,7 @@ pub fn progress_note(progress: &Progress, todos: &[Todo]) -> Option<crate::progr
     };
     match progress {
         Progress::Todos { .. } => Some(Note::Todos(todos.to_vec())),
-        Progress::Command { command, .. } => Some(Note::Activity(format!("ran {}", code(command)))),
+        Progress::Command { command, .. } => Some(Note::Activity(format!("ran {}", code(shell_script(command))))),
         Progress::Files(paths) if !paths.is_empty() => {
             let shown: Vec<String> = paths.iter().take(3).map(|p| code(p)).collect();
             let more = if paths.len() > 3 { format!(" and {} more", paths.len() - 3) } else { String::new() };
@@ -200,6 +201,16 @@ pub fn progress_note(progress: &Progress, todos: &[Todo]) -> Option<crate::progr
         Progress::Tool(tool) => Some(Note::Activity(format!("used {}", code(tool)))),
         Progress::Files(_) | Progress::Warning(_) | Progress::Retry(_) => None,
     }
+}
+
+/// The script of a command Codex ran through a shell (`/bin/bash -lc '<script>'`, as it
+/// reports every `exec_command`): a reader asked for the script, not for the shell.
+fn shell_script(command: &str) -> &str {
+    let shells = ["/bin/bash -lc ", "bash -lc ", "/bin/sh -c ", "sh -c ", "/bin/zsh -lc ", "zsh -lc "];
+    let Some(rest) = shells.iter().find_map(|shell| command.strip_prefix(shell)) else { return command };
+    let inner = rest.strip_prefix('\'').and_then(|r| r.strip_suffix('\''));
+    // A quote inside was escaped (`'\\''`): the quoted text is not the script as typed.
+    inner.filter(|inner| !inner.contains('\'')).unwrap_or(command)
 }
 
 /// The fold of a run's events.
@@ -387,7 +398,7 @@ mod tests {
         ]);
         assert_eq!(run.thread_id.as_deref(), Some("t1"));
         assert_eq!(run.final_text(), "All done.");
-        assert_eq!(run.usage(), Usage { input_tokens: 300, output_tokens: 60, cost: 0.0 });
+        assert_eq!(run.usage(), Usage { input_tokens: 300, output_tokens: 60, cost: None });
         assert_eq!(run.steps(), 2);
         assert_eq!(run.files_changed(), ["notes.md"]);
         assert_eq!(run.status(true, "exited with status 0", ""), AgentStatus::Done);
@@ -445,6 +456,8 @@ mod tests {
         let lines = [
             r#"{"type":"item.updated","item":{"id":"p","type":"todo_list","items":[{"text":"fix it","completed":false}]}}"#,
             r#"{"type":"item.completed","item":{"id":"i1","type":"command_execution","command":"cargo test `x`","aggregated_output":"","exit_code":0,"status":"completed"}}"#,
+            r#"{"type":"item.completed","item":{"id":"i4","type":"command_execution","command":"/bin/bash -lc 'sleep 1; ls'","exit_code":0,"status":"completed"}}"#,
+            r#"{"type":"item.completed","item":{"id":"i6","type":"command_execution","command":"/bin/bash -lc 'echo '\\''a'\\'''","exit_code":0,"status":"completed"}}"#,
             r#"{"type":"item.completed","item":{"id":"i2","type":"file_change","changes":[{"path":"/w/src/a.rs","kind":"update"}],"status":"completed"}}"#,
             r#"{"type":"item.completed","item":{"id":"i3","type":"agent_message","text":"done"}}"#,
         ];
@@ -460,6 +473,8 @@ mod tests {
             [
                 Note::Todos(vec![Todo { content: "fix it".into(), status: "in_progress".into() }]),
                 Note::Activity("ran `cargo test 'x'`".into()),
+                Note::Activity("ran `sleep 1; ls`".into()),
+                Note::Activity(r"ran `/bin/bash -lc 'echo '\''a'\'''`".into()),
                 Note::Activity("edited `src/a.rs`".into()),
             ]
         );

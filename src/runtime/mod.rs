@@ -72,7 +72,9 @@ pub struct Todo {
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
-    pub cost: f64,
+    /// In dollars; `None` when the runtime reports no cost (Codex, a `command`), which the
+    /// reply then does not make up.
+    pub cost: Option<f64>,
 }
 
 /// How the agent's turn ended.

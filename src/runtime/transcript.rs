@@ -148,7 +148,7 @@ impl Transcript {
         self.usage.values().fold(Usage::default(), |mut u, m| {
             u.input_tokens += m.input;
             u.output_tokens += m.output;
-            u.cost += m.cost;
+            u.cost = Some(u.cost.unwrap_or(0.0) + m.cost);
             u
         })
     }
@@ -204,7 +204,7 @@ mod tests {
         t.record(&text("m2", "p2", "All done."), w);
         assert_eq!(t.final_text(), "All done.");
         // Usage counts each message once, at its latest totals.
-        assert_eq!(t.usage(), Usage { input_tokens: 40, output_tokens: 2, cost: 1.0 });
+        assert_eq!(t.usage(), Usage { input_tokens: 40, output_tokens: 2, cost: Some(1.0) });
     }
 
     #[test]

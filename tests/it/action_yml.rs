@@ -179,20 +179,18 @@ fn the_steps_install_fall_back_and_exec() {
     assert_eq!(step(&action, "build")["if"].as_str(), Some("steps.install.outputs.path == ''"));
     let run = step(&action, "run");
     assert_eq!(string(&run["env"]["SISYPHUS_BIN"]), "${{ steps.install.outputs.path || steps.build.outputs.path }}");
-    // The binary installs OpenCode after its 👀 (src/install.rs): no step may make the 👀 wait.
-    // The one exception left is the Codex CLI, installed by a step only when `runtime: codex`
-    // asks for it (moving it into src/install.rs is still to do).
+    // The binary installs OpenCode or Codex after its 👀 (src/install.rs): no step may make the
+    // 👀 wait by installing an agent before the binary runs.
     let ids: Vec<String> = steps_of(&action).iter().map(|s| string(&s["id"])).collect();
-    assert_eq!(
-        ids,
-        ["install", "build", "codex", "run"],
-        "only our binary (and Codex for its runtime) is installed before it runs"
-    );
-    assert!(
-        string(&step(&action, "codex")["if"]).contains("inputs.runtime == 'codex'"),
-        "Codex installs for its runtime only"
-    );
+    assert_eq!(ids, ["install", "build", "run"], "only our binary is installed before it runs");
+    for s in steps_of(&action) {
+        let text = format!("{} {}", string(&s["name"]), string(&s["run"])).to_lowercase();
+        for agent in ["opencode", "codex", "npm"] {
+            assert!(!text.contains(agent), "step `{}` installs an agent before the binary runs", string(&s["id"]));
+        }
+    }
     assert_eq!(string(&run["env"]["INPUT_OPENCODE_PATH"]), "${{ inputs.opencode-path }}");
+    assert_eq!(string(&run["env"]["INPUT_CODEX_PATH"]), "${{ inputs.codex-path }}");
     // exec: the binary becomes the step's process and receives the runner's cancel signals.
     assert_eq!(run["run"].as_str().map(str::trim), Some(r#"exec "$SISYPHUS_BIN" run"#));
     let Value::Sequence(steps) = &action["runs"]["steps"] else { unreachable!() };
@@ -405,7 +403,7 @@ fn scripts_the_action_runs_exist_and_are_executable() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 3, "install, build and codex steps each run a script");
+    assert_eq!(seen, 2, "the install and build steps each run a script");
 }
 
 #[test]
