@@ -23,7 +23,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 
 use crate::config::{AgentConfig, Config, RuntimeKind};
-use crate::runtime::process;
+use crate::isolation::process;
 
 /// A stalled registry must not hold the run until `timeout-minutes`.
 const INSTALL_LIMIT: Duration = Duration::from_secs(600);

@@ -19,13 +19,14 @@ use crate::event::{CommentKind, Trigger};
 use crate::gha::{self, Gha};
 use crate::github::reactions::{Content, Reaction, Target};
 use crate::github::{Client, GithubError, RetryPolicy};
+use crate::isolation::process;
 use crate::live_comment;
 use crate::progress;
 use crate::prompt::{self, PromptInput};
 use crate::publish::{self, Plan, Prepared, PublishInput, Published};
 use crate::report::{self, Failure, Footer};
 use crate::run::Conclusion;
-use crate::runtime::{self, AgentRequest, AgentStatus, Outcome, process};
+use crate::runtime::{self, AgentRequest, AgentStatus, Outcome};
 
 /// How long we wait for a runtime to stop after cancellation before finishing without it.
 /// The runner kills us ~7.5 s after its SIGTERM; finishing on GitHub needs part of that.
@@ -261,7 +262,7 @@ async fn work(
         None => return cancelled(),
     };
     let untrusted_tree = untrusted_tree(&plan, trigger, &thread);
-    let hidden = match publish::credentials::hide(workdir) {
+    let hidden = match crate::isolation::credentials::hide(workdir) {
         Ok(hidden) => hidden,
         Err(e) => return fail("agent", &e.context("could not hide checkout's credentials")),
     };
@@ -428,7 +429,7 @@ async fn run_agent(
         untrusted_tree: agent.untrusted_tree,
         progress: agent.progress,
     };
-    let config_dir = runtime::opencode_config::xdg_dirs(scratch)[0].1.join("opencode");
+    let config_dir = runtime::opencode::config::xdg_dirs(scratch)[0].1.join("opencode");
     agent.installed.seed(&config_dir)?;
     let runtime = runtime::for_config(&config.agent);
     let agent_cancel = cancel.clone();

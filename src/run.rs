@@ -47,7 +47,7 @@ pub fn main() -> ExitCode {
     hide_from_same_user();
     // Every orphan the agent leaves is re-parented to us, so containment can end it before
     // the token is used (`lifecycle::contain`). Without it, containment is skipped: say so.
-    if let Err(e) = crate::runtime::process::become_subreaper() {
+    if let Err(e) = crate::isolation::process::become_subreaper() {
         eprintln!("warning: cannot become a child subreaper ({e}): processes the agent detaches may outlive it");
     }
     let cli = match Cli::try_parse() {

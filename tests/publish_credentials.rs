@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use git_repo::{Repos, git, git_cmd};
-use sisyphus_action::publish::credentials::hide;
+use sisyphus_action::isolation::credentials::hide;
 
 /// `base64("x-access-token:ghs_credsTestToken4242")`, as checkout writes it.
 const BASIC: &str = "eC1hY2Nlc3MtdG9rZW46Z2hzX2NyZWRzVGVzdFRva2VuNDI0Mg==";

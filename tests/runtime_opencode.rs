@@ -20,7 +20,7 @@ use fake_llm::FakeLlm;
 use opencode::{Slot, opencode_bin};
 use sisyphus_action::cancel::{Cancel, CancelReason};
 use sisyphus_action::config::{AgentConfig, RuntimeKind};
-use sisyphus_action::runtime::completion::Limits;
+use sisyphus_action::runtime::opencode::completion::Limits;
 use sisyphus_action::runtime::opencode::{OpenCode, RunStats};
 use sisyphus_action::runtime::{AgentRequest, AgentStatus, Outcome, Runtime};
 

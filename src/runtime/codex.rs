@@ -23,10 +23,12 @@ use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, waitid};
 
 use super::codex_events::{self, CodexEvent, CodexRun, Progress, parse_line};
-use super::{AgentRequest, AgentStatus, Outcome, Runtime, codex_config, process, server};
+use super::opencode::server;
+use super::{AgentRequest, AgentStatus, Outcome, Runtime, codex_config};
 use crate::cancel::{Cancel, CancelReason};
 use crate::config::{CodexSettings, DEFAULT_CODEX_VERSION, RuntimeKind};
 use crate::gha::Gha;
+use crate::isolation::process;
 
 /// SIGTERM → SIGKILL grace for the CLI's process group (the runner kills ~7.5 s after its own
 /// SIGTERM, and we still have to report after this).

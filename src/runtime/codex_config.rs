@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Map, Value, json};
 
-use super::opencode_config::deep_merge;
-use super::process;
+use super::opencode::config::deep_merge;
 use crate::config::{AgentConfig, CodexSettings};
+use crate::isolation::process;
 
 /// The provider we define in the generated config.
 pub const PROVIDER: &str = "sisyphus";

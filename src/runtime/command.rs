@@ -20,8 +20,9 @@ use anyhow::{Context as _, Result};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, waitid};
 
-use super::{AgentRequest, AgentStatus, Outcome, Runtime, Usage, process};
+use super::{AgentRequest, AgentStatus, Outcome, Runtime, Usage};
 use crate::cancel::Cancel;
+use crate::isolation::process;
 
 /// Time the agent gets between SIGTERM and SIGKILL. The runner itself sends SIGKILL ~7.5 s
 /// after its SIGTERM, and we still have to finish on GitHub after this.

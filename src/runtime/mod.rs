@@ -4,13 +4,13 @@
 //! really done (or failed, timed out, was cancelled) and hands back an `Outcome`. It never
 //! sees the GitHub token: publishing is ours.
 //!
-//! The OpenCode runtime is split by concern: `opencode.rs` drives one run (the only file that
-//! sequences I/O); `opencode_config.rs` computes the server's config and environment;
-//! `server.rs` owns the process; `api.rs` the HTTP calls and the event-stream reader;
-//! `sse.rs` and `events.rs` turn bytes into typed events; `completion.rs` is the pure state
-//! machine that decides when the run is over; `transcript.rs` logs and collects what the agent
-//! said and did. `process.rs` is shared: process groups, the agent's environment, and ending
-//! everything the agent left behind.
+//! The OpenCode runtime (`opencode/`) is split by concern: `opencode/mod.rs` drives one run
+//! (the only file that sequences I/O); `config.rs` computes the server's config and
+//! environment; `server.rs` owns the process; `api.rs` the HTTP calls and the event-stream
+//! reader; `sse.rs` and `events.rs` turn bytes into typed events; `completion.rs` is the pure
+//! state machine that decides when the run is over; `transcript.rs` logs and collects what the
+//! agent said and did; `agents.rs` and `omo.rs` resolve the agent and configure the Sisyphus
+//! plugin. What the agent may see and how its processes end is `crate::isolation`'s.
 //!
 //! The Codex runtime runs `codex exec --json` once: `codex.rs` drives it, `codex_config.rs`
 //! computes its `config.toml` and environment, `codex_events.rs` folds its JSON-lines stream.
@@ -27,20 +27,10 @@ use crate::cancel::Cancel;
 use crate::config::{AgentConfig, RuntimeKind};
 use crate::event::PullInfo;
 
-pub mod agents;
-pub mod api;
 pub mod codex;
 pub mod codex_config;
 pub mod codex_events;
-pub mod completion;
-pub mod events;
-pub mod omo;
 pub mod opencode;
-pub mod opencode_config;
-pub mod process;
-pub mod server;
-pub mod sse;
-pub mod transcript;
 
 /// What the runtime needs to run one request.
 #[derive(Debug, Clone)]

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Map, Value, json};
 
-use super::process;
 use crate::config::AgentConfig;
+use crate::isolation::process;
 
 /// Provider id we give an OpenAI-compatible endpoint from `openai-base-url`.
 pub const OPENAI_COMPATIBLE: &str = "openai-compatible";

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::git::Git;
+use crate::git::Git;
 
 /// Config keys that carry a header (checkout v4/v5 and anyone else's).
 const HEADER_KEYS: &str = r"^http\.(.+\.)?extraheader$";

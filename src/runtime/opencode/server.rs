@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::process;
+use crate::isolation::process;
 
 /// `config.opencode_path`, else `opencode` on `PATH`.
 pub fn locate(configured: Option<&Path>) -> Result<PathBuf> {

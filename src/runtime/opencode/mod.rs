@@ -7,6 +7,16 @@
 //! to the server is the event stream. Whatever ends the run, the server's process group is
 //! stopped before `run` returns.
 
+pub mod agents;
+pub mod api;
+pub mod completion;
+pub mod config;
+pub mod events;
+pub mod omo;
+pub mod server;
+pub mod sse;
+pub mod transcript;
+
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -15,13 +25,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
-use super::api::{Api, StreamNote};
-use super::completion::{Action, Completion, Input, Limits};
-use super::events::{self, Event};
-use super::server::{Server, ServerNote};
-use super::transcript::Transcript;
-use super::{AgentRequest, AgentStatus, Outcome, Runtime, opencode_config, server};
-use super::{agents, omo};
+use self::api::{Api, StreamNote};
+use self::completion::{Action, Completion, Input, Limits};
+use self::events::Event;
+use self::server::{Server, ServerNote};
+use self::transcript::Transcript;
+use super::{AgentRequest, AgentStatus, Outcome, Runtime};
 use crate::cancel::{Cancel, CancelReason};
 use crate::gha::Gha;
 
@@ -79,7 +88,7 @@ impl Runtime for OpenCode {
 
 /// `agent` is the resolved name (`agents::resolve`), not the input as typed.
 fn prompt_body(request: &AgentRequest, agent: Option<&str>) -> Result<Value> {
-    let (provider, model) = opencode_config::split_model(&request.config.model)?;
+    let (provider, model) = config::split_model(&request.config.model)?;
     let mut body = json!({
         "parts": [{"type": "text", "text": request.prompt}],
         "model": {"providerID": provider, "modelID": model},
@@ -108,15 +117,15 @@ fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits, stats: Option<&M
         })
     };
 
-    let config = opencode_config::build(&request.config, &request.workdir)?;
-    for (_, dir) in opencode_config::xdg_dirs(&request.scratch) {
+    let config = config::build(&request.config, &request.workdir)?;
+    for (_, dir) in config::xdg_dirs(&request.scratch) {
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
     // The Sisyphus preset: the plugin's config for this run (put back when `_omo` drops,
     // after the server stopped), and its transcripts and temp files in private dirs.
     let _omo = if request.config.sisyphus() { Some(sisyphus_config(request)?) } else { None };
     let password = crate::gha::random_token();
-    let mut env = opencode_config::server_env(
+    let mut env = config::server_env(
         std::env::vars_os(),
         &config.to_string(),
         &password,

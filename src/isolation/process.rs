@@ -449,7 +449,7 @@ mod tests {
     fn the_kill_loop_ends_a_tree_that_escapes_and_keeps_forking() {
         let exe = std::env::current_exe().unwrap();
         let out = std::process::Command::new(exe)
-            .args(["--exact", "runtime::process::tests::end_descendants_inner", "--ignored", "--nocapture"])
+            .args(["--exact", "isolation::process::tests::end_descendants_inner", "--ignored", "--nocapture"])
             .args(["--test-threads=1"])
             .env("SISYPHUS_KILL_LOOP_TEST", "1")
             .output()
