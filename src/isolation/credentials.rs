@@ -89,6 +89,14 @@ impl Hidden {
         self.put_back()
     }
 
+    /// Leaves everything out, for good: when a process the agent started survived, it would
+    /// read restored credentials from `.git/config` (checkout's post step removes them anyway).
+    /// What was held is dropped from memory, not written anywhere.
+    pub fn discard(mut self) {
+        self.files.clear();
+        self.configs.clear();
+    }
+
     fn hide_in(&mut self, config: &Path) -> Result<()> {
         // Every header, and the includes of a file that holds one (with that file's path).
         let mut remove: Vec<(String, String, Option<PathBuf>)> =

@@ -17,7 +17,7 @@
 
 pub mod command;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -49,6 +49,8 @@ pub struct AgentRequest {
     /// Where progress notes (todo lists, the current tool call) go, for the live comment.
     /// Sending never blocks the agent.
     pub progress: Option<crate::progress::Sender>,
+    /// Where workflow commands go: model output is printed inside `::stop-commands::`.
+    pub gha: crate::gha::Gha,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,16 +95,124 @@ pub struct Outcome {
     pub duration: Duration,
 }
 
+impl Outcome {
+    /// A run that was cancelled before the runtime could say how its turn ended.
+    pub fn cancelled() -> Self {
+        Self::ended(AgentStatus::Cancelled)
+    }
+
+    /// A turn that failed with `kind` (e.g. `APIError`) and nothing else to show.
+    pub fn failed(kind: &str, message: &str) -> Self {
+        Self::ended(AgentStatus::Failed { kind: kind.into(), message: message.into() })
+    }
+
+    fn ended(status: AgentStatus) -> Self {
+        Self {
+            status,
+            final_text: String::new(),
+            todos: Vec::new(),
+            child_sessions: Vec::new(),
+            usage: Usage::default(),
+            files_changed: Vec::new(),
+            session_id: None,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
+/// What a run hands back: how the turn ended, at once, and what is left to end.
+#[derive(Debug)]
+pub struct Finished {
+    pub outcome: Outcome,
+    pub teardown: Teardown,
+}
+
+impl Finished {
+    /// A run that left nothing running (the CLI runtimes stop their process before returning).
+    pub fn new(outcome: Outcome) -> Self {
+        Self { outcome, teardown: Teardown::default() }
+    }
+}
+
+/// What a run leaves to end: the runtime's own processes (OpenCode's server and what must
+/// wait for it, the plugin's config put back) and the scratch dir the caller hands it. It is
+/// a value, not a mode: whoever holds it decides when, and nothing is forgotten, because
+/// dropping it does the same as `finish`.
+///
+/// The order is the security construction's: `stop` before containment (which ends what
+/// the agent left on its own, `isolation::process`), scratch deleted only once nothing uses
+/// it.
+#[derive(Default)]
+#[must_use = "dropping a teardown stops the server at once; hold it until containment"]
+pub struct Teardown {
+    stop: Option<Box<dyn FnOnce() + Send>>,
+    scratch: Option<tempfile::TempDir>,
+}
+
+impl Teardown {
+    /// `stop` ends the runtime's processes (blocking; bounded by the runtime's grace).
+    pub fn stopping(stop: impl FnOnce() + Send + 'static) -> Self {
+        Self { stop: Some(Box::new(stop)), scratch: None }
+    }
+
+    /// `scratch` is deleted last, after the stop.
+    pub fn deleting(mut self, scratch: tempfile::TempDir) -> Self {
+        self.scratch = Some(scratch);
+        self
+    }
+
+    /// Stops the runtime's processes; idempotent. The scratch dir stays.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop();
+        }
+    }
+
+    /// Stops what is still running, then deletes the scratch dir.
+    pub fn finish(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        self.stop();
+        if let Some(scratch) = self.scratch.take() {
+            let path = scratch.path().to_owned();
+            if let Err(e) = scratch.close() {
+                tracing::warn!("cannot delete the scratch dir `{}`: {e}", path.display());
+            }
+        }
+    }
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+impl std::fmt::Debug for Teardown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Teardown").field("stops", &self.stop.is_some()).field("scratch", &self.scratch).finish()
+    }
+}
+
 pub trait Runtime {
-    /// Runs the agent to the end. `Err` only when the agent could not be started or driven
-    /// at all; a failed turn is an `Ok(Outcome)` with `AgentStatus::Failed`.
-    fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Outcome>;
+    /// Runs the agent to the end of its turn. `Err` only when the agent could not be started
+    /// or driven at all (what it started is stopped before `run` returns); a failed turn is an
+    /// `Ok` with `AgentStatus::Failed`.
+    fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Finished>;
 }
 
 /// Whether the agent's work tree is someone else's: a fork's head we will push to, or any pull
 /// request whose head is not `repo`'s own (or is gone). Such a tree configures nothing.
 pub fn untrusted_tree(fork_head: bool, pull: Option<&PullInfo>, repo: &str) -> bool {
     fork_head || pull.is_some_and(|p| p.is_fork || p.head_repo.as_deref().is_none_or(|r| !r.eq_ignore_ascii_case(repo)))
+}
+
+/// Where the install stage seeds what it prepared for this run (OpenCode's plugins): the
+/// config dir of the run's private XDG dirs under `scratch`.
+pub fn seed_dir(scratch: &Path) -> PathBuf {
+    opencode::config::xdg_dirs(scratch)[0].1.join("opencode")
 }
 
 /// The runtime the config asks for.
