@@ -98,17 +98,8 @@ pub struct Outcome {
 impl Outcome {
     /// A run that was cancelled before the runtime could say how its turn ended.
     pub fn cancelled() -> Self {
-        Self::ended(AgentStatus::Cancelled)
-    }
-
-    /// A turn that failed with `kind` (e.g. `APIError`) and nothing else to show.
-    pub fn failed(kind: &str, message: &str) -> Self {
-        Self::ended(AgentStatus::Failed { kind: kind.into(), message: message.into() })
-    }
-
-    fn ended(status: AgentStatus) -> Self {
         Self {
-            status,
+            status: AgentStatus::Cancelled,
             final_text: String::new(),
             todos: Vec::new(),
             child_sessions: Vec::new(),
@@ -227,6 +218,35 @@ pub fn for_config(config: &AgentConfig) -> Box<dyn Runtime + Send + Sync> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stop runs once, before the scratch dir goes; dropping does what `finish` does.
+    #[test]
+    fn a_teardown_stops_once_then_deletes_scratch_on_finish_or_drop() {
+        use std::sync::{Arc, Mutex};
+        for finish in [true, false] {
+            let scratch = tempfile::tempdir().unwrap();
+            let path = scratch.path().to_owned();
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let log = seen.clone();
+            let mut teardown = Teardown::stopping(move || log.lock().unwrap().push(path.exists())).deleting(scratch);
+            teardown.stop();
+            teardown.stop();
+            let path = teardown.scratch.as_ref().unwrap().path().to_owned();
+            assert!(path.exists(), "stop alone keeps the scratch dir");
+            if finish {
+                teardown.finish();
+            } else {
+                drop(teardown);
+            }
+            assert!(!path.exists(), "the scratch dir is still there (finish: {finish})");
+            assert_eq!(*seen.lock().unwrap(), [true], "stopped once, while the scratch dir was there");
+        }
+        // Never stopped by hand: dropping stops it.
+        let stopped = Arc::new(Mutex::new(false));
+        let flag = stopped.clone();
+        drop(Teardown::stopping(move || *flag.lock().unwrap() = true));
+        assert!(*stopped.lock().unwrap());
+    }
 
     #[test]
     fn fork_heads_and_foreign_pull_requests_are_untrusted() {
