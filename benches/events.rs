@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use nix::sys::resource::{UsageWho, getrusage};
 use serde_json::{Value, json};
-use sisyphus_action::runtime::api::{Api, Decoder, StreamNote};
-use sisyphus_action::runtime::completion::{Completion, Input, Limits};
-use sisyphus_action::runtime::events::Event;
+use sisyphus_action::runtime::opencode::api::{Api, Decoder, StreamNote};
+use sisyphus_action::runtime::opencode::completion::{Completion, Input, Limits};
 use sisyphus_action::runtime::opencode::event_of_run;
-use sisyphus_action::runtime::transcript::Transcript;
+use sisyphus_action::runtime::opencode::events::Event;
+use sisyphus_action::runtime::opencode::transcript::Transcript;
 
 const ROOT: &str = "ses_e042e21bbffe42n2VeflJCfS3T";
 
@@ -72,7 +72,7 @@ fn recorded_turn() -> Vec<Vec<u8>> {
     text.lines().map(|l| frame(&serde_json::from_str::<Value>(l).expect("jsonl")["event"])).collect()
 }
 
-/// What the driver does with one batch (as `opencode.rs`'s loop).
+/// What the driver does with one batch (as `runtime/opencode/mod.rs`'s loop).
 struct Driver {
     machine: Completion,
     transcript: Transcript,

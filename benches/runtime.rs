@@ -87,11 +87,14 @@ fn turn(bin: &Path, llm: &str, scenario: &str) -> (AgentStatus, RunStats, Durati
         },
         untrusted_tree: false,
         progress: None,
+        gha: Default::default(),
     };
     let stats = Arc::new(Mutex::new(RunStats::default()));
     let runtime = OpenCode { limits: None, stats: Some(stats.clone()) };
     let (cpu0, t0) = (cpu(), Instant::now());
-    let outcome = runtime.run(&request, &Cancel::new()).expect("run");
+    let finished = runtime.run(&request, &Cancel::new()).expect("run");
+    let outcome = finished.outcome;
+    finished.teardown.finish();
     let (cpu1, wall) = (cpu(), t0.elapsed());
     let stats = stats.lock().unwrap().clone();
     (outcome.status, stats, cpu1 - cpu0, wall)

@@ -446,7 +446,7 @@ async fn model_check(config: &Config) -> Check {
             json!({ "model": model, "max_tokens": 1, "messages": prompt }),
             "anthropic-api-key",
         ),
-        "openai" | crate::runtime::opencode_config::OPENAI_COMPATIBLE => {
+        "openai" | crate::runtime::opencode::config::OPENAI_COMPATIBLE => {
             let base = a.openai_base_url.as_deref().unwrap_or("https://api.openai.com/v1").trim_end_matches('/');
             (
                 format!("{base}/chat/completions"),

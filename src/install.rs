@@ -15,7 +15,7 @@
 //! Where: `<tool cache>/<tool>/<version>/<package>/`, with a `<package>.complete` file next to
 //! it once the install finished; that file is the record the run trusts, so a reused install
 //! costs no `opencode --version` (the runtime checks the version off the critical path).
-//! npm runs with the agent's allow-listed environment (`process::inherited_env`): no token, but
+//! npm runs with the agent's allow-listed environment (`isolation::env::agent_env`): no token, but
 //! the runner's proxy, CA and `npm_config_*` settings.
 
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 
 use crate::config::{AgentConfig, Config, RuntimeKind};
-use crate::runtime::process;
+use crate::isolation::env;
 
 /// A stalled registry must not hold the run until `timeout-minutes`.
 const INSTALL_LIMIT: Duration = Duration::from_secs(600);
@@ -402,7 +402,7 @@ pub fn start(config: &Config) -> Pending {
     let decision = decide(&config.agent, &cache, &Platform::current());
     let agent = config.agent.clone();
     let task = tokio::spawn(async move {
-        let env = process::inherited_env();
+        let env = env::agent_env(std::env::vars_os(), []);
         let binary = async {
             match decision? {
                 Decision::NotNeeded => Ok(None),

@@ -4,7 +4,7 @@
 //! `event → gate → context → prompt → runtime → publish → report`, with `preflight` (every
 //! input, the provider's key, the template, the work tree) between the gate and the first write.
 //! `doctor` runs the preflight and checks what needs the network, without acting.
-//! Side effects live at the edges only: `github` (the API), `publish::git`, `runtime`
+//! Side effects live at the edges only: `github` (the API), `git`, `runtime`
 //! (the agent process) and `gha` (workflow commands, outputs, summary).
 
 pub mod cancel;
@@ -16,8 +16,10 @@ pub mod dry_run;
 pub mod event;
 pub mod gate;
 pub mod gha;
+pub mod git;
 pub mod github;
 pub mod install;
+pub mod isolation;
 pub mod lifecycle;
 pub mod live_comment;
 pub mod mention;

@@ -19,13 +19,14 @@ use crate::event::{CommentKind, Trigger};
 use crate::gha::{self, Gha};
 use crate::github::reactions::{Content, Reaction, Target};
 use crate::github::{Client, GithubError, RetryPolicy};
+use crate::isolation::process;
 use crate::live_comment;
 use crate::progress;
 use crate::prompt::{self, PromptInput};
 use crate::publish::{self, Plan, Prepared, PublishInput, Published};
 use crate::report::{self, Failure, Footer};
 use crate::run::Conclusion;
-use crate::runtime::{self, AgentRequest, AgentStatus, Outcome, process};
+use crate::runtime::{self, AgentRequest, AgentStatus, Outcome, Teardown};
 
 /// How long we wait for a runtime to stop after cancellation before finishing without it.
 /// The runner kills us ~7.5 s after its SIGTERM; finishing on GitHub needs part of that.
@@ -261,7 +262,7 @@ async fn work(
         None => return cancelled(),
     };
     let untrusted_tree = untrusted_tree(&plan, trigger, &thread);
-    let hidden = match publish::credentials::hide(workdir) {
+    let hidden = match crate::isolation::credentials::hide(workdir) {
         Ok(hidden) => hidden,
         Err(e) => return fail("agent", &e.context("could not hide checkout's credentials")),
     };
@@ -276,9 +277,7 @@ async fn work(
             gha.warning(&format!("{e:#}"));
         }
     } else {
-        // Dropping `hidden` would restore them: leave them out (checkout's post step removes
-        // them anyway).
-        std::mem::forget(hidden);
+        hidden.discard();
         gha.warning("checkout's persisted credentials were not restored: a process the agent started is still running");
     }
     if let Some(local) = local {
@@ -331,19 +330,20 @@ async fn agent_then_publish(
         Err(e) => return (fail("agent", &anyhow::Error::from(e).context("cannot create the scratch dir")), true),
     };
     let agent_started = Instant::now();
-    let ran = {
+    let (ran, teardown) = {
         let _group = gha.group("agent");
-        run_agent(config, trigger, agent, scratch.path(), cancel, gha).await
+        run_agent(config, trigger, agent, scratch, cancel, gha).await
     };
-    // The runtime has stopped its own processes; what they left behind (a `setsid` daemon,
-    // OpenCode's detached bash commands) ends here, before anything uses the token.
+    // The runtime's own processes are stopped (its teardown's first half); what they left
+    // behind (a `setsid` daemon, OpenCode's detached bash commands) ends here, before anything
+    // uses the token.
     if let Err(survivors) = contain(cancel.is_cancelled()).await {
         let message = gha::redact(&format!("{survivors}; nothing was published"), &secrets);
         gha.error(&format!("containment failed: {message}"));
         let failure = Failure::new("containment", "survivors", &message);
         return (Ending { outcome: ran.ok(), published: None, failure: Some(failure) }, false);
     }
-    drop(scratch);
+    teardown.finish();
     let outcome = match ran {
         Ok(outcome) => outcome,
         Err(e) => return (fail("agent", &e), true),
@@ -409,16 +409,32 @@ fn cancelled() -> Ending {
     Ending::failed(Failure::new("cancel", "cancelled", "the run was cancelled"))
 }
 
+/// The agent's turn, and what is left to end (the scratch dir, at least; OpenCode's state and
+/// logs, deleted once containment is over). The runtime's processes are stopped by then.
+async fn run_agent(
+    config: &Config,
+    trigger: &Trigger,
+    agent: Agent,
+    scratch: tempfile::TempDir,
+    cancel: &Cancel,
+    gha: &Gha,
+) -> (Result<Outcome>, Teardown) {
+    match agent_turn(config, trigger, agent, scratch.path(), cancel, gha).await {
+        Ok(runtime::Finished { outcome, teardown }) => (Ok(outcome), teardown.deleting(scratch)),
+        Err(e) => (Err(e), Teardown::default().deleting(scratch)),
+    }
+}
+
 /// The agent runs on a blocking thread; cancellation reaches it through `cancel`, and we wait
 /// (bounded) for it to stop; containment (the caller's) ends whatever it left behind.
-async fn run_agent(
+async fn agent_turn(
     config: &Config,
     trigger: &Trigger,
     agent: Agent,
     scratch: &std::path::Path,
     cancel: &Cancel,
     gha: &Gha,
-) -> Result<Outcome> {
+) -> Result<runtime::Finished> {
     let request = AgentRequest {
         prompt: agent.prompt,
         workdir: config.github.workspace.clone(),
@@ -427,40 +443,37 @@ async fn run_agent(
         config: agent.installed.apply(&config.agent),
         untrusted_tree: agent.untrusted_tree,
         progress: agent.progress,
+        gha: gha.clone(),
     };
-    let config_dir = runtime::opencode_config::xdg_dirs(scratch)[0].1.join("opencode");
-    agent.installed.seed(&config_dir)?;
+    agent.installed.seed(&runtime::seed_dir(scratch))?;
     let runtime = runtime::for_config(&config.agent);
     let agent_cancel = cancel.clone();
     // The agent's output is untrusted: it must not be able to issue workflow commands.
     let _no_commands = gha.stop_commands();
-    let mut handle = tokio::task::spawn_blocking(move || runtime.run(&request, &agent_cancel));
+    let mut handle = tokio::task::spawn_blocking(move || {
+        let mut finished = runtime.run(&request, &agent_cancel)?;
+        // Stopped on the agent's thread, so that the bound on waiting after cancellation
+        // (`STOP_WAIT`) covers the server's stop too.
+        finished.teardown.stop();
+        Ok::<_, anyhow::Error>(finished)
+    });
     let joined = tokio::select! {
         joined = &mut handle => joined,
         _ = cancel.cancelled() => match tokio::time::timeout(STOP_WAIT, &mut handle).await {
             Ok(joined) => joined,
             Err(_) => {
                 tracing::warn!("the agent did not stop within {STOP_WAIT:?} of cancellation");
-                return Ok(stopped_outcome());
+                // Its thread still holds the teardown: it ends the server when the run returns.
+                return Ok(runtime::Finished::new(Outcome::cancelled()));
             }
         },
     };
-    let outcome = joined.map_err(|e| anyhow::anyhow!("the agent's thread failed: {e}"))??;
+    let mut finished = joined.map_err(|e| anyhow::anyhow!("the agent's thread failed: {e}"))??;
     // A cancelled job is cancelled, whatever the runtime managed to report in between.
-    Ok(if cancel.is_cancelled() && outcome.status == AgentStatus::Done { stopped_outcome() } else { outcome })
-}
-
-fn stopped_outcome() -> Outcome {
-    Outcome {
-        status: AgentStatus::Cancelled,
-        final_text: String::new(),
-        todos: Vec::new(),
-        child_sessions: Vec::new(),
-        usage: runtime::Usage::default(),
-        files_changed: Vec::new(),
-        session_id: None,
-        duration: Duration::ZERO,
+    if cancel.is_cancelled() && finished.outcome.status == AgentStatus::Done {
+        finished.outcome = Outcome::cancelled();
     }
+    Ok(finished)
 }
 
 /// `None` when cancelled first.

@@ -481,7 +481,7 @@ pub fn pin_file_inputs(config: &Config) -> Result<Config, InputError> {
         pinned.prompt_template_text = Some(text);
     }
     if let Some(input) = config.agent.opencode_config.as_deref().filter(|i| !i.trim().starts_with('{')) {
-        let value = crate::runtime::opencode_config::user_config(input, &config.github.workspace)
+        let value = crate::runtime::opencode::config::user_config(input, &config.github.workspace)
             .map_err(|e| InputError::new("opencode-config", format!("is unusable: {}", brief(&format!("{e:#}")))))?;
         pinned.agent.opencode_config = Some(value.to_string());
     }
@@ -489,7 +489,7 @@ pub fn pin_file_inputs(config: &Config) -> Result<Config, InputError> {
         pin_codex_config(codex, &config.github.workspace)?;
     }
     if let Some(input) = config.agent.omo_config.as_deref().filter(|i| !i.trim().starts_with('{')) {
-        let value = crate::runtime::omo::user_config(input, &config.github.workspace)
+        let value = crate::runtime::opencode::omo::user_config(input, &config.github.workspace)
             .map_err(|e| InputError::new("omo-config", format!("is unusable: {}", brief(&format!("{e:#}")))))?;
         pinned.agent.omo_config = Some(value.to_string());
     }
@@ -505,13 +505,13 @@ pub fn check_with(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Resu
     let workdir = config.github.workspace.as_path();
     let user =
         match &config.agent.opencode_config {
-            Some(input) => Some(crate::runtime::opencode_config::user_config(input, workdir).map_err(|e| {
+            Some(input) => Some(crate::runtime::opencode::config::user_config(input, workdir).map_err(|e| {
                 InputError::new("opencode-config", format!("is unusable: {}", brief(&format!("{e:#}"))))
             })?),
             None => None,
         };
     if let Some(input) = &config.agent.omo_config {
-        crate::runtime::omo::user_config(input, workdir)
+        crate::runtime::opencode::omo::user_config(input, workdir)
             .map_err(|e| InputError::new("omo-config", format!("is unusable: {}", brief(&format!("{e:#}")))))?;
     }
     if config.agent.runtime == RuntimeKind::OpenCode {
@@ -602,11 +602,11 @@ fn provider_key(config: &Config, user: Option<&Value>, env: &dyn Fn(&str) -> Opt
                 a.model
             ),
         ),
-        crate::runtime::opencode_config::OPENAI_COMPATIBLE if a.openai_base_url.is_none() => fail(
+        crate::runtime::opencode::config::OPENAI_COMPATIBLE if a.openai_base_url.is_none() => fail(
             "openai-base-url",
             format!("is empty, but the model `{}` names the OpenAI-compatible provider, which needs it", a.model),
         ),
-        "anthropic" | "openai" | crate::runtime::opencode_config::OPENAI_COMPATIBLE => Ok(()),
+        "anthropic" | "openai" | crate::runtime::opencode::config::OPENAI_COMPATIBLE => Ok(()),
         other => match PROVIDER_KEYS.iter().find(|(p, _)| *p == other) {
             Some((_, vars)) if vars.iter().any(|v| env(v).is_some()) => Ok(()),
             Some((_, vars)) => fail(

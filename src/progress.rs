@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::publish::text::defuse;
 use crate::report::human;
 use crate::runtime::Todo;
-use crate::runtime::events::{Event, Part, excerpt};
+use crate::runtime::opencode::events::{Event, Part, excerpt};
 
 /// Shortest spacing between two writes of the comment.
 pub const INTERVAL: Duration = Duration::from_secs(10);

@@ -12,7 +12,7 @@ use crate::event::Trigger;
 use crate::publish::Published;
 use crate::publish::text::defuse;
 use crate::run::Conclusion;
-use crate::runtime::events::{ErrorClass, classify};
+use crate::runtime::opencode::events::{ErrorClass, classify};
 use crate::runtime::{AgentStatus, Outcome, Todo};
 
 /// Hidden in every comment we post, so the gate never acts on our own comments.
@@ -83,7 +83,7 @@ pub fn advice(kind: &str, message: &str, model: &str) -> Option<String> {
     let (secret, input) = match provider {
         "anthropic" => ("ANTHROPIC_API_KEY", Some("anthropic-api-key")),
         "openai" => ("OPENAI_API_KEY", Some("openai-api-key")),
-        crate::runtime::opencode_config::OPENAI_COMPATIBLE => ("the endpoint's key", Some("openai-api-key")),
+        crate::runtime::opencode::config::OPENAI_COMPATIBLE => ("the endpoint's key", Some("openai-api-key")),
         _ => ("the provider's key", None),
     };
     Some(match (class, input) {
@@ -109,7 +109,7 @@ pub fn advice(kind: &str, message: &str, model: &str) -> Option<String> {
         (ErrorClass::Connection, _) => {
             let base = match provider {
                 "anthropic" => "`anthropic-base-url`",
-                "openai" | crate::runtime::opencode_config::OPENAI_COMPATIBLE => "`openai-base-url`",
+                "openai" | crate::runtime::opencode::config::OPENAI_COMPATIBLE => "`openai-base-url`",
                 _ => "the provider's `baseURL` in `opencode-config`",
             };
             format!(

@@ -44,10 +44,10 @@ impl Conclusion {
 }
 
 pub fn main() -> ExitCode {
-    hide_from_same_user();
+    crate::isolation::hide_from_same_user();
     // Every orphan the agent leaves is re-parented to us, so containment can end it before
     // the token is used (`lifecycle::contain`). Without it, containment is skipped: say so.
-    if let Err(e) = crate::runtime::process::become_subreaper() {
+    if let Err(e) = crate::isolation::process::become_subreaper() {
         eprintln!("warning: cannot become a child subreaper ({e}): processes the agent detaches may outlive it");
     }
     let cli = match Cli::try_parse() {
@@ -169,16 +169,6 @@ fn skip(config: &Config, gha: &Gha, reason: &str) -> Result<Conclusion> {
     gha::set_output(output, "triggered", "false")?;
     gha::set_output(output, "skip-reason", reason)?;
     Ok(Conclusion::Skipped)
-}
-
-/// The agent's tools run as our user, and `/proc/<our pid>/environ` holds the GitHub token (the
-/// action passes it to us in the environment). A non-dumpable process's `/proc` entries belong
-/// to root, so nothing the agent runs can read our environment or memory. Children start
-/// dumpable again after `exec`, which is fine: their environment is built without the token.
-fn hide_from_same_user() {
-    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
-        eprintln!("warning: cannot make the process non-dumpable ({e}); same-user processes may read its environment");
-    }
 }
 
 pub(crate) fn init_logging(actions: bool) {

@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use super::git::Git;
 use super::room::{self, Room};
 use super::{Plan, Published, hand_over};
 use crate::config::Config;
 use crate::context::Thread;
+use crate::git::Git;
 
 /// A local run's own repository; removed on drop.
 pub struct LocalClone {

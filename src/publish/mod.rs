@@ -7,8 +7,6 @@
 //! into `Published::notes` in plain words; the reply is the report stage's.
 
 mod clone;
-pub mod credentials;
-mod git;
 pub mod guard;
 mod plan;
 pub mod pr;
@@ -22,6 +20,7 @@ use anyhow::{Context as _, Result, bail};
 use crate::config::Config;
 use crate::context::Thread;
 use crate::event::Trigger;
+use crate::git;
 use crate::github::Client;
 use crate::runtime::Outcome;
 use crate::secrets;

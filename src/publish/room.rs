@@ -13,8 +13,8 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::git::Git;
 use crate::config::Config;
+use crate::git::Git;
 
 /// The remote name inside the clean room: the promisor remote blob-less fetches need.
 const REMOTE: &str = "origin";

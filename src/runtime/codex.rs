@@ -23,10 +23,11 @@ use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, waitid};
 
 use super::codex_events::{self, CodexEvent, CodexRun, Progress, parse_line};
-use super::{AgentRequest, AgentStatus, Outcome, Runtime, codex_config, process, server};
+use super::opencode::server;
+use super::{AgentRequest, AgentStatus, Finished, Outcome, Runtime, codex_config};
 use crate::cancel::{Cancel, CancelReason};
 use crate::config::{CodexSettings, DEFAULT_CODEX_VERSION, RuntimeKind};
-use crate::gha::Gha;
+use crate::isolation::process;
 
 /// SIGTERM → SIGKILL grace for the CLI's process group (the runner kills ~7.5 s after its own
 /// SIGTERM, and we still have to report after this).
@@ -54,12 +55,13 @@ enum Note {
 }
 
 impl Runtime for Codex {
-    fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Outcome> {
+    fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Finished> {
         let settings = match &request.config.runtime {
             RuntimeKind::Codex(settings) => settings.clone(),
             _ => CodexSettings { version: DEFAULT_CODEX_VERSION.into(), path: None, config: None },
         };
-        run(request, &settings, cancel)
+        // The CLI is stopped before `run` returns: nothing is left for a teardown.
+        run(request, &settings, cancel).map(Finished::new)
     }
 }
 
@@ -149,7 +151,7 @@ fn run(request: &AgentRequest, settings: &CodexSettings, cancel: &Cancel) -> Res
     });
 
     let deadline = started + request.config.timeout;
-    let gha = Gha::new(std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"));
+    let gha = &request.gha;
     let mut fold = CodexRun::default();
     let (mut exited, mut closed) = (false, false);
     let mut exit_by: Option<Instant> = None;
@@ -367,6 +369,7 @@ mod tests {
             },
             untrusted_tree: false,
             progress: None,
+            gha: Default::default(),
         }
     }
 
@@ -380,7 +383,7 @@ mod tests {
             d = dump.display()
         );
         let req = fake_cli(dir.path(), &script);
-        let outcome = Codex.run(&req, &Cancel::new()).unwrap();
+        let outcome = Codex.run(&req, &Cancel::new()).unwrap().outcome;
         assert_eq!(outcome.status, AgentStatus::Done);
         assert_eq!(outcome.usage.output_tokens, 2);
         let dump = std::fs::read_to_string(dump).unwrap();
@@ -400,7 +403,7 @@ mod tests {
         let script = "echo '{\"type\":\"item.completed\",\"item\":{\"type\":\"agent_message\",\"text\":\"done\"}}'; \
                       echo '{\"type\":\"turn.completed\",\"usage\":{}}'; exec sleep 300";
         let started = Instant::now();
-        let outcome = Codex.run(&fake_cli(dir.path(), script), &Cancel::new()).unwrap();
+        let outcome = Codex.run(&fake_cli(dir.path(), script), &Cancel::new()).unwrap().outcome;
         assert_eq!(outcome.status, AgentStatus::Done);
         assert_eq!(outcome.final_text, "done");
         let took = started.elapsed();
@@ -412,7 +415,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let script =
             "echo '{\"type\":\"thread.started\",\"thread_id\":\"t1\"}'; echo 'boom: out of memory' >&2; exit 3";
-        let outcome = Codex.run(&fake_cli(dir.path(), script), &Cancel::new()).unwrap();
+        let outcome = Codex.run(&fake_cli(dir.path(), script), &Cancel::new()).unwrap().outcome;
         match &outcome.status {
             AgentStatus::Failed { kind, message } => {
                 assert_eq!(kind, "CodexDied");

@@ -5,7 +5,7 @@
 //! workspace-write sandbox with `/tmp` and `$TMPDIR` *not* writable (the work tree and nothing
 //! else), then the user's `codex-config` (TOML or JSON) merged on top, then the headless rule
 //! the user cannot switch off: no approval is ever asked (nobody is there to give it).
-//! Environment: the agent's allow-list (`process::agent_env`) plus `CODEX_HOME` and the one
+//! Environment: the agent's allow-list (`isolation::env::agent_env`) plus `CODEX_HOME` and the one
 //! key variable the provider's `env_key` names (the CLI reads no other key).
 //!
 //! Only values here; running the CLI is `codex.rs`'s job.
@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Map, Value, json};
 
-use super::opencode_config::deep_merge;
-use super::process;
+use super::opencode::config::deep_merge;
 use crate::config::{AgentConfig, CodexSettings};
+use crate::isolation::env::{agent_env, forbidden};
 
 /// The provider we define in the generated config.
 pub const PROVIDER: &str = "sisyphus";
@@ -125,17 +125,13 @@ pub fn env(
     codex_home: &Path,
 ) -> BTreeMap<OsString, OsString> {
     let parent: Vec<(OsString, OsString)> = parent.into_iter().collect();
-    let mut env = process::agent_env(parent.iter().cloned());
-    env.insert("CODEX_HOME".into(), codex_home.into());
-    if let Some(var) = key_var(config).filter(|v| !process::forbidden(v)) {
+    let key = key_var(config).filter(|v| !forbidden(v)).and_then(|var| {
         let ours = (var == KEY_VAR).then(|| agent.openai_api_key.clone()).flatten();
         let value =
-            ours.map(OsString::from).or_else(|| parent.iter().find(|(k, _)| *k == *var).map(|(_, v)| v.clone()));
-        if let Some(value) = value {
-            env.insert(var.into(), value);
-        }
-    }
-    env
+            ours.map(OsString::from).or_else(|| parent.iter().find(|(k, _)| *k == *var).map(|(_, v)| v.clone()))?;
+        Some((var.into(), value))
+    });
+    agent_env(parent.iter().cloned(), [("CODEX_HOME".into(), codex_home.into())].into_iter().chain(key))
 }
 
 /// JSON → the TOML text the CLI reads. Objects are tables; `null`s were removed by the merge

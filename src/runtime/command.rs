@@ -2,7 +2,7 @@
 //!
 //! The prompt is written to a file named by `$SISYPHUS_PROMPT_FILE`; the last non-empty
 //! paragraph of stdout is the final text; exit 0 is done, anything else failed. The child
-//! gets the agent's allow-listed environment (`process::agent_env`: never `GITHUB_TOKEN`,
+//! gets the agent's allow-listed environment (`isolation::env::agent_env`: never `GITHUB_TOKEN`,
 //! `GH_TOKEN` or `INPUT_*`: pushing and commenting are ours) and its own process group, stopped
 //! on timeout or cancellation (SIGTERM, then SIGKILL after a grace period). Its stdout and
 //! stderr both come through us: stderr lines are logged redacted and kept whole in
@@ -10,8 +10,11 @@
 //!
 //! It does not stream progress or count tokens: a plain command has neither.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::unix::process::CommandExt as _;
+use std::path::Path;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -20,8 +23,10 @@ use anyhow::{Context as _, Result};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, waitid};
 
-use super::{AgentRequest, AgentStatus, Outcome, Runtime, Usage, process};
+use super::{AgentRequest, AgentStatus, Finished, Outcome, Runtime, Usage};
 use crate::cancel::Cancel;
+use crate::isolation::env::agent_env;
+use crate::isolation::process;
 
 /// Time the agent gets between SIGTERM and SIGKILL. The runner itself sends SIGKILL ~7.5 s
 /// after its SIGTERM, and we still have to finish on GitHub after this.
@@ -37,6 +42,36 @@ pub struct CommandRuntime {
     pub command: String,
 }
 
+/// The CLI's environment: the agent's allow-list, then where the prompt is and what the run is,
+/// then the model keys (the agent's to use; never the GitHub token).
+fn env(
+    parent: impl IntoIterator<Item = (OsString, OsString)>,
+    request: &AgentRequest,
+    prompt_file: &Path,
+) -> BTreeMap<OsString, OsString> {
+    let ours: [(&str, OsString); 4] = [
+        ("SISYPHUS_PROMPT_FILE", prompt_file.into()),
+        ("SISYPHUS_WORKDIR", request.workdir.clone().into()),
+        ("SISYPHUS_TITLE", request.title.clone().into()),
+        ("SISYPHUS_MODEL", request.config.model.clone().into()),
+    ];
+    let keys = model_keys(request).map(|(name, value)| (name, value.into()));
+    agent_env(parent, ours.into_iter().chain(keys).map(|(name, value)| (name.into(), value)))
+}
+
+/// The model settings the config holds, by the variable each goes in.
+fn model_keys(request: &AgentRequest) -> impl Iterator<Item = (&'static str, &String)> {
+    let c = &request.config;
+    [
+        ("ANTHROPIC_API_KEY", &c.anthropic_api_key),
+        ("ANTHROPIC_BASE_URL", &c.anthropic_base_url),
+        ("OPENAI_API_KEY", &c.openai_api_key),
+        ("OPENAI_BASE_URL", &c.openai_base_url),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value.as_ref()?)))
+}
+
 enum Event {
     /// The child exited; it is not reaped yet (the waiter only watches), so its pid and group
     /// id stay ours until we reap it.
@@ -45,7 +80,7 @@ enum Event {
 }
 
 impl Runtime for CommandRuntime {
-    fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Outcome> {
+    fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Finished> {
         let started = Instant::now();
         let prompt_file = request.scratch.join("prompt.md");
         std::fs::write(&prompt_file, &request.prompt)
@@ -57,32 +92,14 @@ impl Runtime for CommandRuntime {
             .arg(&self.command)
             .current_dir(&request.workdir)
             .env_clear()
-            .envs(process::inherited_env())
-            .env("SISYPHUS_PROMPT_FILE", &prompt_file)
-            .env("SISYPHUS_WORKDIR", &request.workdir)
-            .env("SISYPHUS_TITLE", &request.title)
-            .env("SISYPHUS_MODEL", &request.config.model)
+            .envs(env(std::env::vars_os(), request, &prompt_file))
             .stdin(Stdio::null())
             // Both piped through us: nothing the agent prints reaches the job log unguarded.
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        // The model keys are the agent's to use (never the GitHub token).
-        let keys = [
-            ("ANTHROPIC_API_KEY", &request.config.anthropic_api_key),
-            ("ANTHROPIC_BASE_URL", &request.config.anthropic_base_url),
-            ("OPENAI_API_KEY", &request.config.openai_api_key),
-            ("OPENAI_BASE_URL", &request.config.openai_base_url),
-        ];
-        let mut secrets = Vec::new();
-        for (name, value) in keys {
-            if let Some(value) = value {
-                command.env(name, value);
-                if name.ends_with("_KEY") {
-                    secrets.push(value.clone());
-                }
-            }
-        }
+        let secrets: Vec<String> =
+            model_keys(request).filter(|(name, _)| name.ends_with("_KEY")).map(|(_, v)| v.clone()).collect();
         let mut child = command.spawn().with_context(|| format!("cannot start `sh -c {}`", self.command))?;
         let group = process::pid_of(&child);
 
@@ -132,7 +149,7 @@ impl Runtime for CommandRuntime {
         // the caller's containment (`process::end_descendants`).
         let _ = killpg(group, Signal::SIGKILL);
         let stdout = out_rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
-        Ok(Outcome {
+        Ok(Finished::new(Outcome {
             status,
             final_text: last_paragraph(&stdout),
             todos: Vec::new(),
@@ -141,7 +158,7 @@ impl Runtime for CommandRuntime {
             files_changed: Vec::new(),
             session_id: None,
             duration: started.elapsed(),
-        })
+        }))
     }
 }
 
@@ -250,6 +267,7 @@ mod tests {
             config,
             untrusted_tree: false,
             progress: None,
+            gha: Default::default(),
         };
         (CommandRuntime { command: command.into() }, request)
     }
@@ -265,7 +283,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cmd = r#"echo noise; echo; cat "$SISYPHUS_PROMPT_FILE"; echo " in $(basename "$PWD") token=${GITHUB_TOKEN:-none} input=${INPUT_GITHUB_TOKEN:-none}""#;
         let (rt, req) = request(dir.path(), cmd, Duration::from_secs(10));
-        let outcome = rt.run(&req, &Cancel::new()).unwrap();
+        let outcome = rt.run(&req, &Cancel::new()).unwrap().outcome;
         assert_eq!(outcome.status, AgentStatus::Done);
         let name = dir.path().file_name().unwrap().to_string_lossy().to_string();
         assert_eq!(outcome.final_text, format!("fix the flaky test in {name} token=none input=none"));
@@ -278,7 +296,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (rt, req) =
             request(dir.path(), "echo oops >&2; echo '::warning::injected' >&2; echo fine", Duration::from_secs(10));
-        let outcome = rt.run(&req, &Cancel::new()).unwrap();
+        let outcome = rt.run(&req, &Cancel::new()).unwrap().outcome;
         assert_eq!(outcome.status, AgentStatus::Done);
         assert_eq!(outcome.final_text, "fine");
         // The relay thread may still be writing when the agent's exit is seen.
@@ -294,7 +312,7 @@ mod tests {
     fn nonzero_exit_fails() {
         let dir = tempfile::tempdir().unwrap();
         let (rt, req) = request(dir.path(), "echo half done; exit 3", Duration::from_secs(10));
-        let outcome = rt.run(&req, &Cancel::new()).unwrap();
+        let outcome = rt.run(&req, &Cancel::new()).unwrap().outcome;
         assert_eq!(
             outcome.status,
             AgentStatus::Failed {
@@ -312,7 +330,7 @@ mod tests {
         let cmd = format!("(sleep 2; touch {}) & sleep 30", marker.display());
         let (rt, req) = request(dir.path(), &cmd, Duration::from_millis(300));
         let started = Instant::now();
-        let outcome = rt.run(&req, &Cancel::new()).unwrap();
+        let outcome = rt.run(&req, &Cancel::new()).unwrap().outcome;
         assert_eq!(outcome.status, AgentStatus::TimedOut);
         assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
         std::thread::sleep(Duration::from_millis(2500));
@@ -331,7 +349,7 @@ mod tests {
             c.cancel(CancelReason::Signal);
         });
         let started = Instant::now();
-        let outcome = rt.run(&req, &cancel).unwrap();
+        let outcome = rt.run(&req, &cancel).unwrap().outcome;
         assert_eq!(outcome.status, AgentStatus::Cancelled);
         let took = started.elapsed();
         assert!(took >= GRACE && took < GRACE + Duration::from_secs(3), "{took:?}");

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use git_repo::{Repos, git, git_cmd};
-use sisyphus_action::publish::credentials::hide;
+use sisyphus_action::isolation::credentials::hide;
 
 /// `base64("x-access-token:ghs_credsTestToken4242")`, as checkout writes it.
 const BASIC: &str = "eC1hY2Nlc3MtdG9rZW46Z2hzX2NyZWRzVGVzdFRva2VuNDI0Mg==";
@@ -193,6 +193,21 @@ fn dropping_without_restore_puts_everything_back() {
     assert_eq!(fs::read(v6.config()).unwrap(), config_before);
     assert!(v6.creds.is_file());
     assert_eq!(config_matching(&v6.repos.work, "extraheader").matches(BASIC).count(), 2);
+}
+
+/// When a process the agent started survives, the credentials stay out for good: nothing is
+/// written back, now or when the value would have dropped.
+#[test]
+fn discarded_credentials_stay_out_of_every_file() {
+    let v6 = V6::new();
+    git(&v6.repos.work, &["config", "--local", KEY, &header()]);
+
+    let hidden = hide(&v6.repos.work).unwrap();
+    assert_eq!(hidden.count(), 4);
+    hidden.discard();
+    assert!(!v6.creds.exists(), "the credentials file came back");
+    assert_eq!(config_matching(&v6.repos.work, "extraheader"), "");
+    assert_eq!(files_with_token(&[v6.repos.root.path()]), Vec::<PathBuf>::new());
 }
 
 #[test]

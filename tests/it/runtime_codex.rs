@@ -93,6 +93,7 @@ fn request(s: &Setup, scenario: &str, timeout: Duration) -> AgentRequest {
         config,
         untrusted_tree: false,
         progress: None,
+        gha: Default::default(),
     }
 }
 
@@ -116,7 +117,7 @@ fn processes_of(scratch: &Path) -> Vec<String> {
 fn run(s: &Setup, req: &AgentRequest, cancel: &Cancel) -> Outcome {
     let _ = tracing_subscriber::fmt().with_test_writer().with_max_level(tracing::Level::INFO).try_init();
     let started = Instant::now();
-    let outcome = Codex.run(req, cancel).unwrap_or_else(|e| panic!("run failed: {e:#}"));
+    let outcome = Codex.run(req, cancel).unwrap_or_else(|e| panic!("run failed: {e:#}")).outcome;
     eprintln!("run: {:?} in {:?}", outcome.status, started.elapsed());
     assert_eq!(processes_of(&s.scratch), Vec::<String>::new(), "processes left behind");
     if std::env::var_os("RECORD_CODEX_FIXTURES").is_some() {

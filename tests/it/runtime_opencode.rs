@@ -18,7 +18,7 @@ use fake_llm::FakeLlm;
 use opencode::{Slot, opencode_bin};
 use sisyphus_action::cancel::{Cancel, CancelReason};
 use sisyphus_action::config::{AgentConfig, RuntimeKind};
-use sisyphus_action::runtime::completion::Limits;
+use sisyphus_action::runtime::opencode::completion::Limits;
 use sisyphus_action::runtime::opencode::{OpenCode, RunStats};
 use sisyphus_action::runtime::{AgentRequest, AgentStatus, Outcome, Runtime};
 
@@ -85,6 +85,7 @@ fn request(s: &Setup, scenario: &str, tweak: impl FnOnce(&mut AgentConfig)) -> A
         config,
         untrusted_tree: false,
         progress: None,
+        gha: Default::default(),
     }
 }
 
@@ -120,16 +121,19 @@ fn run_stats(s: &Setup, req: &AgentRequest, limits: Option<Limits>, cancel: &Can
     let _ = tracing_subscriber::fmt().with_test_writer().with_max_level(tracing::Level::INFO).try_init();
     let started = Instant::now();
     let stats = Arc::new(Mutex::new(RunStats::default()));
-    let outcome = OpenCode { limits, stats: Some(stats.clone()) }.run(req, cancel).unwrap_or_else(|e| {
+    let finished = OpenCode { limits, stats: Some(stats.clone()) }.run(req, cancel).unwrap_or_else(|e| {
         let log = std::fs::read_to_string(s.scratch.join("opencode/server.log")).unwrap_or_default();
         panic!("run failed: {e:#}\nserver log tail:\n{}", tail(&log))
     });
+    // What the lifecycle does before containment: the server stops with the teardown.
+    let outcome = finished.outcome;
+    finished.teardown.finish();
     if let Some(keep) = std::env::var_os("RUNTIME_TEST_KEEP_LOGS") {
         let to = Path::new(&keep).join(format!("{}.log", req.title.replace(' ', "-")));
         let _ = std::fs::copy(s.scratch.join("opencode/server.log"), to);
     }
     eprintln!("run: {:?} in {:?} (agent {:?})", outcome.status, started.elapsed(), outcome.duration);
-    // The runtime returns only once its processes are gone: none may be left at this point.
+    // The teardown returns only once the runtime's processes are gone: none may be left here.
     // Whether they would have gone by themselves a little later tells a slow death from a leak.
     let left = processes_of(&s.scratch);
     if !left.is_empty() {

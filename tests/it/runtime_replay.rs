@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sisyphus_action::cancel::CancelReason;
-use sisyphus_action::runtime::completion::{Action, Completion, Input, Limits, Snapshot};
-use sisyphus_action::runtime::events::{Event, Status};
-use sisyphus_action::runtime::sse::Parser;
+use sisyphus_action::runtime::opencode::completion::{Action, Completion, Input, Limits, Snapshot};
+use sisyphus_action::runtime::opencode::events::{Event, Status};
+use sisyphus_action::runtime::opencode::sse::Parser;
 use sisyphus_action::runtime::{AgentStatus, Todo};
 
 fn fixture(name: &str) -> String {

@@ -29,7 +29,7 @@ const USERS_OMO: &str = "// the runner user's own config\n{\"telemetry\": true}\
 fn tool_cache() -> Option<PathBuf> {
     let cache = std::env::var_os("SISYPHUS_TOOL_CACHE")
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/tool-cache"), PathBuf::from);
-    let env = sisyphus_action::runtime::process::inherited_env();
+    let env = sisyphus_action::isolation::env::agent_env(std::env::vars_os(), []);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let installed = rt.block_on(async {
         let omo = install::oh_my_opencode(&cache, DEFAULT_OMO_VERSION);

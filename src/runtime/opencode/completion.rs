@@ -1,5 +1,5 @@
 //! When is the agent really done? A pure state machine: fed OpenCode events, API snapshots,
-//! clock ticks and cancellation, it answers with actions for the driver (`opencode.rs`) to
+//! clock ticks and cancellation, it answers with actions for the driver (`opencode/mod.rs`) to
 //! perform. No I/O and no clock of its own (every input carries `now`), so the recorded event
 //! streams replay through it in tests exactly as they happened.
 //!
@@ -36,8 +36,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::events::{Event, Part, Status, classify};
-use super::{AgentStatus, Todo};
 use crate::cancel::CancelReason;
+use crate::runtime::{AgentStatus, Todo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Todo;
+use crate::runtime::Todo;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {

@@ -29,22 +29,6 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::secrets;
 
-/// Variables of our own environment a git child may see: how to reach the network, which CAs
-/// to trust. Everything else is dropped.
-const PASSED_ENV: &[&str] = &[
-    "PATH",
-    "http_proxy",
-    "https_proxy",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-];
-
 /// What a finished git command printed.
 #[derive(Debug)]
 pub struct Output {
@@ -129,7 +113,7 @@ impl Git {
     fn command(&self, args: &[&str], authed: bool) -> Command {
         let mut cmd = Command::new("git");
         cmd.env_clear();
-        for var in PASSED_ENV {
+        for var in crate::isolation::env::GIT_PASSED {
             if let Some(value) = std::env::var_os(var) {
                 cmd.env(var, value);
             }

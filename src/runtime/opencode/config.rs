@@ -2,7 +2,7 @@
 //! shell. Config: the model, provider settings from the inputs, thinking-budget variants, the
 //! user's `opencode-config` deep-merged on top, and then the headless safety rules, which the
 //! user cannot switch off (nobody is there to answer a prompt). Environment: the agent's
-//! allow-list (`process::agent_env`), so the GitHub token and the action's inputs never reach
+//! allow-list (`isolation::env::agent_env`), so the GitHub token and the action's inputs never reach
 //! the agent, plus the server's own settings.
 //!
 //! This module only computes values; starting the server is `server.rs`'s job.
@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Map, Value, json};
 
-use super::process;
 use crate::config::AgentConfig;
+use crate::isolation::env;
 
 /// Provider id we give an OpenAI-compatible endpoint from `openai-base-url`.
 pub const OPENAI_COMPATIBLE: &str = "openai-compatible";
@@ -161,7 +161,8 @@ pub fn server_env(
     scratch: &Path,
     untrusted_tree: bool,
 ) -> BTreeMap<OsString, OsString> {
-    let mut env = process::agent_env(parent);
+    // A caller's OPENCODE_CONFIG / OPENCODE_PERMISSION would override what we decide here.
+    let parent = parent.into_iter().filter(|(k, _)| !OVERRIDDEN.iter().any(|o| k == o));
     let ours: [(&str, &str); 8] = [
         ("OPENCODE_CONFIG_CONTENT", config_json),
         ("OPENCODE_SERVER_PASSWORD", password),
@@ -172,21 +173,14 @@ pub fn server_env(
         ("OPENCODE_DISABLE_LSP_DOWNLOAD", "1"),
         ("OMO_DISABLE_POSTHOG", "1"),
     ];
-    for (k, v) in ours {
-        env.insert(k.into(), v.into());
-    }
-    // A caller's OPENCODE_CONFIG / OPENCODE_PERMISSION would override what we just decided.
-    env.remove(&OsString::from("OPENCODE_CONFIG"));
-    env.remove(&OsString::from("OPENCODE_PERMISSION"));
-    env.remove(&OsString::from("OPENCODE_DISABLE_PROJECT_CONFIG"));
-    if untrusted_tree {
-        env.insert("OPENCODE_DISABLE_PROJECT_CONFIG".into(), "1".into());
-    }
-    for (k, v) in xdg_dirs(scratch) {
-        env.insert(k.into(), v.into());
-    }
-    env
+    let ours = ours.into_iter().map(|(k, v)| (k.into(), v.into()));
+    let project = untrusted_tree.then(|| ("OPENCODE_DISABLE_PROJECT_CONFIG".into(), "1".into()));
+    let dirs = xdg_dirs(scratch).into_iter().map(|(k, v)| (k.into(), v.into()));
+    env::agent_env(parent, ours.chain(project).chain(dirs))
 }
+
+/// What the server would read instead of what we decide: never inherited.
+const OVERRIDDEN: [&str; 3] = ["OPENCODE_CONFIG", "OPENCODE_PERMISSION", "OPENCODE_DISABLE_PROJECT_CONFIG"];
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
-use super::opencode_config::deep_merge;
+use super::config::deep_merge;
 use crate::config::AgentConfig;
 
 /// Appended to Sisyphus's own prompt: what a headless run in Actions means. The action

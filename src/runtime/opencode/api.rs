@@ -2,7 +2,7 @@
 //! Basic auth, no proxy (a `*_PROXY` variable must not reroute 127.0.0.1), bounded timeouts on
 //! every call except the event stream, which a reader thread follows into a channel.
 //!
-//! Only requests; deciding what to request is `completion.rs`'s and `opencode.rs`'s business.
+//! Only requests; deciding what to request is `completion.rs`'s and `mod.rs`'s business.
 
 use std::collections::HashSet;
 use std::io::Read as _;
@@ -14,10 +14,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
-use super::Todo;
 use super::completion::Snapshot;
 use super::events::{DeltaEvent, Event, peek_kind, todos_from};
 use super::sse::Parser;
+use crate::runtime::Todo;
 
 /// What the event-stream reader thread sends.
 #[derive(Debug)]

@@ -1,5 +1,4 @@
-//! The agent's processes: the one place that knows how to start them (own process group, the
-//! allow-listed environment), how to stop a group (SIGTERM, grace, SIGKILL) and how to end
+//! The agent's processes: the one place that knows how to start them (own process group), how to stop a group (SIGTERM, grace, SIGKILL) and how to end
 //! everything the agent left behind once its turn is over.
 //!
 //! Why a module of its own: the agent (OpenCode or a `command` CLI) is untrusted. It runs shell
@@ -11,11 +10,9 @@
 //! that none can fork while we kill — until `/proc` shows none is left. Publishing (which uses
 //! the token) starts only after that.
 //!
-//! Both runtimes and `opencode --version` take their environment from `agent_env`: the agent
-//! never gets the GitHub token, an action input or a runner credential.
+//! What environment those processes get is `env.rs`'s.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ffi::OsString;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -23,100 +20,6 @@ use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
-
-/// Variables passed by exact name: what a shell, a compiler or a package manager needs.
-const PASS_EXACT: &[&str] = &[
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "LANG",
-    "LANGUAGE",
-    "TERM",
-    "TZ",
-    "TMPDIR",
-    "CI",
-    "RUNNER_OS",
-    "RUNNER_ARCH",
-    "RUNNER_TEMP",
-    "XDG_CONFIG_HOME",
-    "XDG_CACHE_HOME",
-    "XDG_DATA_HOME",
-    "XDG_STATE_HOME",
-    // Corporate networks: the agent must reach its model through the same proxy and CAs as we do.
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "NODE_EXTRA_CA_CERTS",
-    // Memory limits and the like for OpenCode's runtime and the agent's tools.
-    "NODE_OPTIONS",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    // A model credential on purpose (Bedrock with temporary credentials), despite its name.
-    "AWS_SESSION_TOKEN",
-];
-
-/// Variables passed by prefix: locale, OpenCode's own settings and the model providers' keys
-/// and endpoints.
-const PASS_PREFIX: &[&str] = &[
-    "LC_",
-    "OPENCODE_",
-    "ANTHROPIC_",
-    "OPENAI_",
-    "AWS_",
-    "GOOGLE_",
-    "GEMINI_",
-    "OPENROUTER_",
-    "AZURE_",
-    "MISTRAL_",
-    "GROQ_",
-    "DEEPSEEK_",
-    "XAI_",
-    "ZHIPU_",
-    "OLLAMA_",
-    // npm's own settings (registry, proxy, CA, cache), for installs and the agent's npm alike;
-    // an auth token among them is still refused by `forbidden`.
-    "npm_config_",
-    "NPM_CONFIG_",
-];
-
-/// Never passed, whatever the lists above say: GitHub's and the runner's credentials, the
-/// action's inputs (which hold the token), and anything named like a token that is not a
-/// model credential listed by exact name.
-pub fn forbidden(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    let token_like = upper.contains("TOKEN") && !PASS_EXACT.contains(&name);
-    upper.starts_with("GITHUB_")
-        || upper.starts_with("GH_")
-        || upper.starts_with("INPUT_")
-        || upper.starts_with("ACTIONS_")
-        || (upper.starts_with("RUNNER_") && !PASS_EXACT.contains(&name))
-        || token_like
-}
-
-/// Whether `name` may reach the agent.
-pub fn allowed(name: &str) -> bool {
-    !forbidden(name) && (PASS_EXACT.contains(&name) || PASS_PREFIX.iter().any(|p| name.starts_with(p)))
-}
-
-/// The allow-listed part of `parent`: the agent's whole inherited environment (callers add
-/// their own variables on top, and must `env_clear` first).
-pub fn agent_env(parent: impl IntoIterator<Item = (OsString, OsString)>) -> BTreeMap<OsString, OsString> {
-    parent.into_iter().filter(|(k, _)| k.to_str().is_some_and(allowed)).collect()
-}
-
-/// Our own environment, allow-listed.
-pub fn inherited_env() -> BTreeMap<OsString, OsString> {
-    agent_env(std::env::vars_os())
-}
 
 /// The pid of a child we started, as a `Pid` (its process group id too, when it was started
 /// with `process_group(0)`).
@@ -396,60 +299,13 @@ mod tests {
         assert!(parse_stat("garbage").is_none());
     }
 
-    #[test]
-    fn env_allow_list_keeps_what_tools_need_and_no_credential() {
-        let parent = [
-            ("PATH", "/bin"),
-            ("HOME", "/h"),
-            ("LC_ALL", "C.UTF-8"),
-            ("HTTPS_PROXY", "http://proxy:3128"),
-            ("no_proxy", "localhost"),
-            ("NODE_EXTRA_CA_CERTS", "/ca.pem"),
-            ("ANTHROPIC_API_KEY", "sk"),
-            ("AWS_SESSION_TOKEN", "aws"),
-            ("RUNNER_TEMP", "/t"),
-            ("GITHUB_TOKEN", "ghp_x"),
-            ("GH_TOKEN", "ghp_y"),
-            ("GH_ENTERPRISE_TOKEN", "ghp_e"),
-            ("INPUT_GITHUB_TOKEN", "ghp_z"),
-            ("INPUT_GITHUB-TOKEN", "ghp_z"),
-            ("INPUT_MODEL", "m"),
-            ("input_lower", "m"),
-            ("ACTIONS_RUNTIME_TOKEN", "t"),
-            ("ACTIONS_ID_TOKEN_REQUEST_URL", "u"),
-            ("RUNNER_TRACKING_ID", "r"),
-            ("NODE_AUTH_TOKEN", "npm"),
-            ("OPENAI_SESSION_TOKEN", "o"),
-            ("OPENCODE_GITHUB_TOKEN", "o"),
-            ("GITHUB_WORKSPACE", "/w"),
-            ("RANDOM_SECRET", "s"),
-        ]
-        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
-        let env = agent_env(parent);
-        let keys: Vec<&str> = env.keys().filter_map(|k| k.to_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "ANTHROPIC_API_KEY",
-                "AWS_SESSION_TOKEN",
-                "HOME",
-                "HTTPS_PROXY",
-                "LC_ALL",
-                "NODE_EXTRA_CA_CERTS",
-                "PATH",
-                "RUNNER_TEMP",
-                "no_proxy"
-            ]
-        );
-    }
-
     /// Runs `end_descendants_inner` in a child test process, which becomes a subreaper and
     /// then ends its own descendants: doing either here would touch other tests' children.
     #[test]
     fn the_kill_loop_ends_a_tree_that_escapes_and_keeps_forking() {
         let exe = std::env::current_exe().unwrap();
         let out = std::process::Command::new(exe)
-            .args(["--exact", "runtime::process::tests::end_descendants_inner", "--ignored", "--nocapture"])
+            .args(["--exact", "isolation::process::tests::end_descendants_inner", "--ignored", "--nocapture"])
             .args(["--test-threads=1"])
             .env("SISYPHUS_KILL_LOOP_TEST", "1")
             .output()

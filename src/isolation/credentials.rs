@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::git::Git;
+use crate::git::Git;
 
 /// Config keys that carry a header (checkout v4/v5 and anyone else's).
 const HEADER_KEYS: &str = r"^http\.(.+\.)?extraheader$";
@@ -87,6 +87,14 @@ impl Hidden {
     /// Puts everything back.
     pub fn restore(mut self) -> Result<()> {
         self.put_back()
+    }
+
+    /// Leaves everything out, for good: when a process the agent started survived, it would
+    /// read restored credentials from `.git/config` (checkout's post step removes them anyway).
+    /// What was held is dropped from memory, not written anywhere.
+    pub fn discard(mut self) {
+        self.files.clear();
+        self.configs.clear();
     }
 
     fn hide_in(&mut self, config: &Path) -> Result<()> {

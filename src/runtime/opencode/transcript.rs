@@ -8,8 +8,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
-use super::Usage;
 use super::events::{Event, MessageUsage, Part, excerpt};
+use crate::runtime::Usage;
 
 #[derive(Debug, Default)]
 pub struct Transcript {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::process;
+use crate::isolation::{env, process};
 
 /// `config.opencode_path`, else `opencode` on `PATH`.
 pub fn locate(configured: Option<&Path>) -> Result<PathBuf> {
@@ -38,8 +38,7 @@ pub fn version(binary: &Path) -> Result<String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .env_clear()
-        .envs(process::inherited_env())
-        .env("OPENCODE_DISABLE_AUTOUPDATE", "1")
+        .envs(env::agent_env(std::env::vars_os(), [("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into())]))
         .process_group(0)
         .spawn()
         .with_context(|| format!("cannot run `{} --version`", binary.display()))?;
@@ -238,7 +237,7 @@ mod tests {
         // What `sh` sets itself.
         let shell = ["PWD", "OLDPWD", "SHLVL", "_"];
         for name in names {
-            assert!(process::allowed(name) || shell.contains(&name), "{name} reached `opencode --version`:\n{env}");
+            assert!(env::allowed(name) || shell.contains(&name), "{name} reached `opencode --version`:\n{env}");
         }
     }
 
