@@ -397,18 +397,15 @@ fn mentions_already_exists(body: &Value) -> bool {
     coded || body.to_string().to_ascii_lowercase().contains("already exists")
 }
 
-/// Percent-encodes one path segment (label names contain spaces and colons).
+/// Percent-encodes one path segment (label names contain spaces and colons): everything but
+/// RFC 3986's unreserved characters.
 pub fn encode_segment(segment: &str) -> String {
-    use std::fmt::Write as _;
-    segment.bytes().fold(String::with_capacity(segment.len()), |mut out, b| {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-        out
-    })
+    percent_encoding::utf8_percent_encode(segment, UNRESERVED_ONLY).to_string()
 }
+
+/// What a path segment escapes: all but ASCII letters, digits and `-_.~`.
+pub const UNRESERVED_ONLY: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 #[cfg(test)]
 mod tests {
@@ -471,5 +468,6 @@ mod tests {
     fn encodes_label_names() {
         assert_eq!(encode_segment("sisyphus: working"), "sisyphus%3A%20working");
         assert_eq!(encode_segment("a/b"), "a%2Fb");
+        assert_eq!(encode_segment("é-_.~x"), "%C3%A9-_.~x");
     }
 }

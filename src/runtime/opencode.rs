@@ -281,7 +281,7 @@ fn drive(
                     let detail = format!("`opencode serve` exited; last log lines:\n{}", server.tail());
                     vec![Input::StreamLost { server_exited: true, detail }]
                 }
-                Some(Note::Server(ServerNote::Listening(_))) => continue,
+                Some(Note::Server(ServerNote::Listening)) => continue,
             };
             let mut finished = None;
             for input in inputs {
