@@ -6,6 +6,7 @@
 //! does not decide anything (that is the gate) and does not render anything (that is the prompt).
 
 use anyhow::{Context as _, Result};
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use crate::event::{PullInfo, Trigger};
@@ -14,6 +15,8 @@ use crate::sanitize::{Sanitized, sanitize, strip_invisible};
 
 /// The context query, validated against GitHub's schema in `tests/context.rs`.
 pub const QUERY: &str = include_str!("context.graphql");
+
+mod graphql;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ThreadComment {
@@ -118,51 +121,59 @@ pub fn from_payload(trigger: &Trigger) -> Thread {
 /// The GraphQL answer (`{"data": …}` or the bare `data`) → `Thread`. Pure.
 pub fn parse_response(response: &Value, trigger: &Trigger) -> Result<Thread> {
     let data = response.get("data").unwrap_or(response);
-    let repo = data.get("repository").filter(|r| !r.is_null()).context("the context query found no repository")?;
-    let item = repo.get("issueOrPullRequest").filter(|i| !i.is_null()).with_context(|| {
+    let data = graphql::Data::deserialize(data).context("the context query's answer has an unexpected shape")?;
+    let repo = data.repository.context("the context query found no repository")?;
+    let item = repo.issue_or_pull_request.as_ref().with_context(|| {
         format!("the context query found no issue or pull request #{}", trigger.number.unwrap_or(0))
     })?;
     let cutoff = trigger.created_at.as_deref();
-    let is_pull_request = text(item, "__typename") == "PullRequest";
-    let comments = nodes(item, "comments")
-        .filter(|c| written_before(c, "createdAt", cutoff))
-        .map(|c| ThreadComment { author: login(c), created_at: text(c, "createdAt"), body: sanitize(&text(c, "body")) })
+    let is_pull_request = item.typename == "PullRequest";
+    let comments = item
+        .comments
+        .iter()
+        .filter(|c| written_before(&[Some(&c.created_at), c.last_edited_at.as_ref()], cutoff))
+        .map(|c| ThreadComment {
+            author: c.author.login.clone(),
+            created_at: c.created_at.clone(),
+            body: sanitize(&c.body),
+        })
         .collect();
     let pull = is_pull_request.then(|| PullContext {
         info: PullInfo {
-            head_ref: text(item, "headRefName"),
-            head_sha: text(item, "headRefOid"),
-            base_ref: text(item, "baseRefName"),
-            head_repo: item.pointer("/headRepository/nameWithOwner").and_then(Value::as_str).map(str::to_owned),
+            head_ref: item.head_ref_name.clone(),
+            head_sha: item.head_ref_oid.clone(),
+            base_ref: item.base_ref_name.clone(),
+            head_repo: item.head_repository.as_ref().and_then(|r| r.name_with_owner.clone()),
             // A deleted head repository counts as a fork: there is nowhere safe to push.
-            is_fork: item.get("isCrossRepository").and_then(Value::as_bool).unwrap_or(true)
-                || item.get("headRepository").is_none_or(Value::is_null),
-            maintainer_can_modify: flag(item, "maintainerCanModify"),
-            draft: flag(item, "isDraft"),
+            is_fork: item.is_cross_repository.unwrap_or(true) || item.head_repository.is_none(),
+            maintainer_can_modify: item.maintainer_can_modify,
+            draft: item.is_draft,
         },
-        files: nodes(item, "files")
-            .map(|f| ChangedFile {
-                path: strip_invisible(&text(f, "path")),
-                additions: f.get("additions").and_then(Value::as_u64).unwrap_or(0),
-                deletions: f.get("deletions").and_then(Value::as_u64).unwrap_or(0),
-            })
+        files: item
+            .files
+            .iter()
+            .map(|f| ChangedFile { path: strip_invisible(&f.path), additions: f.additions, deletions: f.deletions })
             .collect(),
-        reviews: nodes(item, "reviews")
-            .filter(|r| written_before(r, "submittedAt", cutoff))
+        reviews: item
+            .reviews
+            .iter()
+            .filter(|r| written_before(&[Some(&r.submitted_at), r.last_edited_at.as_ref()], cutoff))
             .map(|r| Review {
-                author: login(r),
-                state: text(r, "state"),
-                submitted_at: text(r, "submittedAt"),
-                body: sanitize(&text(r, "body")),
-                comments: nodes(r, "comments")
-                    .filter(|c| written_before(c, "createdAt", cutoff))
+                author: r.author.login.clone(),
+                state: r.state.clone(),
+                submitted_at: r.submitted_at.clone(),
+                body: sanitize(&r.body),
+                comments: r
+                    .comments
+                    .iter()
+                    .filter(|c| written_before(&[Some(&c.created_at), c.last_edited_at.as_ref()], cutoff))
                     .map(|c| ReviewComment {
-                        author: login(c),
-                        created_at: text(c, "createdAt"),
-                        path: strip_invisible(&text(c, "path")),
+                        author: c.author.login.clone(),
+                        created_at: c.created_at.clone(),
+                        path: strip_invisible(&c.path),
                         // Code: HTML comments and markup in a diff are content, not hiding places.
-                        diff_hunk: strip_invisible(&text(c, "diffHunk")),
-                        body: sanitize(&text(c, "body")),
+                        diff_hunk: strip_invisible(&c.diff_hunk),
+                        body: sanitize(&c.body),
                     })
                     .collect(),
             })
@@ -170,18 +181,17 @@ pub fn parse_response(response: &Value, trigger: &Trigger) -> Result<Thread> {
     });
     let (title, body, title_edited, body_edited) = as_at_trigger(item, trigger);
     Ok(Thread {
-        repo: repo.get("nameWithOwner").and_then(Value::as_str).map_or_else(|| trigger.repo.full_name(), str::to_owned),
-        number: item.get("number").and_then(Value::as_u64).or(trigger.number),
+        repo: repo.name_with_owner.unwrap_or_else(|| trigger.repo.full_name()),
+        number: item.number.or(trigger.number),
         is_pull_request,
         title,
         body,
-        author: login(item),
-        labels: nodes(item, "labels").map(|l| sanitize(&text(l, "name"))).collect(),
+        author: item.author.login.clone(),
+        labels: item.labels.iter().map(|l| sanitize(&l.name)).collect(),
         comment: sanitize(&trigger.body),
         default_branch: repo
-            .pointer("/defaultBranchRef/name")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+            .default_branch_ref
+            .map(|r| r.name)
             .or_else(|| trigger.default_branch.clone())
             .unwrap_or_else(|| "main".into()),
         comments,
@@ -196,15 +206,15 @@ pub fn parse_response(response: &Value, trigger: &Trigger) -> Result<Thread> {
 /// since. Anyone who may edit the thread could have planted words after the request was made;
 /// the event payload holds the version the request was made against. Without a trigger time
 /// (a dispatch, a local run) there is no payload version, and nothing counts as later.
-fn as_at_trigger(item: &Value, trigger: &Trigger) -> (Sanitized, Sanitized, bool, bool) {
-    let (title, body) = (sanitize(&text(item, "title")), sanitize(&text(item, "body")));
+fn as_at_trigger(item: &graphql::Item, trigger: &Trigger) -> (Sanitized, Sanitized, bool, bool) {
+    let (title, body) = (sanitize(&item.title), sanitize(&item.body));
     if trigger.created_at.is_none() {
         return (title, body, false, false);
     }
     // GitHub keeps no edit time for a title, but the payload carries the title at the trigger.
     let payload_title = sanitize(&trigger.title);
     let title_edited = !payload_title.is_empty() && payload_title != title;
-    let body_edited = !written_before(item, "createdAt", trigger.created_at.as_deref());
+    let body_edited = !written_before(&[item.created_at.as_ref(), item.last_edited_at.as_ref()], cutoff(trigger));
     (
         if title_edited { payload_title } else { title },
         if body_edited { sanitize(&trigger.thread_body) } else { body },
@@ -213,28 +223,15 @@ fn as_at_trigger(item: &Value, trigger: &Trigger) -> (Sanitized, Sanitized, bool
     )
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+fn cutoff(trigger: &Trigger) -> Option<&str> {
+    trigger.created_at.as_deref()
 }
 
-fn flag(v: &Value, key: &str) -> bool {
-    v.get(key).and_then(Value::as_bool).unwrap_or(false)
-}
-
-/// A deleted account shows as `author: null`; GitHub calls it `ghost`.
-fn login(v: &Value) -> String {
-    v.pointer("/author/login").and_then(Value::as_str).unwrap_or("ghost").to_owned()
-}
-
-fn nodes<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
-    v.get(key).and_then(|c| c.get("nodes")).and_then(Value::as_array).into_iter().flatten().filter(|n| !n.is_null())
-}
-
-/// Text written (or last edited) after the trigger was not there when the person asked, and
-/// may have been planted since: it is not context.
-fn written_before(v: &Value, created_key: &str, cutoff: Option<&str>) -> bool {
+/// Text written (or last edited, the second time) after the trigger was not there when the
+/// person asked, and may have been planted since: it is not context.
+fn written_before(times: &[Option<&String>], cutoff: Option<&str>) -> bool {
     let Some(cutoff) = cutoff else { return true };
-    [created_key, "lastEditedAt"].iter().filter_map(|k| v.get(*k).and_then(Value::as_str)).all(|t| !is_after(t, cutoff))
+    times.iter().flatten().all(|t| !is_after(t, cutoff))
 }
 
 fn is_after(time: &str, cutoff: &str) -> bool {
@@ -252,12 +249,33 @@ mod tests {
 
     #[test]
     fn later_and_edited_comments_are_dropped() {
-        let c = |created: &str, edited: Option<&str>| json!({"createdAt": created, "lastEditedAt": edited});
+        let c = |created: &str, edited: Option<&str>| [Some(created.to_owned()), edited.map(str::to_owned)];
+        let before =
+            |times: [Option<String>; 2], cutoff| written_before(&[times[0].as_ref(), times[1].as_ref()], cutoff);
         let cutoff = Some("2024-01-01T10:00:00Z");
-        assert!(written_before(&c("2024-01-01T09:00:00Z", None), "createdAt", cutoff));
-        assert!(written_before(&c("2024-01-01T10:00:00Z", None), "createdAt", cutoff), "the trigger itself stays");
-        assert!(!written_before(&c("2024-01-01T10:00:01Z", None), "createdAt", cutoff));
-        assert!(!written_before(&c("2024-01-01T09:00:00Z", Some("2024-01-01T11:00:00Z")), "createdAt", cutoff));
-        assert!(written_before(&c("2024-01-01T11:00:00+02:00", None), "createdAt", cutoff), "offsets compare as times");
+        assert!(before(c("2024-01-01T09:00:00Z", None), cutoff));
+        assert!(before(c("2024-01-01T10:00:00Z", None), cutoff), "the trigger itself stays");
+        assert!(!before(c("2024-01-01T10:00:01Z", None), cutoff));
+        assert!(!before(c("2024-01-01T09:00:00Z", Some("2024-01-01T11:00:00Z")), cutoff));
+        assert!(before(c("2024-01-01T11:00:00+02:00", None), cutoff), "offsets compare as times");
+    }
+
+    #[test]
+    fn nulls_in_the_answer_are_defaults_and_a_deleted_author_is_ghost() {
+        let answer = json!({"data": {"repository": {"nameWithOwner": "o/r", "defaultBranchRef": null,
+            "issueOrPullRequest": {"__typename": "PullRequest", "number": 3, "title": "T", "body": null,
+                "author": null, "labels": {"nodes": [null, {"name": "bug"}]},
+                "comments": {"nodes": [{"author": {"login": null}, "createdAt": "2000-01-01T00:00:00Z", "body": "hi"}]},
+                "headRepository": null, "isCrossRepository": false, "files": null, "reviews": {"nodes": null}}}}});
+        let payload = include_str!("../../tests/fixtures/events/issue_comment.created.mention.json");
+        let trigger = crate::event::parse("issue_comment", payload).unwrap();
+        let thread = parse_response(&answer, &trigger).unwrap();
+        assert_eq!((thread.author.as_str(), thread.body.as_str()), ("ghost", ""));
+        assert_eq!(thread.labels, vec!["bug"]);
+        assert_eq!(thread.comments[0].author, "ghost");
+        assert_eq!(thread.default_branch, "master", "no ref: the payload's default branch");
+        let pull = thread.pull.unwrap();
+        assert!(pull.info.is_fork, "a deleted head repository counts as a fork");
+        assert!(pull.files.is_empty() && pull.reviews.is_empty());
     }
 }
