@@ -4,6 +4,8 @@
 //! `event → gate → context → prompt → runtime → publish → report`, with `preflight` (every
 //! input, the provider's key, the template, the work tree) between the gate and the first write.
 //! `doctor` runs the preflight and checks what needs the network, without acting.
+//! `exit`, `marker` and `text` are leaves every stage may import; `sanitize` makes the only
+//! `Sanitized` text, which the thread, the prompt, the commit subject and the PR title take.
 //! Side effects live at the edges only: `github` (the API), `publish::git`, `runtime`
 //! (the agent process) and `gha` (workflow commands, outputs, summary).
 
