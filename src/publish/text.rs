@@ -29,7 +29,7 @@ const PR_BODY_AGENT_MAX: usize = 60_000;
 pub fn subject(request: &Sanitized, fallback: &Sanitized) -> String {
     let first = |text: &str| text.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_owned);
     let line = first(request).or_else(|| first(fallback)).unwrap_or_else(|| "Changes requested from GitHub".into());
-    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = one_line(&line);
     let mut chars = line.chars();
     let capitalised: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
     excerpt(&defuse(&capitalised), SUBJECT_MAX)
