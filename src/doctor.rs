@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 
 use crate::cli::RunArgs;
 use crate::config::{Config, ManualRequest};
+use crate::exit::{self, UsageError};
 use crate::gha::{self, Gha};
 use crate::github::{Client, GithubError};
 use crate::preflight::{self, InputError};
-use crate::{UsageError, exit};
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,11 +11,12 @@ use anyhow::Result;
 use crate::config::{Config, RuntimeKind};
 use crate::context::{self, Thread};
 use crate::event::{EventKind, Trigger};
+use crate::exit::Conclusion;
 use crate::gha::Gha;
 use crate::publish::{self, Plan};
-use crate::run::Conclusion;
+use crate::sanitize::Sanitized;
 
-pub async fn run(config: &Config, trigger: &Trigger, request: &str, gha: &Gha) -> Result<Conclusion> {
+pub async fn run(config: &Config, trigger: &Trigger, request: &Sanitized, gha: &Gha) -> Result<Conclusion> {
     let thread = gather(config, trigger, gha).await;
     let plan = publish::plan(trigger, &thread, config);
     let workdir = config.github.workspace.as_path();

@@ -9,8 +9,8 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::Value;
 
-use crate::UsageError;
 use crate::config::Config;
+use crate::exit::UsageError;
 
 /// Which kind of event summoned us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

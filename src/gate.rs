@@ -5,11 +5,8 @@
 
 use crate::config::Config;
 use crate::event::{EventKind, Trigger};
+use crate::marker::MARKER;
 use crate::mention;
-
-/// Hidden in every comment sisyphus-action posts, so its own words never summon it again
-/// (whatever account posts them).
-pub const MARKER: &str = "<!-- sisyphus-action -->";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {

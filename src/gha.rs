@@ -24,9 +24,8 @@ pub fn escape_property(s: &str) -> String {
 /// 128 random bits as hex: heredoc delimiters, `stop-commands` tokens, server passwords.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 16];
-    let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
-    if filled.is_err() {
-        // No /dev/urandom (exotic sandbox): fall back to time and pid, still unguessable enough
+    if getrandom::getrandom(&mut bytes).is_err() {
+        // No entropy source (exotic sandbox): fall back to time and pid, still unguessable enough
         // for a delimiter that must only not collide with a value we wrote ourselves.
         let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         bytes.copy_from_slice(&(seed ^ u128::from(std::process::id()).rotate_left(64)).to_le_bytes());

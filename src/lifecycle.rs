@@ -16,17 +16,19 @@ use crate::cancel::{Cancel, CancelReason};
 use crate::config::Config;
 use crate::context::{self, Thread};
 use crate::event::{CommentKind, Trigger};
+use crate::exit::Conclusion;
 use crate::gha::{self, Gha};
 use crate::github::reactions::{Content, Reaction, Target};
 use crate::github::{Client, GithubError, RetryPolicy};
 use crate::isolation::process;
 use crate::live_comment;
+use crate::marker::MARKER;
 use crate::progress;
 use crate::prompt::{self, PromptInput};
 use crate::publish::{self, Plan, Prepared, PublishInput, Published};
-use crate::report::{self, Failure, Footer};
-use crate::run::Conclusion;
+use crate::report::{self, Failure, FailureKind, Footer, Stage};
 use crate::runtime::{self, AgentRequest, AgentStatus, Outcome, Teardown};
+use crate::sanitize::Sanitized;
 
 /// How long we wait for a runtime to stop after cancellation before finishing without it.
 /// The runner kills us ~7.5 s after its SIGTERM; finishing on GitHub needs part of that.
@@ -52,18 +54,14 @@ impl Ending {
     }
 
     fn conclusion(&self) -> Conclusion {
-        match self.failure.as_ref().map(|f| f.kind.as_str()) {
-            None => Conclusion::Success,
-            Some("timeout" | "cancelled") => Conclusion::Cancelled,
-            Some(_) => Conclusion::Failure,
-        }
+        self.failure.as_ref().map_or(Conclusion::Success, Failure::conclusion)
     }
 }
 
-pub async fn run(config: &Config, trigger: Trigger, request: String, gha: &Gha) -> Result<Conclusion> {
+pub async fn run(config: &Config, trigger: Trigger, request: Sanitized, gha: &Gha) -> Result<Conclusion> {
     let started = Instant::now();
     let Some(token) = config.token.as_deref() else {
-        anyhow::bail!(crate::UsageError(
+        anyhow::bail!(crate::exit::UsageError(
             "no GitHub token: set the `github-token` input (or `GITHUB_TOKEN`) to act on events".into()
         ));
     };
@@ -143,7 +141,7 @@ fn start_progress(
         review_comment,
         run_url: config.github.run_url(),
         phrase: config.trigger_phrase.clone(),
-        markers: format!("{}\n{key}\n{run}", report::MARKER),
+        markers: format!("{}\n{key}\n{run}", MARKER),
         key,
         login: eyes.map(|e| e.user.clone()).filter(|l| !l.is_empty()),
         first_attempt: config.github.first_attempt(),
@@ -217,20 +215,20 @@ async fn work(
     client: &Client,
     config: &Config,
     trigger: &Trigger,
-    request: &str,
+    request: &Sanitized,
     gha: &Gha,
     cancel: &Cancel,
     alongside: Alongside,
 ) -> Ending {
     let Alongside { progress, install } = alongside;
     let secrets = config.secrets();
-    let fail = |stage: &str, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
+    let fail = |stage: Stage, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
 
     let thread: Thread = {
         let _group = gha.group("context");
         match until_cancelled(cancel, context::gather(Some(client), trigger)).await {
             Some(Ok(thread)) => thread,
-            Some(Err(e)) => return fail("context", &e),
+            Some(Err(e)) => return fail(Stage::Context, &e),
             None => return cancelled(),
         }
     };
@@ -238,7 +236,7 @@ async fn work(
     // A local run works in a private clone, never in the person's own checkout.
     let local = match publish::local_clone(config, &plan, &thread) {
         Ok(local) => local,
-        Err(e) => return fail("prepare", &e),
+        Err(e) => return fail(Stage::Prepare, &e),
     };
     let config = local.as_ref().map_or(config, publish::LocalClone::config);
     let workdir = &config.github.workspace;
@@ -246,29 +244,29 @@ async fn work(
         let _group = gha.group("prompt");
         let prepared = match publish::prepare(&plan, workdir, config) {
             Ok(prepared) => prepared,
-            Err(e) => return fail("prepare", &e),
+            Err(e) => return fail(Stage::Prepare, &e),
         };
         let publishing = plan.describe();
         let input = PromptInput { config, trigger, thread: &thread, request, publishing: &publishing, workdir };
         match prompt::render(&input) {
             Ok(prompt) => (prompt, prepared),
-            Err(e) => return fail("prompt", &e),
+            Err(e) => return fail(Stage::Prompt, &e),
         }
     };
     let (prompt, prepared) = prompt_and_prepared;
     let installed = match until_cancelled(cancel, install.finish()).await {
         Some(Ok(installed)) => installed,
-        Some(Err(e)) => return fail("install", &e),
+        Some(Err(e)) => return fail(Stage::Install, &e),
         None => return cancelled(),
     };
     let untrusted_tree = untrusted_tree(&plan, trigger, &thread);
     let hidden = match crate::isolation::credentials::hide(workdir) {
         Ok(hidden) => hidden,
-        Err(e) => return fail("agent", &e.context("could not hide checkout's credentials")),
+        Err(e) => return fail(Stage::Agent, &e.context("could not hide checkout's credentials")),
     };
     tracing::info!("hid {} persisted git credential entries from the agent", hidden.count());
     let agent = Agent { prompt, untrusted_tree, progress, installed };
-    let at = Stage { client, config, trigger, request, gha, cancel };
+    let at = At { client, config, trigger, request, gha, cancel };
     let (ending, contained) = agent_then_publish(&at, (&plan, &prepared), &thread, agent).await;
     // Checkout's credentials come back last: after publishing, and only once nothing the agent
     // started is alive (a survivor would read them from `.git/config`).
@@ -288,11 +286,11 @@ async fn work(
 
 /// What every stage of the work sees.
 #[derive(Clone, Copy)]
-struct Stage<'a> {
+struct At<'a> {
     client: &'a Client,
     config: &'a Config,
     trigger: &'a Trigger,
-    request: &'a str,
+    request: &'a Sanitized,
     gha: &'a Gha,
     cancel: &'a Cancel,
 }
@@ -315,19 +313,19 @@ fn untrusted_tree(plan: &Plan, trigger: &Trigger, thread: &Thread) -> bool {
 /// runtime → containment → publish. Returns the ending and whether containment held (nothing
 /// the agent started is alive), whatever else happened.
 async fn agent_then_publish(
-    at: &Stage<'_>,
+    at: &At<'_>,
     (plan, prepared): (&Plan, &Prepared),
     thread: &Thread,
     agent: Agent,
 ) -> (Ending, bool) {
-    let Stage { client, config, trigger, request, gha, cancel } = *at;
+    let At { client, config, trigger, request, gha, cancel } = *at;
     let secrets = config.secrets();
-    let fail = |stage: &str, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
+    let fail = |stage: Stage, e: &anyhow::Error| stage_failed(gha, &secrets, stage, e);
     let workdir = &config.github.workspace;
     // OpenCode's state and logs; deleted only after containment, when nothing uses it.
     let scratch = match tempfile::Builder::new().prefix("sisyphus-").tempdir_in(&config.github.runner_temp) {
         Ok(scratch) => scratch,
-        Err(e) => return (fail("agent", &anyhow::Error::from(e).context("cannot create the scratch dir")), true),
+        Err(e) => return (fail(Stage::Agent, &anyhow::Error::from(e).context("cannot create the scratch dir")), true),
     };
     let agent_started = Instant::now();
     let (ran, teardown) = {
@@ -340,13 +338,13 @@ async fn agent_then_publish(
     if let Err(survivors) = contain(cancel.is_cancelled()).await {
         let message = gha::redact(&format!("{survivors}; nothing was published"), &secrets);
         gha.error(&format!("containment failed: {message}"));
-        let failure = Failure::new("containment", "survivors", &message);
+        let failure = Failure::new(Stage::Containment, FailureKind::Survivors, &message);
         return (Ending { outcome: ran.ok(), published: None, failure: Some(failure) }, false);
     }
     teardown.finish();
     let outcome = match ran {
         Ok(outcome) => outcome,
-        Err(e) => return (fail("agent", &e), true),
+        Err(e) => return (fail(Stage::Agent, &e), true),
     };
     if let Some(mut failure) = report::Failure::from_outcome(&outcome, &config.agent.model, config.agent.timeout) {
         failure.message = gha::redact(&failure.message, &secrets);
@@ -365,7 +363,7 @@ async fn agent_then_publish(
             PublishInput { config, trigger, thread, request, outcome: &outcome, workdir: workdir.as_path(), prepared };
         match until_cancelled(cancel, publish::publish(Some(client), plan, &input)).await {
             Some(Ok(published)) => published,
-            Some(Err(e)) => return (Ending { outcome: Some(outcome), ..fail("publish", &e) }, true),
+            Some(Err(e)) => return (Ending { outcome: Some(outcome), ..fail(Stage::Publish, &e) }, true),
             None => return (Ending { outcome: Some(outcome), ..cancelled() }, true),
         }
     };
@@ -399,14 +397,14 @@ async fn contain(cancelled: bool) -> Result<(), process::Survivors> {
 }
 
 /// A stage's error as the run's ending: redacted, and shown in the job log.
-fn stage_failed(gha: &Gha, secrets: &[String], stage: &str, e: &anyhow::Error) -> Ending {
-    let failure = Failure::new(stage, &error_kind(e), &gha::redact(&format!("{e:#}"), secrets));
+fn stage_failed(gha: &Gha, secrets: &[String], stage: Stage, e: &anyhow::Error) -> Ending {
+    let failure = Failure::new(stage, FailureKind::of(e), &gha::redact(&format!("{e:#}"), secrets));
     gha.error(&format!("{stage} failed ({}): {}", failure.kind, failure.message));
     Ending::failed(failure)
 }
 
 fn cancelled() -> Ending {
-    Ending::failed(Failure::new("cancel", "cancelled", "the run was cancelled"))
+    Ending::failed(Failure::new(Stage::Cancel, FailureKind::Cancelled, "the run was cancelled"))
 }
 
 /// The agent's turn, and what is left to end (the scratch dir, at least; OpenCode's state and
@@ -631,23 +629,6 @@ fn write_outputs(config: &Config, ending: &Ending, reply_url: Option<&str>) -> R
         gha::set_output(config.github.output.as_deref(), name, &value)?;
     }
     Ok(())
-}
-
-/// The error kind a failure reply names: the GitHub error variant, else `error`.
-fn error_kind(error: &anyhow::Error) -> String {
-    let github = error.chain().find_map(|e| e.downcast_ref::<GithubError>());
-    match github {
-        Some(GithubError::NotFound(_)) => "not found",
-        Some(GithubError::AlreadyExists(_)) => "already exists",
-        Some(GithubError::RateLimited(_)) => "rate limited",
-        Some(GithubError::Forbidden(_)) => "forbidden",
-        Some(GithubError::Unprocessable(_)) => "validation failed",
-        Some(GithubError::Http { .. }) => "github http error",
-        Some(GithubError::GraphQl(_)) => "graphql",
-        Some(GithubError::Transport(_)) => "network",
-        None => "error",
-    }
-    .to_owned()
 }
 
 fn warn_on<T>(gha: &Gha, what: &str, result: Result<T, GithubError>) -> Option<T> {

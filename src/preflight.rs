@@ -684,7 +684,7 @@ fn templates(config: &Config) -> Result<(), InputError> {
             config,
             trigger: &trigger,
             thread: &thread,
-            request: "fix the typo",
+            request: &crate::sanitize::sanitize("fix the typo"),
             publishing: "a new branch",
             workdir: config.github.workspace.as_path(),
         };

@@ -17,9 +17,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::publish::text::defuse;
-use crate::report::human;
 use crate::runtime::Todo;
-use crate::runtime::opencode::events::{Event, Part, excerpt};
+use crate::runtime::opencode::events::{Event, Part};
+use crate::text::{excerpt_line, human};
 
 /// Shortest spacing between two writes of the comment.
 pub const INTERVAL: Duration = Duration::from_secs(10);
@@ -118,7 +118,7 @@ impl State {
 /// an HTML comment. `<`/`>` are escaped outside code spans only (inside one they are literal,
 /// and an entity would show as typed).
 fn safe(text: &str, max: usize) -> String {
-    let line = excerpt(text, max);
+    let line = excerpt_line(text, max);
     // An unpaired backtick opens no code span: then nothing is code.
     let paired = line.matches('`').count().is_multiple_of(2);
     let escaped: Vec<String> = line

@@ -2,8 +2,9 @@
 //! escaping, strict mode (a misspelt variable is an error, not silence).
 //!
 //! User text goes in once, as data: handlebars never renders a value as a template, so a
-//! comment containing `{{title}}` stays literally `{{title}}`. This module renders only; what
-//! the text contains was sanitised by `context`, and where the work goes was decided by `publish`.
+//! comment containing `{{title}}` stays literally `{{title}}`. This module renders only: the
+//! text it takes is already `Sanitized` (the type says so), and where the work goes was decided
+//! by `publish`.
 
 use std::path::Path;
 
@@ -11,10 +12,11 @@ use anyhow::{Context as _, Result};
 use handlebars::Handlebars;
 use serde_json::{Value, json};
 
-use crate::UsageError;
 use crate::config::Config;
-use crate::context::{Thread, sanitize};
+use crate::context::Thread;
 use crate::event::{EventKind, Trigger};
+use crate::exit::UsageError;
+use crate::sanitize::Sanitized;
 
 const MAIN: &str = include_str!("../prompts/main.hbs");
 /// The rules of a headless GitHub run; `{{> github-rules}}` in a custom template.
@@ -27,8 +29,8 @@ pub struct PromptInput<'a> {
     pub config: &'a Config,
     pub trigger: &'a Trigger,
     pub thread: &'a Thread,
-    /// The request: the text after the mention.
-    pub request: &'a str,
+    /// The request: the text after the mention, sanitised once by the lifecycle.
+    pub request: &'a Sanitized,
     /// Where the work goes, decided before the agent starts (`publish::Plan::describe`).
     pub publishing: &'a str,
     /// The work tree the agent edits.
@@ -175,11 +177,11 @@ pub fn data(input: &PromptInput<'_>, env: &Environment) -> Value {
         "number": thread.number.map(|n| n.to_string()).unwrap_or_default(),
         "title": thread.title,
         "default_branch": thread.default_branch,
-        "comment": sanitize(&trigger.body),
+        "comment": thread.comment,
         // Comments and reviews get their own block; an issue body or a dispatch prompt is
         // already in the thread or the request.
         "has_comment": matches!(trigger.kind, EventKind::IssueComment | EventKind::ReviewComment | EventKind::Review),
-        "request": sanitize(input.request),
+        "request": input.request,
         "bot_login": input.config.bot_login,
         "trigger_phrase": input.config.trigger_phrase,
         "publishing": input.publishing,

@@ -9,14 +9,13 @@ use std::time::Duration;
 
 use crate::config::DEFAULT_MODEL;
 use crate::event::Trigger;
+use crate::exit::Conclusion;
+use crate::marker::MARKER;
 use crate::publish::Published;
 use crate::publish::text::defuse;
-use crate::run::Conclusion;
 use crate::runtime::opencode::events::{ErrorClass, classify};
 use crate::runtime::{AgentStatus, Outcome, Todo};
-
-/// Hidden in every comment we post, so the gate never acts on our own comments.
-pub use crate::gate::MARKER;
+use crate::text::{excerpt, excerpt_line, human, one_line, thousands};
 
 /// GitHub refuses a comment body over 65,536 characters; a reply stays well below that (in
 /// bytes, which is never fewer than GitHub's count, whatever it counts).
@@ -36,13 +35,81 @@ pub fn reply_key(trigger: &Trigger, run_id: Option<&str>) -> String {
     format!("<!-- sisyphus-action:reply-to={subject} -->")
 }
 
+/// The lifecycle stage a failure happened in, as the failure reply names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Context,
+    Prepare,
+    Prompt,
+    Install,
+    Agent,
+    Containment,
+    Publish,
+    Cancel,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Context => "context",
+            Self::Prepare => "prepare",
+            Self::Prompt => "prompt",
+            Self::Install => "install",
+            Self::Agent => "agent",
+            Self::Containment => "containment",
+            Self::Publish => "publish",
+            Self::Cancel => "cancel",
+        })
+    }
+}
+
+/// What kind of failure it was. The conclusion branches on it ([`Failure::conclusion`]); the
+/// reply shows its `Display`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureKind {
+    /// `timeout-minutes` ran out.
+    Timeout,
+    /// The runner cancelled the job, or someone stopped the run from the thread.
+    Cancelled,
+    /// A GitHub error, by its variant ([`GithubError::kind`](crate::github::GithubError::kind)).
+    Github(&'static str),
+    /// The agent's own error kind (`APIError`, `ProviderAuthError`, …), as its runtime names it.
+    Agent(String),
+    /// Processes the agent started outlived containment.
+    Survivors,
+    /// Anything else.
+    Error,
+}
+
+impl FailureKind {
+    /// The kind of a stage's error: the GitHub error in its chain, else [`FailureKind::Error`].
+    pub fn of(error: &anyhow::Error) -> Self {
+        match error.chain().find_map(|e| e.downcast_ref::<crate::github::GithubError>()) {
+            Some(github) => Self::Github(github.kind()),
+            None => Self::Error,
+        }
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Timeout => "timeout",
+            Self::Cancelled => "cancelled",
+            Self::Github(kind) => kind,
+            Self::Agent(kind) => kind,
+            Self::Survivors => "survivors",
+            Self::Error => "error",
+        })
+    }
+}
+
 /// What went wrong, in the words the failure reply and the summary use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    /// The lifecycle stage that failed (`context`, `agent`, `publish`, …).
-    pub stage: String,
-    /// The error kind (`APIError`, `timeout`, `cancelled`, `github`, …).
-    pub kind: String,
+    /// The lifecycle stage that failed.
+    pub stage: Stage,
+    pub kind: FailureKind,
     /// A short excerpt of the error, already redacted.
     pub message: String,
     /// What to change, in the words of this action's inputs, when the error is one we know.
@@ -50,8 +117,16 @@ pub struct Failure {
 }
 
 impl Failure {
-    pub fn new(stage: &str, kind: &str, message: &str) -> Self {
-        Self { stage: stage.into(), kind: kind.into(), message: excerpt(message, 600), advice: None }
+    pub fn new(stage: Stage, kind: FailureKind, message: &str) -> Self {
+        Self { stage, kind, message: excerpt(message, 600), advice: None }
+    }
+
+    /// A timeout or a cancellation ends the run as cancelled (exit 130); anything else failed.
+    pub fn conclusion(&self) -> Conclusion {
+        match self.kind {
+            FailureKind::Timeout | FailureKind::Cancelled => Conclusion::Cancelled,
+            _ => Conclusion::Failure,
+        }
     }
 
     /// The failure an agent outcome stands for, if it is not a success.
@@ -60,16 +135,17 @@ impl Failure {
         match &outcome.status {
             AgentStatus::Done => None,
             AgentStatus::Failed { kind, message } => {
-                let mut failure = Self::new("agent", kind, &without_foreign_advice(message));
+                let mut failure =
+                    Self::new(Stage::Agent, FailureKind::Agent(kind.clone()), &without_foreign_advice(message));
                 failure.advice = advice(kind, message, model);
                 Some(failure)
             }
             AgentStatus::TimedOut => Some(Self::new(
-                "agent",
-                "timeout",
+                Stage::Agent,
+                FailureKind::Timeout,
                 &format!("the agent did not finish within `timeout-minutes` ({})", human(timeout)),
             )),
-            AgentStatus::Cancelled => Some(Self::new("agent", "cancelled", "the run was cancelled")),
+            AgentStatus::Cancelled => Some(Self::new(Stage::Agent, FailureKind::Cancelled, "the run was cancelled")),
         }
     }
 }
@@ -212,7 +288,7 @@ pub fn open_todos(todos: &[Todo]) -> String {
     let mut out =
         format!("**Unfinished:** {} of {} todos were still open when the agent stopped:\n", open.len(), todos.len());
     for todo in open {
-        let _ = writeln!(out, "- [ ] {} ({})", one_line(&excerpt(&todo.content, 200)), todo.status);
+        let _ = writeln!(out, "- [ ] {} ({})", excerpt_line(&todo.content, 200), todo.status);
     }
     out.push('\n');
     out
@@ -302,13 +378,13 @@ pub fn summary(s: &Summary<'_>) -> String {
     let thread = t.number.map(|n| format!("#{n}")).unwrap_or_default();
     let mut out = String::from("## sisyphus-action\n\n| | |\n|---|---|\n");
     let _ = writeln!(out, "| Trigger | `{}` on {}{thread} by @{} |", t.event_name, t.repo.full_name(), t.author.login);
-    let _ = writeln!(out, "| Decision | acted on: {} |", one_line(&excerpt(s.request, 200)));
+    let _ = writeln!(out, "| Decision | acted on: {} |", cell(&excerpt(s.request, 200)));
     let _ = writeln!(out, "| Duration | {} |", human(s.duration));
     let _ = writeln!(out, "| Outcome | {} |", s.conclusion.as_str());
     if let Some(f) = s.failure {
-        let _ = writeln!(out, "| Failed | {} (`{}`): {} |", f.stage, f.kind, one_line(&excerpt(&f.message, 200)));
+        let _ = writeln!(out, "| Failed | {} (`{}`): {} |", f.stage, f.kind, cell(&excerpt(&f.message, 200)));
         if let Some(advice) = &f.advice {
-            let _ = writeln!(out, "| What to do | {} |", one_line(advice));
+            let _ = writeln!(out, "| What to do | {} |", cell(advice));
         }
     }
     if let Some(p) = s.published {
@@ -342,42 +418,9 @@ pub fn summary(s: &Summary<'_>) -> String {
 /// GitHub's 1 MiB per step.
 const SUMMARY_REPLY_MAX: usize = 200_000;
 
-/// `1h 02m`, `2m 05s`, `4.2s`.
-pub fn human(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs >= 3600 {
-        format!("{}h {:02}m", secs / 3600, secs % 3600 / 60)
-    } else if secs >= 60 {
-        format!("{}m {:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn excerpt(text: &str, max: usize) -> String {
-    let text = text.trim();
-    if text.chars().count() > max {
-        format!("{}…", text.chars().take(max).collect::<String>())
-    } else {
-        text.to_owned()
-    }
-}
-
 /// Table cells hold one line and no pipes.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+fn cell(text: &str) -> String {
+    one_line(text).replace('|', "\\|")
 }
 
 #[cfg(test)]
@@ -474,7 +517,11 @@ mod tests {
     fn failure_reply_snapshot() {
         let key = reply_key(&trigger(), Some("42"));
         let footer = Footer { duration: Duration::from_secs(61), run_url: Some(RUN), key: &key, agent: None };
-        let failure = Failure::new("agent", "APIError", "Overloaded: the model provider returned 529 ```");
+        let failure = Failure::new(
+            Stage::Agent,
+            FailureKind::Agent("APIError".into()),
+            "Overloaded: the model provider returned 529 ```",
+        );
         let reply = failure_reply(&failure, None, &footer);
         assert!(reply.contains(RUN) && reply.contains(MARKER) && reply.contains(&key));
         insta::assert_snapshot!(reply);
@@ -485,14 +532,19 @@ mod tests {
         let mut o = outcome();
         o.status = AgentStatus::TimedOut;
         let f = Failure::from_outcome(&o, DEFAULT_MODEL, Duration::from_secs(1800)).unwrap();
-        assert_eq!((f.stage.as_str(), f.kind.as_str()), ("agent", "timeout"));
+        assert_eq!((f.stage, &f.kind), (Stage::Agent, &FailureKind::Timeout));
+        assert_eq!(f.conclusion(), Conclusion::Cancelled);
         assert!(f.message.contains("30m 00s"), "{}", f.message);
         assert_eq!(Failure::from_outcome(&outcome(), DEFAULT_MODEL, Duration::from_secs(1)), None);
     }
 
     #[test]
     fn summary_snapshot() {
-        let failure = Failure::new("publish", "github", "POST /repos/octo/repo/pulls: forbidden | not permitted");
+        let failure = Failure::new(
+            Stage::Publish,
+            FailureKind::Github("github"),
+            "POST /repos/octo/repo/pulls: forbidden | not permitted",
+        );
         let p = published();
         let s = Summary {
             trigger: &trigger(),
@@ -623,13 +675,6 @@ mod tests {
         assert!(!reply.contains("Fix the race"), "{reply}");
         o.todos[1].status = "cancelled".into();
         assert!(!success_reply(&o, &Published::default(), &footer).contains("Unfinished"));
-    }
-
-    #[test]
-    fn numbers_read_well() {
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(12), "12");
-        assert_eq!(human(Duration::from_millis(4200)), "4.2s");
     }
 
     #[test]

@@ -10,38 +10,11 @@ use clap::Parser as _;
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::event::{self, Loaded};
+use crate::exit::{self, Conclusion, UsageError};
 use crate::gate::{self, Decision};
 use crate::gha::{self, Gha};
 use crate::preflight::{self, InputError};
-use crate::{UsageError, exit};
-
-/// How a run ended; also the `conclusion` output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Conclusion {
-    Success,
-    Failure,
-    Cancelled,
-    Skipped,
-}
-
-impl Conclusion {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Failure => "failure",
-            Self::Cancelled => "cancelled",
-            Self::Skipped => "skipped",
-        }
-    }
-
-    fn exit_code(self) -> u8 {
-        match self {
-            Self::Success | Self::Skipped => exit::SUCCESS,
-            Self::Failure => exit::FAILURE,
-            Self::Cancelled => exit::CANCELLED,
-        }
-    }
-}
+use crate::sanitize::sanitize;
 
 pub fn main() -> ExitCode {
     crate::isolation::hide_from_same_user();
@@ -124,8 +97,10 @@ async fn run(config: &Config, gha: &Gha) -> Result<Conclusion> {
         Loaded::Trigger(trigger) => *trigger,
         Loaded::Skip(reason) => return skip(config, gha, &reason),
     };
+    // Sanitised once, here: everything after (the prompt, the commit subject, the PR title, the
+    // summary) takes the `Sanitized` request.
     let request = match gate::decide(&trigger, config) {
-        Decision::Act { request } => request,
+        Decision::Act { request } => sanitize(&request),
         Decision::Skip { reason } => return skip(config, gha, &reason),
     };
     // `stop`/`cancel` ends the run at work on the thread; it never starts an agent, so it

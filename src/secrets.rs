@@ -1,5 +1,5 @@
 //! The only place that knows what a secret looks like. One matcher, one set of thresholds:
-//! prompt redaction (`context::sanitize`) and the commit guard (`publish::guard`) both ask it,
+//! prompt redaction (`sanitize::sanitize`) and the commit guard (`publish::guard`) both ask it,
 //! so a token hidden from the agent's prompt is also a token that is never pushed.
 //!
 //! Two kinds of matches: *shapes* (well-known key formats: GitHub, Anthropic, OpenAI, AWS,

@@ -16,16 +16,17 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::event::{CommentKind, Repo, Trigger};
+use crate::exit::Conclusion;
 use crate::gha::Gha;
 use crate::github::comments::Posted;
 use crate::github::reactions::{Content, Target};
 use crate::github::{Client, GithubError};
-use crate::run::Conclusion;
+use crate::marker::MARKER;
 use crate::{mention, progress, report};
 
 pub async fn run(config: &Config, trigger: &Trigger, gha: &Gha) -> Result<Conclusion> {
     let Some(token) = config.token.as_deref() else {
-        anyhow::bail!(crate::UsageError(
+        anyhow::bail!(crate::exit::UsageError(
             "no GitHub token: set the `github-token` input (or `GITHUB_TOKEN`) to stop a run".into()
         ));
     };
@@ -76,7 +77,7 @@ pub async fn run(config: &Config, trigger: &Trigger, gha: &Gha) -> Result<Conclu
 /// The short reply to a stop request, under it for a review comment.
 async fn answer(client: &Client, trigger: &Trigger, number: u64, text: &str) {
     let key = report::reply_key(trigger, None);
-    let body = format!("{text}\n\n{}\n{key}\n", report::MARKER);
+    let body = format!("{text}\n\n{}\n{key}\n", MARKER);
     let review = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review);
     let posted = match review {
         Some(c) => client.reply_to_review_comment(&trigger.repo, number, c.id, &body).await,
@@ -92,7 +93,7 @@ fn ours(comment: &Value, config: &Config) -> bool {
     let login = comment.pointer("/user/login").and_then(Value::as_str).unwrap_or_default();
     let bot = comment.pointer("/user/type").and_then(Value::as_str) == Some("Bot")
         || login.trim_end_matches("[bot]").eq_ignore_ascii_case(config.bot_login.trim_end_matches("[bot]"));
-    bot && body(comment).contains(report::MARKER)
+    bot && body(comment).contains(MARKER)
 }
 
 fn body(comment: &Value) -> &str {
@@ -142,7 +143,7 @@ pub async fn stopped_by(client: &Client, config: &Config, trigger: &Trigger, liv
     };
     comments
         .iter()
-        .filter(|c| id(c) > live.id && !body(c).contains(report::MARKER) && allowed(c))
+        .filter(|c| id(c) > live.id && !body(c).contains(MARKER) && allowed(c))
         .filter(|c| mention::find(body(c), &config.trigger_phrase).is_some_and(|m| mention::is_stop(&m.request)))
         .max_by_key(|c| id(c))
         .and_then(|c| c.pointer("/user/login").and_then(Value::as_str))

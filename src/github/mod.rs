@@ -24,6 +24,10 @@ use octocrab::Octocrab;
 use serde_json::Value;
 
 use crate::config::GithubEnv;
+use crate::text::excerpt_line;
+
+/// How much of GitHub's words an error keeps (on one line).
+const DETAIL_MAX: usize = 300;
 
 /// Errors callers must tell apart.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +48,22 @@ pub enum GithubError {
     GraphQl(String),
     #[error("transport: {0}")]
     Transport(String),
+}
+
+impl GithubError {
+    /// The variant in the words a failure reply names it by (`not found`, `rate limited`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "not found",
+            Self::AlreadyExists(_) => "already exists",
+            Self::RateLimited(_) => "rate limited",
+            Self::Forbidden(_) => "forbidden",
+            Self::Unprocessable(_) => "validation failed",
+            Self::Http { .. } => "github http error",
+            Self::GraphQl(_) => "graphql",
+            Self::Transport(_) => "network",
+        }
+    }
 }
 
 /// How hard we try before giving up. Bounded twice: by count and by total wait, so a GitHub
@@ -211,7 +231,7 @@ impl Client {
         }
         if let Some(errors) = reply.body.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
             let messages: Vec<&str> = errors.iter().filter_map(|e| e.get("message").and_then(Value::as_str)).collect();
-            return Err(GithubError::GraphQl(excerpt(&messages.join("; "))));
+            return Err(GithubError::GraphQl(excerpt_line(&messages.join("; "), DETAIL_MAX)));
         }
         Ok(reply.body.get("data").cloned().unwrap_or(Value::Null))
     }
@@ -280,7 +300,7 @@ fn describe_octocrab(error: &octocrab::Error) -> String {
         }
         source = s.source();
     }
-    excerpt(message.lines().next().unwrap_or_default())
+    excerpt_line(message.lines().next().unwrap_or_default(), DETAIL_MAX)
 }
 
 fn strip_query(path: &str) -> &str {
@@ -347,20 +367,13 @@ fn message_of(body: &Value) -> String {
     }
 }
 
-/// At most 300 characters of text from GitHub, on one line.
-fn excerpt(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 300 {
-        format!("{}…", one_line.chars().take(300).collect::<String>())
-    } else {
-        one_line
-    }
-}
-
 /// Maps a non-success reply to the error callers match on.
 fn classify(what: &str, reply: &Reply) -> GithubError {
     let message = message_of(&reply.body);
-    let detail = excerpt(&format!("{what}: {}", if message.is_empty() { reply.status.to_string() } else { message }));
+    let detail = excerpt_line(
+        &format!("{what}: {}", if message.is_empty() { reply.status.to_string() } else { message }),
+        DETAIL_MAX,
+    );
     if graphql_rate_limited(&reply.body) {
         return GithubError::RateLimited(detail);
     }
@@ -384,18 +397,15 @@ fn mentions_already_exists(body: &Value) -> bool {
     coded || body.to_string().to_ascii_lowercase().contains("already exists")
 }
 
-/// Percent-encodes one path segment (label names contain spaces and colons).
+/// Percent-encodes one path segment (label names contain spaces and colons): everything but
+/// RFC 3986's unreserved characters.
 pub fn encode_segment(segment: &str) -> String {
-    use std::fmt::Write as _;
-    segment.bytes().fold(String::with_capacity(segment.len()), |mut out, b| {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-        out
-    })
+    percent_encoding::utf8_percent_encode(segment, UNRESERVED_ONLY).to_string()
 }
+
+/// What a path segment escapes: all but ASCII letters, digits and `-_.~`.
+pub const UNRESERVED_ONLY: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 #[cfg(test)]
 mod tests {
@@ -458,5 +468,6 @@ mod tests {
     fn encodes_label_names() {
         assert_eq!(encode_segment("sisyphus: working"), "sisyphus%3A%20working");
         assert_eq!(encode_segment("a/b"), "a%2Fb");
+        assert_eq!(encode_segment("é-_.~x"), "%C3%A9-_.~x");
     }
 }

@@ -96,15 +96,8 @@ pub fn is_actions_not_permitted(err: &GithubError) -> bool {
 
 /// Percent-encodes a query value, keeping the characters a `head=owner:branch` needs readable.
 fn query_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~:/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    const QUERY: &percent_encoding::AsciiSet = &super::UNRESERVED_ONLY.remove(b':').remove(b'/');
+    percent_encoding::utf8_percent_encode(value, QUERY).to_string()
 }
 
 #[cfg(test)]

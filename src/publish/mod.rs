@@ -23,6 +23,7 @@ use crate::event::Trigger;
 use crate::git;
 use crate::github::Client;
 use crate::runtime::Outcome;
+use crate::sanitize::Sanitized;
 use crate::secrets;
 
 pub use clone::{LocalClone, local_clone};
@@ -234,7 +235,7 @@ pub struct PublishInput<'a> {
     pub config: &'a Config,
     pub trigger: &'a Trigger,
     pub thread: &'a Thread,
-    pub request: &'a str,
+    pub request: &'a Sanitized,
     pub outcome: &'a Outcome,
     /// The work tree the agent edited; only its files are read, never its `.git`.
     pub workdir: &'a Path,
@@ -309,7 +310,8 @@ pub async fn publish(client: Option<&Client>, plan: &Plan, input: &PublishInput<
         return Ok(out);
     }
 
-    let title = text::subject(input.request, &input.thread.title);
+    // The PR title too: redacted like the body (the commit message is redacted whole below).
+    let title = text::redact(&text::subject(input.request, &input.thread.title), &config.secrets());
     let login = &input.trigger.author.login;
     let co_author = (config.publish.co_author
         && !input.trigger.author.is_bot

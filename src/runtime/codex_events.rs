@@ -362,8 +362,7 @@ fn relative(path: &str, workdir: &Path) -> String {
 
 /// At most 2,000 characters of a message (the reply quotes it).
 fn excerpt(text: &str) -> String {
-    let text = text.trim();
-    if text.chars().count() <= 2000 { text.to_owned() } else { text.chars().take(2000).collect::<String>() + "…" }
+    crate::text::excerpt(text, 2000)
 }
 
 #[cfg(test)]

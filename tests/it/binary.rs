@@ -9,7 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use fake_github::{FakeGithub, Fault, FaultKind};
-use sisyphus_action::report::MARKER;
+use sisyphus_action::marker::MARKER;
 
 const TOKEN: &str = "ghs_e2eSecretTokenValue987";
 const KEY: &str = "sk-ant-e2eSecretModelKey42";

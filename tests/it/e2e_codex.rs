@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use e2e::*;
 use fake_github::{Logged, Subject};
 use fake_responses::{Call, FakeResponses, Reply};
-use sisyphus_action::report::MARKER;
+use sisyphus_action::marker::MARKER;
 
 const BRANCH: &str = "sisyphus/issue-1-spelling-error-in-the-readme";
 /// The patch both scenarios apply: a new `notes.md`.

@@ -8,7 +8,8 @@ use core_cli::{fixture, ready, ready_for, replay, run};
 use sisyphus_action::cli::RunArgs;
 use sisyphus_action::config::Config;
 use sisyphus_action::event::{self, Trigger};
-use sisyphus_action::gate::{self, Decision, MARKER};
+use sisyphus_action::gate::{self, Decision};
+use sisyphus_action::marker::MARKER;
 
 /// The derived octokit fixtures summon `@agent`, not our default phrase.
 const AGENT: (&str, &str) = ("INPUT_TRIGGER_PHRASE", "@agent");
@@ -360,15 +361,13 @@ fn manual_run_needs_no_payload() {
 
 proptest::proptest! {
     /// Any text (markdown-ish noise, unicode, broken HTML) parses without a panic, and a
-    /// mention found always points at the phrase in the raw body.
+    /// mention found always points at the phrase in the raw body. (The sanitiser's own
+    /// property lives in `src/sanitize.rs`.)
     #[test]
-    fn mention_and_sanitize_never_panic(body in r"(@sisyphus-dev-ai|[`>*_\[\]()<!\-&#;x0-9 \n]|\PC){0,80}") {
+    fn mention_never_panics(body in r"(@sisyphus-dev-ai|[`>*_\[\]()<!\-&#;x0-9 \n]|\PC){0,80}") {
         if let Some(m) = sisyphus_action::mention::find(&body, "@sisyphus-dev-ai") {
             proptest::prop_assert!(body[m.span.clone()].eq_ignore_ascii_case("@sisyphus-dev-ai"));
             proptest::prop_assert_eq!(m.request.trim(), m.request.as_str());
         }
-        let clean = sisyphus_action::context::sanitize(&body);
-        proptest::prop_assert!(!clean.contains("<!--"), "{clean:?}");
-        proptest::prop_assert!(!clean.contains('\u{200B}'), "{clean:?}");
     }
 }

@@ -8,10 +8,11 @@ use fake_github::{FakeGithub, Fault, FaultKind, Subject};
 use sisyphus_action::cli::RunArgs;
 use sisyphus_action::config::{Config, GithubEnv};
 use sisyphus_action::event::{Actor, Comment, CommentKind, EventKind, Repo, Trigger};
+use sisyphus_action::exit::Conclusion;
 use sisyphus_action::gha::Gha;
 use sisyphus_action::lifecycle;
-use sisyphus_action::report::MARKER;
-use sisyphus_action::run::Conclusion;
+use sisyphus_action::marker::MARKER;
+use sisyphus_action::sanitize::sanitize;
 
 const TOKEN: &str = "ghs_lifecycleSecretToken1234";
 const REPO: &str = "Codertocat/Hello-World";
@@ -93,7 +94,7 @@ fn trigger() -> Trigger {
 }
 
 async fn run(s: &Setup) -> Conclusion {
-    lifecycle::run(&s.config, trigger(), "please fix the flaky test".into(), &Gha::new(false)).await.unwrap()
+    lifecycle::run(&s.config, trigger(), sanitize("please fix the flaky test"), &Gha::new(false)).await.unwrap()
 }
 
 /// Nothing of ours left on the thread but the verdict and at most one reply.
@@ -238,8 +239,8 @@ async fn allow_comments_off_posts_nothing() {
 async fn no_token_is_a_clear_usage_error() {
     let mut s = setup("true");
     s.config.token = None;
-    let err = lifecycle::run(&s.config, trigger(), "x".into(), &Gha::new(false)).await.unwrap_err();
-    assert!(err.chain().any(|e| e.is::<sisyphus_action::UsageError>()));
+    let err = lifecycle::run(&s.config, trigger(), sanitize("x"), &Gha::new(false)).await.unwrap_err();
+    assert!(err.chain().any(|e| e.is::<sisyphus_action::exit::UsageError>()));
     assert!(format!("{err}").contains("github-token"), "{err}");
     assert!(s.gh.requests().is_empty());
 }
@@ -261,7 +262,7 @@ async fn a_review_comment_gets_its_reactions_and_a_threaded_reply() {
         created_at: "2019-05-15T15:20:37Z".into(),
     });
     let conclusion =
-        lifecycle::run(&s.config, t.clone(), "rename this variable".into(), &Gha::new(false)).await.unwrap();
+        lifecycle::run(&s.config, t.clone(), sanitize("rename this variable"), &Gha::new(false)).await.unwrap();
     assert_eq!(conclusion, Conclusion::Failure);
     assert_eq!(s.gh.reactions_on(&Subject::ReviewComment(284_312_630)), vec!["confused"]);
     assert!(s.gh.issue_labels(REPO, 2).is_empty());
@@ -269,7 +270,7 @@ async fn a_review_comment_gets_its_reactions_and_a_threaded_reply() {
     assert_eq!(ours.len(), 1);
     assert_eq!((ours[0].review, ours[0].in_reply_to), (true, Some(284_312_630)));
     // A re-run updates the threaded reply.
-    lifecycle::run(&s.config, t, "rename this variable".into(), &Gha::new(false)).await.unwrap();
+    lifecycle::run(&s.config, t, sanitize("rename this variable"), &Gha::new(false)).await.unwrap();
     assert_eq!(s.gh.our_comments().len(), 1);
     assert!(s.gh.violations().is_empty(), "{:?}", s.gh.violations());
 }
@@ -283,7 +284,7 @@ async fn a_dispatch_without_a_thread_writes_nothing_on_github() {
     t.number = None;
     t.comment = None;
     assert_eq!(
-        lifecycle::run(&s.config, t, "audit the docs".into(), &Gha::new(false)).await.unwrap(),
+        lifecycle::run(&s.config, t, sanitize("audit the docs"), &Gha::new(false)).await.unwrap(),
         Conclusion::Failure
     );
     let writes: Vec<String> =

@@ -402,7 +402,7 @@ fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> 
 }
 
 fn is_usage(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.is::<sisyphus_action::UsageError>() || c.is::<sisyphus_action::preflight::InputError>())
+    e.chain().any(|c| c.is::<sisyphus_action::exit::UsageError>() || c.is::<sisyphus_action::preflight::InputError>())
 }
 
 proptest::proptest! {

@@ -17,7 +17,7 @@ use e2e::*;
 use fake_github::{Fault, FaultKind, Logged, Subject};
 use opencode::{Slot, opencode_bin};
 use serde_json::json;
-use sisyphus_action::report::MARKER;
+use sisyphus_action::marker::MARKER;
 
 /// Longer than the scripted steps are apart (2 to 5 s), so only the throttle keeps edits this
 /// far apart.

@@ -12,6 +12,7 @@ use sisyphus_action::context::{self, Thread};
 use sisyphus_action::event::Trigger;
 use sisyphus_action::gate::{self, Decision};
 use sisyphus_action::prompt::{self, Environment, PromptInput};
+use sisyphus_action::sanitize::sanitize;
 
 fn thread(name: &str, trigger: &Trigger) -> Thread {
     let text = std::fs::read_to_string(core_cli::fixture(&format!("graphql/{name}.response.json"))).unwrap();
@@ -43,6 +44,7 @@ fn render(config: &Config, trigger: &Trigger, thread: &Thread) -> anyhow::Result
 
 fn render_publishing(config: &Config, trigger: &Trigger, thread: &Thread, publishing: &str) -> anyhow::Result<String> {
     let Decision::Act { request } = gate::decide(trigger, config) else { panic!("the gate skipped") };
+    let request = sanitize(&request);
     let input = PromptInput {
         config,
         trigger,

@@ -19,6 +19,7 @@ use publish_inputs::{TOKEN, issue, outcome};
 use sisyphus_action::config::Config;
 use sisyphus_action::context::from_payload;
 use sisyphus_action::publish::{self, Plan, PublishInput, Published};
+use sisyphus_action::sanitize::sanitize;
 
 const BRANCH: &str = "sisyphus/issue-7-attack";
 
@@ -73,7 +74,7 @@ impl Run {
             config: &self.config,
             trigger: &trigger,
             thread: &thread,
-            request: "attack",
+            request: &sanitize("attack"),
             outcome: &outcome,
             workdir: &self.repos.work,
             prepared: &self.prepared,

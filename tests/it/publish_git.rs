@@ -12,6 +12,7 @@ use sisyphus_action::config::Config;
 use sisyphus_action::context::{PullContext, Thread, from_payload};
 use sisyphus_action::event::{EventKind, PullInfo, Trigger};
 use sisyphus_action::publish::{self, Plan, Prepared, PublishInput, Published};
+use sisyphus_action::sanitize::sanitize;
 
 fn config(repos: &Repos) -> Config {
     publish_inputs::config(&repos.server())
@@ -89,7 +90,7 @@ impl Setup {
             config: &self.config,
             trigger: &self.trigger,
             thread: &self.thread,
-            request: "fix the answer",
+            request: &sanitize("fix the answer"),
             outcome: &outcome,
             workdir: &self.repos.work,
             prepared: &self.prepared.borrow(),

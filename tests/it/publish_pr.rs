@@ -14,6 +14,7 @@ use sisyphus_action::context::from_payload;
 use sisyphus_action::event::Trigger;
 use sisyphus_action::github::Client;
 use sisyphus_action::publish::{self, PublishInput, Published};
+use sisyphus_action::sanitize::sanitize;
 
 const REPO: &str = "owner/repo";
 
@@ -52,7 +53,7 @@ impl World {
             config: &self.config,
             trigger: &self.trigger,
             thread: &thread,
-            request,
+            request: &sanitize(request),
             outcome: &outcome,
             workdir: &self.repos.work,
             prepared: &prepared,
@@ -97,6 +98,24 @@ fn a_new_branch_gets_a_pr_with_the_right_base_head_and_body() {
     assert_eq!(published.branch.as_deref(), Some(BRANCH));
     assert!(world.gh.violations().is_empty(), "{:?}", world.gh.violations());
     assert!(!pr.body.contains(TOKEN));
+}
+
+/// The request is anyone's words: as the PR title and the commit subject it pings nobody,
+/// closes nothing, shows no hidden text and no secret, and stays one line.
+#[test]
+fn a_hostile_request_makes_an_inert_pr_title_and_commit_subject() {
+    let world = World::new();
+    let hostile = format!("@alice closes #9 <!-- obey me --> with {TOKEN}\nCo-authored-by: Mallory <m@x.y>");
+    world.run(&hostile, &[("src/lib.rs", FIXED)]);
+
+    let pulls = world.gh.pulls();
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    let title = &pulls[0].title;
+    assert_eq!(title, "`@alice` closes `#9` with ***", "{title}");
+    let message = world.repos.remote_message(BRANCH);
+    let subject = message.lines().next().unwrap_or_default();
+    assert_eq!(subject, title, "the commit subject is the PR title:\n{message}");
+    assert!(!message.contains("Mallory") && !message.contains(TOKEN), "{message}");
 }
 
 #[test]

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use e2e::*;
 use fake_github::Subject;
 use opencode::{Slot, opencode_bin};
-use sisyphus_action::report::MARKER;
+use sisyphus_action::marker::MARKER;
 
 /// A scenario with a real OpenCode, holding one of the two server slots.
 fn agent_scenario() -> Option<(Scenario, Slot)> {

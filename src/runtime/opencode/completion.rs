@@ -267,10 +267,6 @@ impl Completion {
         &self.background
     }
 
-    pub fn is_finished(&self) -> bool {
-        self.phase == Phase::Finished
-    }
-
     /// Whether an event for `session` concerns this run (the root or a descendant).
     pub fn tracks(&self, session: &str) -> bool {
         session == self.root || self.children.contains_key(session)

@@ -28,8 +28,8 @@ pub fn split_model(model: &str) -> Result<(&str, &str)> {
     }
 }
 
-/// Recursively merges `over` into `base`: objects merge key by key, anything else (arrays too)
-/// replaces. A `null` in `over` removes the key, so a user can drop one of our defaults.
+/// JSON Merge Patch (RFC 7386) of `over` into `base`: objects merge key by key, anything else
+/// (arrays too) replaces. A `null` in `over` removes the key, so a user can drop one of our defaults.
 pub fn deep_merge(base: &mut Value, over: Value) {
     match (base, over) {
         (Value::Object(base), Value::Object(over)) => {

@@ -113,14 +113,8 @@ fn str_at(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
-/// The first `max` characters of `s` on one line, with `…` when cut.
-pub fn excerpt(s: &str, max: usize) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    match flat.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &flat[..cut]),
-        None => flat,
-    }
-}
+/// At most `max` characters of `s` on one line, `…` included.
+pub use crate::text::excerpt_line as excerpt;
 
 pub fn todos_from(v: &Value) -> Vec<Todo> {
     v.as_array()
@@ -533,7 +527,7 @@ mod tests {
 
     #[test]
     fn excerpt_cuts_on_chars() {
-        assert_eq!(excerpt("héllo\n  world", 7), "héllo w…");
+        assert_eq!(excerpt("héllo\n  world", 8), "héllo…");
         assert_eq!(excerpt("short", 10), "short");
     }
 }

@@ -363,7 +363,7 @@ impl<'a> Driver<'a> {
                 let detail = format!("`opencode serve` exited; last log lines:\n{}", self.server.tail());
                 vec![Input::StreamLost { server_exited: true, detail }]
             }
-            Some(Note::Server(ServerNote::Listening(_))) => return None,
+            Some(Note::Server(ServerNote::Listening)) => return None,
         })
     }
 

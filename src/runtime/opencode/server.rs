@@ -58,7 +58,8 @@ pub fn version(binary: &Path) -> Result<String> {
 /// What the server's output reader reports to whoever waits on the server.
 #[derive(Debug)]
 pub enum ServerNote {
-    Listening(String),
+    /// The server printed its address and answers there.
+    Listening,
     /// Both output pipes closed: the process is exiting.
     OutputClosed,
 }
@@ -126,7 +127,7 @@ impl Server {
         let deadline = Instant::now() + wait;
         match url_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(url) => {
-                let _ = notes.send(ServerNote::Listening(url.clone()));
+                let _ = notes.send(ServerNote::Listening);
                 server.url = url;
                 Ok(server)
             }
@@ -138,10 +139,6 @@ impl Server {
                 bail!("`opencode serve` did not listen within {wait:?}; last log lines:\n{}", server.tail())
             }
         }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// The last lines the server printed (for error messages).

@@ -14,7 +14,7 @@ use crate::runtime::Usage;
 #[derive(Debug, Default)]
 pub struct Transcript {
     root: String,
-    /// Sessions of this run (root and descendants), as the completion machine tracks them.
+    /// The ids of the root session's user messages (their text parts are the prompt, not an answer).
     user_messages: HashSet<String>,
     /// The newest root assistant message that has text, with its text parts in order.
     text_message: Option<String>,
