@@ -148,7 +148,7 @@ fn start_progress(
         first_attempt: config.github.first_attempt(),
         started,
         delay: config.progress.delay,
-        interval: live_comment::interval_from_env(),
+        interval: config.progress.interval,
         secrets: config.secrets(),
     };
     match Client::new(&config.github, token) {

@@ -58,7 +58,9 @@ fn setup(agent_command: &str) -> Setup {
         output: Some(dir.path().join("output")),
         step_summary: Some(dir.path().join("summary")),
         runner_temp: dir.path().join("temp"),
+        tool_cache: None,
         actions: false,
+        retry_base: None,
     };
     Setup { gh, config, dir }
 }

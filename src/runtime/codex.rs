@@ -149,7 +149,7 @@ fn run(request: &AgentRequest, settings: &CodexSettings, cancel: &Cancel) -> Res
     });
 
     let deadline = started + request.config.timeout;
-    let gha = Gha::new(std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"));
+    let gha = Gha::new(request.config.actions);
     let mut fold = CodexRun::default();
     let (mut exited, mut closed) = (false, false);
     let mut exit_by: Option<Instant> = None;

@@ -242,7 +242,7 @@ fn drive(
 
     let mut machine = Completion::new(session.clone(), limits, Instant::now());
     let mut transcript = Transcript::new(session.clone());
-    let gha = Gha::new(std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"));
+    let gha = Gha::new(request.config.actions);
     let mut resubscribes = 0;
     let marker = events::marker_path(&request.workdir, &session);
     let (status, decided_at, calls_before) = {
