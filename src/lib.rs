@@ -21,6 +21,7 @@ pub mod install;
 pub mod lifecycle;
 pub mod live_comment;
 pub mod mention;
+pub mod plan;
 pub mod preflight;
 pub mod progress;
 pub mod prompt;

@@ -10,7 +10,6 @@ mod clone;
 pub mod credentials;
 mod git;
 pub mod guard;
-mod plan;
 pub mod pr;
 mod room;
 pub mod text;
@@ -85,7 +84,7 @@ pub struct Published {
 
 /// Decides the branch strategy. Pure.
 pub fn plan(trigger: &Trigger, thread: &Thread, config: &Config) -> Plan {
-    plan::plan(trigger, thread, config)
+    crate::plan::plan(trigger, thread, config)
 }
 
 /// Where a plan pushes: the repository on the server and the branch there.

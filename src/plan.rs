@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::context::Thread;
 use crate::event::{PullInfo, Trigger};
 
-use super::Plan;
+use crate::publish::Plan;
 
 /// Longest slug in a new branch name, so names stay readable in the GitHub UI.
 const SLUG_MAX: usize = 30;
