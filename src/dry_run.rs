@@ -12,12 +12,12 @@ use crate::config::{Config, RuntimeKind};
 use crate::context::{self, Thread};
 use crate::event::{EventKind, Trigger};
 use crate::gha::Gha;
-use crate::publish::{self, Plan};
+use crate::plan::{self, Plan};
 use crate::run::Conclusion;
 
 pub async fn run(config: &Config, trigger: &Trigger, request: &str, gha: &Gha) -> Result<Conclusion> {
     let thread = gather(config, trigger, gha).await;
-    let plan = publish::plan(trigger, &thread, config);
+    let plan = plan::plan(trigger, &thread, config);
     let workdir = config.github.workspace.as_path();
     let prompt = crate::prompt::render(&crate::prompt::PromptInput {
         config,

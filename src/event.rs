@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::UsageError;
 use crate::config::Config;
+use crate::github::types::{CommentKind, Repo};
 
 /// Which kind of event summoned us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,15 +28,6 @@ pub enum EventKind {
     Dispatch,
 }
 
-/// Where the acknowledgement reaction goes and which comment a reply threads under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommentKind {
-    /// `/repos/{o}/{r}/issues/comments/{id}`
-    Issue,
-    /// `/repos/{o}/{r}/pulls/comments/{id}`
-    Review,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
     pub id: u64,
@@ -49,18 +41,6 @@ pub struct Actor {
     pub login: String,
     /// `type == "Bot"` or a login ending in `[bot]`.
     pub is_bot: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Repo {
-    pub owner: String,
-    pub name: String,
-}
-
-impl Repo {
-    pub fn full_name(&self) -> String {
-        format!("{}/{}", self.owner, self.name)
-    }
 }
 
 /// What the payload says about a pull request (absent for `issue_comment`, whose payload
@@ -226,9 +206,9 @@ impl<'a> Json<'a> {
     }
 }
 
+/// Lenient: a malformed name reads as empty, and `load` falls back to `--repo`.
 fn repo_from(full_name: &str) -> Repo {
-    let (owner, name) = full_name.split_once('/').unwrap_or(("", ""));
-    Repo { owner: owner.to_owned(), name: name.to_owned() }
+    full_name.parse().unwrap_or_default()
 }
 
 fn skip(event_name: &str, action: &str) -> Loaded {

@@ -15,14 +15,16 @@ use anyhow::Result;
 use crate::cancel::{Cancel, CancelReason};
 use crate::config::Config;
 use crate::context::{self, Thread};
-use crate::event::{CommentKind, Trigger};
+use crate::event::Trigger;
 use crate::gha::{self, Gha};
 use crate::github::reactions::{Content, Reaction, Target};
+use crate::github::types::CommentKind;
 use crate::github::{Client, GithubError, RetryPolicy};
 use crate::live_comment;
+use crate::plan::{self, Plan};
 use crate::progress;
 use crate::prompt::{self, PromptInput};
-use crate::publish::{self, Plan, Prepared, PublishInput, Published};
+use crate::publish::{self, Prepared, PublishInput, Published};
 use crate::report::{self, Failure, Footer};
 use crate::run::Conclusion;
 use crate::runtime::{self, AgentRequest, AgentStatus, Outcome, process};
@@ -233,7 +235,7 @@ async fn work(
             None => return cancelled(),
         }
     };
-    let plan: Plan = publish::plan(trigger, &thread, config);
+    let plan: Plan = plan::plan(trigger, &thread, config);
     // A local run works in a private clone, never in the person's own checkout.
     let local = match publish::local_clone(config, &plan, &thread) {
         Ok(local) => local,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::event::Repo;
 use crate::github::comments::Posted;
+use crate::github::types::Repo;
 use crate::github::{Client, GithubError, RetryPolicy};
 use crate::progress::{self, Frame, Note, State, Step, Throttle};
 use crate::runtime::Todo;

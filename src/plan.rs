@@ -10,7 +10,87 @@ use crate::config::Config;
 use crate::context::Thread;
 use crate::event::{PullInfo, Trigger};
 
-use crate::publish::Plan;
+/// Where the work will go, decided before the agent starts and told to it in the prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// A new branch from the default branch (issues, dispatch without a PR).
+    NewBranch { branch: String, base: String },
+    /// The head branch of a same-repository PR; `head_sha` is the head commit the context saw,
+    /// which the work tree is pinned to.
+    PullHead { branch: String, head_sha: Option<String> },
+    /// The head branch of a fork PR (`repo` is `owner/name`), only with `allow-fork-push` and
+    /// the author's "allow edits from maintainers"; pinned to `head_sha` like `PullHead`.
+    ForkHead { repo: String, branch: String, head_sha: Option<String> },
+    /// Nothing will be pushed (fork PR, `allow-push: false`, …); the reason is told to humans.
+    ReadOnly { reason: String },
+}
+
+impl Plan {
+    /// One paragraph for the prompt: where the changes go and what the agent must not do.
+    pub fn describe(&self) -> String {
+        match self {
+            Plan::NewBranch { branch, base } => format!(
+                "Your changes will be committed to a new branch `{branch}` (from `{base}`) and pushed by the action, which then opens a pull request. Do not commit, push or open pull requests yourself."
+            ),
+            Plan::PullHead { branch, .. } => format!(
+                "Your changes will be committed to the pull request's branch `{branch}` and pushed by the action. Do not commit, push or open pull requests yourself."
+            ),
+            Plan::ForkHead { repo, branch, .. } => format!(
+                "Your changes will be committed to the pull request's branch `{branch}` in the fork `{repo}` and pushed by the action. Do not commit, push or open pull requests yourself."
+            ),
+            Plan::ReadOnly { reason } => {
+                format!("Nothing you change will be pushed: {reason}. Answer with your findings.")
+            }
+        }
+    }
+}
+
+/// Where a plan pushes: the repository on the server and the branch there.
+pub struct PushTarget {
+    /// `owner/name` on the configured server: ours, or the fork's.
+    pub repo: String,
+    /// The branch on the remote.
+    pub branch: String,
+    /// The local branch the work tree is put on.
+    pub local: String,
+    /// For a new branch: the base branch.
+    pub base: Option<String>,
+    /// For a PR head: the commit the context saw.
+    pub pin: Option<String>,
+}
+
+impl PushTarget {
+    /// `None` for a read-only plan.
+    pub fn of(plan: &Plan, config: &Config) -> Option<Self> {
+        let ours = config.github.repository.clone();
+        match plan {
+            Plan::ReadOnly { .. } => None,
+            Plan::NewBranch { branch, base } => Some(Self {
+                repo: ours,
+                branch: branch.clone(),
+                local: branch.clone(),
+                base: Some(base.clone()),
+                pin: None,
+            }),
+            Plan::PullHead { branch, head_sha } => Some(Self {
+                repo: ours,
+                branch: branch.clone(),
+                local: branch.clone(),
+                base: None,
+                pin: head_sha.clone(),
+            }),
+            // A fork's branch may share a name with ours (its `main`, say): it gets its own
+            // local name so our default branch is never moved.
+            Plan::ForkHead { repo, branch, head_sha } => Some(Self {
+                repo: repo.clone(),
+                branch: branch.clone(),
+                local: format!("sisyphus-fork/{repo}/{branch}"),
+                base: None,
+                pin: head_sha.clone(),
+            }),
+        }
+    }
+}
 
 /// Longest slug in a new branch name, so names stay readable in the GitHub UI.
 const SLUG_MAX: usize = 30;

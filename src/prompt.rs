@@ -29,7 +29,7 @@ pub struct PromptInput<'a> {
     pub thread: &'a Thread,
     /// The request: the text after the mention.
     pub request: &'a str,
-    /// Where the work goes, decided before the agent starts (`publish::Plan::describe`).
+    /// Where the work goes, decided before the agent starts (`plan::Plan::describe`).
     pub publishing: &'a str,
     /// The work tree the agent edits.
     pub workdir: &'a Path,

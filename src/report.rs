@@ -382,7 +382,8 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Actor, Comment, CommentKind, EventKind, Repo};
+    use crate::event::{Actor, Comment, EventKind};
+    use crate::github::types::{CommentKind, Repo};
     use crate::runtime::Usage;
 
     fn trigger() -> Trigger {

@@ -15,10 +15,11 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::event::{CommentKind, Repo, Trigger};
+use crate::event::Trigger;
 use crate::gha::Gha;
 use crate::github::comments::Posted;
 use crate::github::reactions::{Content, Target};
+use crate::github::types::{CommentKind, Repo};
 use crate::github::{Client, GithubError};
 use crate::run::Conclusion;
 use crate::{mention, progress, report};

@@ -13,7 +13,8 @@ use publish_inputs::{TOKEN, issue, outcome};
 use sisyphus_action::config::Config;
 use sisyphus_action::context::{PullContext, Thread, from_payload};
 use sisyphus_action::event::{EventKind, PullInfo, Trigger};
-use sisyphus_action::publish::{self, Plan, Prepared, PublishInput, Published};
+use sisyphus_action::plan::{self, Plan};
+use sisyphus_action::publish::{self, Prepared, PublishInput, Published};
 
 fn config(repos: &Repos) -> Config {
     publish_inputs::config(&repos.server())
@@ -53,7 +54,7 @@ struct Setup {
 
 impl Setup {
     fn new(repos: Repos, config: Config, trigger: Trigger, thread: Thread) -> Self {
-        let plan = publish::plan(&trigger, &thread, &config);
+        let plan = plan::plan(&trigger, &thread, &config);
         Self { repos, config, trigger, thread, plan, prepared: Default::default() }
     }
 
@@ -397,7 +398,7 @@ fn no_changes_means_no_commit_and_no_branch() {
 fn allow_push_off_plans_read_only() {
     let mut run = Setup::issue(21, "Off");
     run.config.publish.allow_push = false;
-    let plan = publish::plan(&run.trigger, &run.thread, &run.config);
+    let plan = plan::plan(&run.trigger, &run.thread, &run.config);
     assert_eq!(plan, Plan::ReadOnly { reason: "the `allow-push` input is off".into() });
 }
 
@@ -408,7 +409,7 @@ fn dispatch_without_a_number_gets_a_task_branch() {
     run.trigger.number = None;
     run.trigger.body = "Update the docs for the new CLI flags".into();
     let thread = from_payload(&run.trigger);
-    let plan = publish::plan(&run.trigger, &thread, &run.config);
+    let plan = plan::plan(&run.trigger, &thread, &run.config);
     assert_eq!(
         plan,
         Plan::NewBranch { branch: "sisyphus/task-4242-update-the-docs-for-the-new".into(), base: "main".into() }

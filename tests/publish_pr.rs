@@ -16,6 +16,7 @@ use sisyphus_action::config::Config;
 use sisyphus_action::context::from_payload;
 use sisyphus_action::event::Trigger;
 use sisyphus_action::github::Client;
+use sisyphus_action::plan;
 use sisyphus_action::publish::{self, PublishInput, Published};
 
 const REPO: &str = "owner/repo";
@@ -45,7 +46,7 @@ impl World {
     /// Plans, prepares, writes `files` as the agent would, publishes with a real client.
     fn run(&self, request: &str, files: &[(&str, &str)]) -> Published {
         let thread = from_payload(&self.trigger);
-        let plan = publish::plan(&self.trigger, &thread, &self.config);
+        let plan = plan::plan(&self.trigger, &thread, &self.config);
         let prepared = publish::prepare(&plan, &self.repos.work, &self.config).unwrap();
         for (path, content) in files {
             self.repos.write(path, content);

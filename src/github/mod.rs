@@ -8,13 +8,15 @@
 //! of `retry-after` or secondary rate limits.
 //!
 //! This module does not know the lifecycle: the small helpers in `reactions`, `labels`,
-//! `comments`, `pulls` and `actions` are single API calls with the error cases callers care about.
+//! `comments`, `pulls` and `actions` are single API calls with the error cases callers care about;
+//! `types` holds the vocabulary (`Repo`, `CommentKind`) every stage shares.
 
 pub mod actions;
 pub mod comments;
 pub mod labels;
 pub mod pulls;
 pub mod reactions;
+pub mod types;
 
 use std::time::Duration;
 

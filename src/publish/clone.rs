@@ -22,9 +22,10 @@ use anyhow::{Context as _, Result};
 
 use super::git::Git;
 use super::room::{self, Room};
-use super::{Plan, Published, hand_over};
+use super::{Published, hand_over};
 use crate::config::Config;
 use crate::context::Thread;
+use crate::plan::Plan;
 
 /// A local run's own repository; removed on drop.
 pub struct LocalClone {

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use sisyphus_action::cli::RunArgs;
 use sisyphus_action::config::Config;
-use sisyphus_action::event::{Actor, EventKind, Repo, Trigger};
+use sisyphus_action::event::{Actor, EventKind, Trigger};
+use sisyphus_action::github::types::Repo;
 use sisyphus_action::runtime::{AgentStatus, Outcome, Todo, Usage};
 
 /// Never a real token; long enough to be redacted and searched for.
