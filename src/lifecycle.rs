@@ -137,7 +137,7 @@ fn start_progress(
     let number = trigger.number.filter(|_| config.progress.comment)?;
     let key = report::reply_key(trigger, config.github.run_id.as_deref());
     let run = config.github.run_id.as_deref().map(progress::run_marker).unwrap_or_default();
-    let review_comment = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review).map(|c| c.id);
+    let review_comment = trigger.comment().filter(|c| c.kind == CommentKind::Review).map(|c| c.id);
     let target = live_comment::Target {
         repo: trigger.repo.clone(),
         number,
@@ -181,7 +181,7 @@ fn watch_signals(cancel: &Cancel) -> Result<tokio::task::JoinHandle<()>> {
 
 /// Where the 👀 and the verdict go: the triggering comment, else the issue itself.
 fn reaction_target(trigger: &Trigger) -> Option<Target> {
-    match (&trigger.comment, trigger.number) {
+    match (trigger.comment(), trigger.number) {
         (Some(c), _) if c.kind == CommentKind::Review => Some(Target::ReviewComment(c.id)),
         (Some(c), _) => Some(Target::IssueComment(c.id)),
         (None, Some(number)) => Some(Target::Issue(number)),
@@ -311,7 +311,7 @@ struct Agent {
 
 /// A fork's head is its author's tree: its agent configuration must not load.
 fn untrusted_tree(plan: &Plan, trigger: &Trigger, thread: &Thread) -> bool {
-    let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.pull.as_ref());
+    let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.thread.pull.as_ref());
     runtime::untrusted_tree(matches!(plan, Plan::ForkHead { .. }), pull, &thread.repo)
 }
 
@@ -581,7 +581,7 @@ async fn reply(
 ) -> Result<Option<String>, GithubError> {
     let Some(number) = trigger.number else { return Ok(None) };
     let repo = &trigger.repo;
-    let review = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review);
+    let review = trigger.comment().filter(|c| c.kind == CommentKind::Review);
     let earlier = match (&live.comment, login) {
         (Some(comment), _) => Some(comment.clone()),
         // A create still in flight when the progress task stopped may have posted it.

@@ -99,8 +99,8 @@ pub fn plan(trigger: &Trigger, thread: &Thread, config: &Config) -> Plan {
     if !config.publish.allow_push {
         return read_only("the `allow-push` input is off");
     }
-    if trigger.is_pull_request || thread.is_pull_request {
-        let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.pull.as_ref());
+    if trigger.is_pull_request() || thread.is_pull_request {
+        let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.thread.pull.as_ref());
         return match pull {
             Some(pull) => pull_plan(pull, thread, config),
             None => read_only("the pull request's head branch is not known (it could not be looked up)"),
@@ -156,7 +156,7 @@ fn head_sha(pull: &PullInfo) -> Option<String> {
 /// `<kind>-<number>-<slug>`, or `task-<run id or time>-<slug>` for a dispatch without a number.
 fn branch_leaf(trigger: &Trigger, thread: &Thread, config: &Config) -> String {
     let number = thread.number.or(trigger.number);
-    let title = if thread.title.trim().is_empty() { trigger.body.as_str() } else { thread.title.as_str() };
+    let title = if thread.title.trim().is_empty() { trigger.text() } else { thread.title.as_str() };
     let slug = slug(title);
     match number {
         Some(n) => format!("issue-{n}-{slug}"),

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::UsageError;
 use crate::config::Config;
 use crate::context::{Thread, sanitize};
-use crate::event::{EventKind, Trigger};
+use crate::event::{Subject, Trigger};
 
 const MAIN: &str = include_str!("../prompts/main.hbs");
 /// The rules of a headless GitHub run; `{{> github-rules}}` in a custom template.
@@ -175,17 +175,17 @@ pub fn data(input: &PromptInput<'_>, env: &Environment) -> Value {
         "number": thread.number.map(|n| n.to_string()).unwrap_or_default(),
         "title": thread.title,
         "default_branch": thread.default_branch,
-        "comment": sanitize(&trigger.body),
+        "comment": sanitize(trigger.text()),
         // Comments and reviews get their own block; an issue body or a dispatch prompt is
         // already in the thread or the request.
-        "has_comment": matches!(trigger.kind, EventKind::IssueComment | EventKind::ReviewComment | EventKind::Review),
+        "has_comment": matches!(trigger.subject, Subject::Comment(_) | Subject::Review(_)),
         "request": sanitize(input.request),
         "bot_login": input.config.bot_login,
         "trigger_phrase": input.config.trigger_phrase,
         "publishing": input.publishing,
         "event": {
-            "name": trigger.event_name,
-            "action": trigger.action,
+            "name": trigger.event_name(),
+            "action": trigger.subject.action(),
             "url": trigger.html_url.clone().unwrap_or_default(),
         },
         "thread": {

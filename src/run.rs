@@ -130,7 +130,7 @@ async fn run(config: &Config, gha: &Gha) -> Result<Conclusion> {
     };
     // `stop`/`cancel` ends the run at work on the thread; it never starts an agent, so it
     // needs no model key and skips the preflight.
-    if trigger.comment.is_some() && trigger.number.is_some() && crate::mention::is_stop(&request) {
+    if trigger.comment().is_some() && trigger.number.is_some() && crate::mention::is_stop(&request) {
         gha::set_output(output, "triggered", "true")?;
         gha::set_output(output, "skip-reason", "")?;
         if config.dry_run {

@@ -12,7 +12,7 @@ use git_repo::{Repos, git};
 use publish_inputs::{TOKEN, issue, outcome};
 use sisyphus_action::config::Config;
 use sisyphus_action::context::{PullContext, Thread, from_payload};
-use sisyphus_action::event::{EventKind, PullInfo, Trigger};
+use sisyphus_action::event::{PullInfo, Subject, Trigger};
 use sisyphus_action::plan::{self, Plan};
 use sisyphus_action::publish::{self, Prepared, PublishInput, Published};
 
@@ -23,7 +23,7 @@ fn config(repos: &Repos) -> Config {
 /// An `issue_comment` on a PR: the payload has no branch, the context stage fills it in.
 fn pull_thread(number: u64, info: PullInfo) -> (Trigger, Thread) {
     let mut trigger = issue(number, "Improve the answer");
-    trigger.is_pull_request = true;
+    trigger.thread.is_pull_request = true;
     let mut thread = from_payload(&trigger);
     thread.pull = Some(PullContext { info, files: vec![], reviews: vec![] });
     (trigger, thread)
@@ -405,9 +405,8 @@ fn allow_push_off_plans_read_only() {
 #[test]
 fn dispatch_without_a_number_gets_a_task_branch() {
     let mut run = Setup::issue(1, "");
-    run.trigger.kind = EventKind::Dispatch;
     run.trigger.number = None;
-    run.trigger.body = "Update the docs for the new CLI flags".into();
+    run.trigger.subject = Subject::Dispatch { prompt: "Update the docs for the new CLI flags".into() };
     let thread = from_payload(&run.trigger);
     let plan = plan::plan(&run.trigger, &thread, &run.config);
     assert_eq!(

@@ -39,7 +39,7 @@ impl World {
         config.github.api_url = gh.api_url();
         config.github.graphql_url = gh.graphql_url();
         let mut trigger = publish_inputs::issue(5, "The answer is off by one");
-        trigger.thread_body = "It says 41.".into();
+        trigger.thread.body = "It says 41.".into();
         Self { repos, gh, config, trigger }
     }
 
