@@ -9,10 +9,11 @@
 //! test knobs (`SISYPHUS_*`) come in the same way, as the hidden `ActionsEnv`: clap is the one
 //! reader of our environment, so `Config::from_args(&RunArgs::default())` reads nothing from
 //! the machine. The reads that stay below `main` are not configuration: the allow-listed
-//! environment handed to children (`runtime::process::agent_env`, `publish::git`,
-//! `publish::credentials`' `HOME`), the variable a user's Codex provider names as its key
-//! (`preflight`'s `env_key` check, a name only known at run time), and `TZ` for the prompt's
-//! local time (`prompt.rs`).
+//! environment handed to children (`runtime::process::agent_env`, the Codex and OpenCode
+//! environments, `HOME` for oh-my-opencode's config, `PATH`/`HOME` for `preflight`'s and
+//! `publish::git`'s git, `publish::credentials`' `HOME`), the variable a user's Codex provider
+//! names as its key (`preflight`'s `env_key` check, a name only known at run time), and `TZ`
+//! for the prompt's local time (`prompt.rs`).
 
 use clap::{Args, Parser, Subcommand};
 
