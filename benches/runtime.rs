@@ -84,6 +84,7 @@ fn turn(bin: &Path, llm: &str, scenario: &str) -> (AgentStatus, RunStats, Durati
             preset: None,
             omo_version: "4.19.4".into(),
             omo_config: None,
+            actions: false,
         },
         untrusted_tree: false,
         progress: None,

@@ -4,6 +4,16 @@
 //! an empty string. So every input is read here as a raw optional string and `config.rs`
 //! decides, once, what an empty value means (always: the default). Nothing below `Config`
 //! re-checks an input.
+//!
+//! What the runner itself tells us (`GITHUB_*`, `RUNNER_*`, the provider keys' fallbacks) and the
+//! test knobs (`SISYPHUS_*`) come in the same way, as the hidden `ActionsEnv`: clap is the one
+//! reader of our environment, so `Config::from_args(&RunArgs::default())` reads nothing from
+//! the machine. The reads that stay below `main` are not configuration: the allow-listed
+//! environment handed to children (`runtime::process::agent_env`, the Codex and OpenCode
+//! environments, `HOME` for oh-my-opencode's config, `PATH`/`HOME` for `preflight`'s and
+//! `publish::git`'s git, `publish::credentials`' `HOME`), the variable a user's Codex provider
+//! names as its key (`preflight`'s `env_key` check, a name only known at run time), and `TZ`
+//! for the prompt's local time (`prompt.rs`).
 
 use clap::{Args, Parser, Subcommand};
 
@@ -200,4 +210,101 @@ pub struct RunArgs {
     /// oh-my-opencode config for the `sisyphus` preset: inline JSON or a file path, merged over ours.
     #[arg(long, env = "INPUT_OMO_CONFIG")]
     pub omo_config: Option<String>,
+
+    #[command(flatten)]
+    pub env: ActionsEnv,
+}
+
+/// What the runner (or the person replaying an event) sets in the environment. Hidden from
+/// `--help`: these are not inputs, and each flag exists only because clap reads variables
+/// through arguments. Raw like the inputs: `config.rs` decides what empty means.
+#[derive(Debug, Default, Args)]
+#[allow(clippy::struct_field_names)]
+pub struct ActionsEnv {
+    #[arg(id = "env-github-api-url", long = "env-github-api-url", env = "GITHUB_API_URL", hide = true)]
+    pub api_url: Option<String>,
+    #[arg(id = "env-github-graphql-url", long = "env-github-graphql-url", env = "GITHUB_GRAPHQL_URL", hide = true)]
+    pub graphql_url: Option<String>,
+    #[arg(id = "env-github-server-url", long = "env-github-server-url", env = "GITHUB_SERVER_URL", hide = true)]
+    pub server_url: Option<String>,
+    #[arg(id = "env-github-workspace", long = "env-github-workspace", env = "GITHUB_WORKSPACE", hide = true)]
+    pub workspace: Option<String>,
+    #[arg(id = "env-github-run-id", long = "env-github-run-id", env = "GITHUB_RUN_ID", hide = true)]
+    pub run_id: Option<String>,
+    #[arg(id = "env-github-run-attempt", long = "env-github-run-attempt", env = "GITHUB_RUN_ATTEMPT", hide = true)]
+    pub run_attempt: Option<String>,
+    #[arg(id = "env-github-output", long = "env-github-output", env = "GITHUB_OUTPUT", hide = true)]
+    pub output: Option<String>,
+    #[arg(id = "env-github-step-summary", long = "env-github-step-summary", env = "GITHUB_STEP_SUMMARY", hide = true)]
+    pub step_summary: Option<String>,
+    /// `true` inside GitHub Actions: workflow commands instead of plain logs.
+    #[arg(id = "env-github-actions", long = "env-github-actions", env = "GITHUB_ACTIONS", hide = true)]
+    pub actions: Option<String>,
+    #[arg(id = "env-runner-temp", long = "env-runner-temp", env = "RUNNER_TEMP", hide = true)]
+    pub runner_temp: Option<String>,
+    /// Where installed tools are kept (default: `$RUNNER_TEMP/tool-cache`).
+    #[arg(id = "env-runner-tool-cache", long = "env-runner-tool-cache", env = "RUNNER_TOOL_CACHE", hide = true)]
+    pub tool_cache: Option<String>,
+    /// `1` when the run was re-run with debug logging.
+    #[arg(id = "env-runner-debug", long = "env-runner-debug", env = "RUNNER_DEBUG", hide = true)]
+    pub runner_debug: Option<String>,
+
+    // ----- fallbacks of inputs (an input, when given, wins) -----
+    #[arg(
+        id = "env-github-token",
+        long = "env-github-token",
+        env = "GITHUB_TOKEN",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub github_token: Option<String>,
+    #[arg(
+        id = "env-anthropic-api-key",
+        long = "env-anthropic-api-key",
+        env = "ANTHROPIC_API_KEY",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub anthropic_api_key: Option<String>,
+    #[arg(id = "env-anthropic-base-url", long = "env-anthropic-base-url", env = "ANTHROPIC_BASE_URL", hide = true)]
+    pub anthropic_base_url: Option<String>,
+    #[arg(
+        id = "env-openai-api-key",
+        long = "env-openai-api-key",
+        env = "OPENAI_API_KEY",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub openai_api_key: Option<String>,
+    #[arg(id = "env-openai-base-url", long = "env-openai-base-url", env = "OPENAI_BASE_URL", hide = true)]
+    pub openai_base_url: Option<String>,
+
+    // ----- our own knobs (tests and debugging) -----
+    /// Log filter in `level,target=level` syntax (default: `info`, `debug` with `RUNNER_DEBUG`).
+    #[arg(id = "env-sisyphus-log", long = "env-sisyphus-log", env = "SISYPHUS_LOG", hide = true)]
+    pub log: Option<String>,
+    /// First retry backoff of the GitHub client, in milliseconds (tests use a few).
+    #[arg(
+        id = "env-sisyphus-retry-base-ms",
+        long = "env-sisyphus-retry-base-ms",
+        env = "SISYPHUS_RETRY_BASE_MS",
+        hide = true
+    )]
+    pub retry_base_ms: Option<String>,
+    /// Spacing of the progress comment's edits, in milliseconds (never under a second).
+    #[arg(
+        id = "env-sisyphus-progress-interval-ms",
+        long = "env-sisyphus-progress-interval-ms",
+        env = "SISYPHUS_PROGRESS_INTERVAL_MS",
+        hide = true
+    )]
+    pub progress_interval_ms: Option<String>,
+    /// `1` allows `timeout-minutes` below one minute (the timeout tests need seconds).
+    #[arg(
+        id = "env-sisyphus-short-timeouts",
+        long = "env-sisyphus-short-timeouts",
+        env = "SISYPHUS_SHORT_TIMEOUTS",
+        hide = true
+    )]
+    pub short_timeouts: Option<String>,
 }

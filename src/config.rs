@@ -1,4 +1,9 @@
 //! Raw arguments → one validated `Config`. All defaults and all input validation live here.
+//!
+//! A pure function of the arguments: the environment reaches it only through clap
+//! (`cli::ActionsEnv`). The two fallbacks that are not variables, the current directory for
+//! the work tree and the system's temporary directory for `RUNNER_TEMP`, only apply to a run
+//! outside Actions.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -74,8 +79,12 @@ pub struct GithubEnv {
     pub output: Option<PathBuf>,
     pub step_summary: Option<PathBuf>,
     pub runner_temp: PathBuf,
+    /// `RUNNER_TOOL_CACHE`: where installed tools are kept (`None`: under `runner_temp`).
+    pub tool_cache: Option<PathBuf>,
     /// True inside GitHub Actions: workflow commands instead of plain logs.
     pub actions: bool,
+    /// `SISYPHUS_RETRY_BASE_MS`: the GitHub client's first backoff, when a test shortens it.
+    pub retry_base: Option<Duration>,
 }
 
 impl GithubEnv {
@@ -117,6 +126,8 @@ pub struct AgentConfig {
     pub omo_version: String,
     /// The user's oh-my-opencode config (inline JSON or a path), merged over ours.
     pub omo_config: Option<String>,
+    /// Inside GitHub Actions: the runtime fences the model's output with `::stop-commands::`.
+    pub actions: bool,
 }
 
 #[cfg(test)]
@@ -140,6 +151,7 @@ impl AgentConfig {
             preset: None,
             omo_version: DEFAULT_OMO_VERSION.into(),
             omo_config: None,
+            actions: false,
         }
     }
 }
@@ -182,9 +194,22 @@ pub struct ProgressConfig {
     pub comment: bool,
     /// How long the comment waits for the agent's first todo list.
     pub delay: Duration,
+    /// The spacing of its edits: `progress::INTERVAL`, or `SISYPHUS_PROGRESS_INTERVAL_MS` (tests
+    /// use a second or two, so a short scripted run still shows several edits). Never under a
+    /// second: GitHub's secondary rate limits want writes at least that far apart.
+    pub interval: Duration,
 }
 
 pub const DEFAULT_PROGRESS_DELAY_SECS: u64 = 60;
+
+/// How we log (`RUNNER_DEBUG`, `SISYPHUS_LOG`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogConfig {
+    /// The run was re-run with debug logging: `debug` instead of `info` by default.
+    pub debug: bool,
+    /// A `level,target=level` filter replacing the default.
+    pub filter: Option<String>,
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -207,6 +232,7 @@ pub struct Config {
     pub publish: PublishConfig,
     pub github: GithubEnv,
     pub progress: ProgressConfig,
+    pub log: LogConfig,
 }
 
 /// A value is "given" only when it has non-whitespace content.
@@ -214,8 +240,9 @@ fn given(value: Option<&String>) -> Option<String> {
     value.map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
-fn env(name: &str) -> Option<String> {
-    given(std::env::var(name).ok().as_ref())
+/// A millisecond count, when given and a number.
+fn millis(value: Option<&String>) -> Option<Duration> {
+    given(value).and_then(|v| v.parse::<u64>().ok()).map(Duration::from_millis)
 }
 
 fn or_default(value: Option<&String>, default: &str) -> String {
@@ -241,21 +268,25 @@ impl Config {
     /// (exit code 2), each an `InputError` naming its input.
     pub fn from_args(args: &RunArgs) -> Result<Self> {
         preflight::inputs(args)?;
+        let env = &args.env;
+        let actions = given(env.actions.as_ref()).is_some_and(|v| v == "true");
         let github = GithubEnv {
-            api_url: env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
-            graphql_url: env("GITHUB_GRAPHQL_URL").unwrap_or_else(|| "https://api.github.com/graphql".into()),
-            server_url: env("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into()),
+            api_url: or_default(env.api_url.as_ref(), "https://api.github.com"),
+            graphql_url: or_default(env.graphql_url.as_ref(), "https://api.github.com/graphql"),
+            server_url: or_default(env.server_url.as_ref(), "https://github.com"),
             repository: given(args.repo.as_ref()).unwrap_or_default(),
-            workspace: env("GITHUB_WORKSPACE")
+            workspace: given(env.workspace.as_ref())
                 .map(PathBuf::from)
                 .or_else(|| std::env::current_dir().ok())
                 .unwrap_or_else(|| PathBuf::from(".")),
-            run_id: env("GITHUB_RUN_ID"),
-            run_attempt: env("GITHUB_RUN_ATTEMPT").and_then(|a| a.parse().ok()),
-            output: env("GITHUB_OUTPUT").map(PathBuf::from),
-            step_summary: env("GITHUB_STEP_SUMMARY").map(PathBuf::from),
-            runner_temp: env("RUNNER_TEMP").map_or_else(std::env::temp_dir, PathBuf::from),
-            actions: env("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+            run_id: given(env.run_id.as_ref()),
+            run_attempt: given(env.run_attempt.as_ref()).and_then(|a| a.parse().ok()),
+            output: given(env.output.as_ref()).map(PathBuf::from),
+            step_summary: given(env.step_summary.as_ref()).map(PathBuf::from),
+            runner_temp: given(env.runner_temp.as_ref()).map_or_else(std::env::temp_dir, PathBuf::from),
+            tool_cache: given(env.tool_cache.as_ref()).map(PathBuf::from),
+            actions,
+            retry_base: millis(env.retry_base_ms.as_ref()),
         };
         let issue = given(args.issue.as_ref())
             .map(|n| n.trim_start_matches('#').parse::<u64>())
@@ -306,7 +337,7 @@ impl Config {
             bot_login: or_default(args.bot_login.as_ref(), DEFAULT_BOT_LOGIN),
             allowed_bots: list(args.allowed_bots.as_ref(), ""),
             label: or_default(args.label.as_ref(), DEFAULT_LABEL),
-            token: given(args.github_token.as_ref()).or_else(|| env("GITHUB_TOKEN")),
+            token: given(args.github_token.as_ref()).or_else(|| given(env.github_token.as_ref())),
             dry_run: parse_bool("dry-run", args.dry_run.as_ref(), false)?,
             prompt_template: given(args.prompt_template.as_ref()).map(PathBuf::from),
             prompt_template_text: None,
@@ -320,15 +351,18 @@ impl Config {
                 opencode_path: given(args.opencode_path.as_ref()).map(PathBuf::from),
                 opencode_version: or_default(args.opencode_version.as_ref(), DEFAULT_OPENCODE_VERSION),
                 timeout: Duration::from_secs_f64(timeout_minutes * 60.0),
-                anthropic_api_key: given(args.anthropic_api_key.as_ref()).or_else(|| env("ANTHROPIC_API_KEY")),
-                anthropic_base_url: given(args.anthropic_base_url.as_ref()).or_else(|| env("ANTHROPIC_BASE_URL")),
-                openai_api_key: given(args.openai_api_key.as_ref()).or_else(|| env("OPENAI_API_KEY")),
-                openai_base_url: given(args.openai_base_url.as_ref()).or_else(|| env("OPENAI_BASE_URL")),
+                anthropic_api_key: given(args.anthropic_api_key.as_ref())
+                    .or_else(|| given(env.anthropic_api_key.as_ref())),
+                anthropic_base_url: given(args.anthropic_base_url.as_ref())
+                    .or_else(|| given(env.anthropic_base_url.as_ref())),
+                openai_api_key: given(args.openai_api_key.as_ref()).or_else(|| given(env.openai_api_key.as_ref())),
+                openai_base_url: given(args.openai_base_url.as_ref()).or_else(|| given(env.openai_base_url.as_ref())),
                 preset: given(args.agent_preset.as_ref())
                     .filter(|p| p.eq_ignore_ascii_case("sisyphus"))
                     .map(|_| Preset::Sisyphus),
                 omo_version: or_default(args.oh_my_opencode_version.as_ref(), DEFAULT_OMO_VERSION),
                 omo_config: given(args.omo_config.as_ref()),
+                actions,
             },
             publish: PublishConfig {
                 branch_prefix: or_default(args.branch_prefix.as_ref(), DEFAULT_BRANCH_PREFIX),
@@ -354,6 +388,12 @@ impl Config {
                 delay: given(args.progress_delay.as_ref())
                     .and_then(|v| v.parse::<f64>().ok())
                     .map_or(Duration::from_secs(DEFAULT_PROGRESS_DELAY_SECS), Duration::from_secs_f64),
+                interval: millis(env.progress_interval_ms.as_ref())
+                    .map_or(crate::progress::INTERVAL, |ms| ms.max(Duration::from_secs(1))),
+            },
+            log: LogConfig {
+                debug: given(env.runner_debug.as_ref()).is_some_and(|v| v == "1"),
+                filter: given(env.log.as_ref()),
             },
         })
     }
@@ -375,4 +415,100 @@ pub fn valid_repo(repo: &str) -> bool {
         p.is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
     };
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the runner would set, each to a value no default has.
+    const MACHINE: &[(&str, &str)] = &[
+        ("GITHUB_API_URL", "https://api.machine.invalid"),
+        ("GITHUB_GRAPHQL_URL", "https://api.machine.invalid/graphql"),
+        ("GITHUB_SERVER_URL", "https://machine.invalid"),
+        ("GITHUB_WORKSPACE", "/machine/work"),
+        ("GITHUB_RUN_ID", "77"),
+        ("GITHUB_RUN_ATTEMPT", "1"),
+        ("GITHUB_OUTPUT", "/machine/output"),
+        ("GITHUB_STEP_SUMMARY", "/machine/summary"),
+        ("GITHUB_ACTIONS", "true"),
+        ("RUNNER_TEMP", "/machine/temp"),
+        ("RUNNER_TOOL_CACHE", "/machine/cache"),
+        ("RUNNER_DEBUG", "1"),
+        ("GITHUB_TOKEN", "ghs_machine"),
+        ("ANTHROPIC_API_KEY", "sk-ant-machine"),
+        ("ANTHROPIC_BASE_URL", "https://anthropic.machine.invalid"),
+        ("OPENAI_API_KEY", "sk-machine"),
+        ("OPENAI_BASE_URL", "https://openai.machine.invalid"),
+        ("SISYPHUS_LOG", "trace"),
+        ("SISYPHUS_RETRY_BASE_MS", "3"),
+        ("SISYPHUS_PROGRESS_INTERVAL_MS", "2500"),
+        ("SISYPHUS_SHORT_TIMEOUTS", "1"),
+    ];
+
+    /// Runs `machine_env_inner` in a child test process with the runner's variables set:
+    /// setting them here would leak into every other test of this binary.
+    #[test]
+    fn default_args_read_nothing_from_the_machine_and_clap_reads_all_of_it() {
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(exe)
+            .args(["--exact", "config::tests::machine_env_inner", "--ignored", "--nocapture"])
+            .envs(MACHINE.iter().copied())
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    }
+
+    #[test]
+    #[ignore = "run by default_args_read_nothing_from_the_machine_and_clap_reads_all_of_it with the variables set"]
+    fn machine_env_inner() {
+        use clap::Parser as _;
+        assert_eq!(std::env::var("GITHUB_TOKEN").as_deref(), Ok("ghs_machine"), "run by the outer test");
+        // `RunArgs::default()` is what tests build configs from: none of the variables count.
+        let pure = Config::from_args(&RunArgs::default()).unwrap();
+        let github = &pure.github;
+        assert_eq!(
+            (github.api_url.as_str(), github.graphql_url.as_str(), github.server_url.as_str()),
+            ("https://api.github.com", "https://api.github.com/graphql", "https://github.com")
+        );
+        assert_eq!(github.workspace, std::env::current_dir().unwrap());
+        assert_eq!(github.runner_temp, std::env::temp_dir());
+        assert!(github.run_id.is_none() && github.run_attempt.is_none() && github.output.is_none());
+        assert!(github.step_summary.is_none() && github.tool_cache.is_none() && github.retry_base.is_none());
+        assert!(!github.actions && !pure.agent.actions);
+        assert!(pure.token.is_none() && pure.agent.anthropic_api_key.is_none() && pure.agent.openai_api_key.is_none());
+        assert!(pure.agent.anthropic_base_url.is_none() && pure.agent.openai_base_url.is_none());
+        assert_eq!(pure.log, LogConfig::default());
+        assert_eq!(pure.progress.interval, crate::progress::INTERVAL);
+        let short = RunArgs { timeout_minutes: Some("0.01".into()), ..RunArgs::default() };
+        assert!(Config::from_args(&short).is_err(), "short timeouts are only for SISYPHUS_SHORT_TIMEOUTS=1");
+
+        // The binary's arguments read every one of them, through clap.
+        let cli = crate::cli::Cli::try_parse_from(["sisyphus-action", "run", "--timeout-minutes", "0.01"]).unwrap();
+        let crate::cli::Command::Run(args) = cli.command else { panic!("not `run`") };
+        let config = Config::from_args(&args).unwrap();
+        let github = &config.github;
+        assert_eq!(
+            (github.api_url.as_str(), github.graphql_url.as_str(), github.server_url.as_str()),
+            ("https://api.machine.invalid", "https://api.machine.invalid/graphql", "https://machine.invalid")
+        );
+        assert_eq!(
+            (github.workspace.to_str(), github.runner_temp.to_str()),
+            (Some("/machine/work"), Some("/machine/temp"))
+        );
+        assert_eq!((github.run_id.as_deref(), github.run_attempt), (Some("77"), Some(1)));
+        assert_eq!(github.output.as_deref(), Some(std::path::Path::new("/machine/output")));
+        assert_eq!(github.step_summary.as_deref(), Some(std::path::Path::new("/machine/summary")));
+        assert_eq!(github.tool_cache.as_deref(), Some(std::path::Path::new("/machine/cache")));
+        assert_eq!(github.retry_base, Some(Duration::from_millis(3)));
+        assert!(github.actions && config.agent.actions);
+        assert_eq!(config.token.as_deref(), Some("ghs_machine"));
+        assert_eq!(config.agent.anthropic_api_key.as_deref(), Some("sk-ant-machine"));
+        assert_eq!(config.agent.anthropic_base_url.as_deref(), Some("https://anthropic.machine.invalid"));
+        assert_eq!(config.agent.openai_api_key.as_deref(), Some("sk-machine"));
+        assert_eq!(config.agent.openai_base_url.as_deref(), Some("https://openai.machine.invalid"));
+        assert_eq!(config.log, LogConfig { debug: true, filter: Some("trace".into()) });
+        assert_eq!(config.progress.interval, Duration::from_millis(2500));
+    }
 }

@@ -74,7 +74,7 @@ impl Check {
 
 /// The whole doctor: checks, prints, exit code.
 pub fn main(args: &RunArgs, check_model: bool) -> ExitCode {
-    let gha = Gha::new(std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"));
+    let gha = Gha::new(args.env.actions.as_deref().is_some_and(|v| v.trim() == "true"));
     let mut checks = Vec::new();
     let config = match Config::from_args(args) {
         Ok(config) => Some(config),
@@ -96,7 +96,7 @@ pub fn main(args: &RunArgs, check_model: bool) -> ExitCode {
     for secret in config.secrets() {
         gha.mask(&secret);
     }
-    crate::run::init_logging(config.github.actions);
+    crate::run::init_logging(config.github.actions, &config.log);
     if config.github.repository.is_empty() {
         let e = anyhow::Error::new(UsageError(
             "doctor needs the repository to check: pass `--repo owner/name` (in Actions, `GITHUB_REPOSITORY` says)"

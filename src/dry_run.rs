@@ -10,15 +10,15 @@ use anyhow::Result;
 
 use crate::config::{Config, RuntimeKind};
 use crate::context::{self, Thread};
-use crate::event::{EventKind, Trigger};
+use crate::event::{Subject, Trigger};
 use crate::exit::Conclusion;
 use crate::gha::Gha;
-use crate::publish::{self, Plan};
+use crate::plan::{self, Plan};
 use crate::sanitize::Sanitized;
 
 pub async fn run(config: &Config, trigger: &Trigger, request: &Sanitized, gha: &Gha) -> Result<Conclusion> {
     let thread = gather(config, trigger, gha).await;
-    let plan = publish::plan(trigger, &thread, config);
+    let plan = plan::plan(trigger, &thread, config);
     let workdir = config.github.workspace.as_path();
     let prompt = crate::prompt::render(&crate::prompt::PromptInput {
         config,
@@ -82,14 +82,17 @@ fn thread_ref(thread: &Thread) -> String {
 /// Why the gate let this through, in one line.
 fn why(config: &Config, trigger: &Trigger) -> String {
     let who = &trigger.author.login;
-    match (trigger.kind, trigger.action.as_str()) {
-        (EventKind::Dispatch, _) if who.is_empty() => "a manual run from the command line".into(),
-        (EventKind::Dispatch, _) => format!("a workflow_dispatch by @{who}"),
-        (EventKind::Issue, "labeled") => format!("@{who} added the label `{}`", config.trigger_label),
-        (EventKind::Issue, "assigned") => format!("@{who} assigned the issue to `{}`", config.bot_login),
-        _ => format!(
+    match &trigger.subject {
+        Subject::Dispatch { .. } if who.is_empty() => "a manual run from the command line".into(),
+        Subject::Dispatch { .. } => format!("a workflow_dispatch by @{who}"),
+        Subject::IssueLabeled { .. } => format!("@{who} added the label `{}`", config.trigger_label),
+        Subject::IssueAssigned { .. } => format!("@{who} assigned the issue to `{}`", config.bot_login),
+        Subject::Comment(_) | Subject::Review(_) | Subject::IssueOpened { .. } => format!(
             "@{who} ({}) mentioned `{}` in `{}` ({})",
-            trigger.author_association, config.trigger_phrase, trigger.event_name, trigger.action
+            trigger.association().unwrap_or_default(),
+            config.trigger_phrase,
+            trigger.event_name(),
+            trigger.subject.action()
         ),
     }
 }
@@ -98,7 +101,7 @@ fn why(config: &Config, trigger: &Trigger) -> String {
 fn side_effects(config: &Config, trigger: &Trigger, thread: &Thread, plan: &Plan) -> Vec<String> {
     let target = thread_ref(thread);
     let mut steps = Vec::new();
-    match &trigger.comment {
+    match trigger.comment() {
         Some(c) => steps.push(format!("react 👀 to the comment {}", c.html_url)),
         None if thread.number.is_some() => steps.push(format!("react 👀 to {target}")),
         None => {}

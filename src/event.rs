@@ -1,8 +1,12 @@
-//! The event payload (`GITHUB_EVENT_PATH`) → a `Trigger`.
+//! The event payload (`GITHUB_EVENT_PATH`) → a `Trigger`: where (repository, number), who,
+//! and the `Subject` (comment, review, opened/labelled/assigned issue, dispatch) with exactly
+//! the fields that event has, plus the thread as the payload shows it.
 //!
-//! Parsed leniently: only the fields we use, all optional at the serde level, so an unknown
-//! or missing optional field never fails. A missing *required* field (say, the comment of an
-//! `issue_comment`) is a clear error naming it.
+//! Two passes over the JSON value, no serde structs: `require` checks the fields the gate and
+//! the lifecycle need against a spec per event (a missing or mistyped one is a `UsageError`
+//! naming it), then the lenient `Json` accessor reads them, every other field reading as empty
+//! when absent or mistyped, so an unknown or odd optional field never fails. Events and actions
+//! we never act on (`edited`, `deleted`, …) are a `Loaded::Skip` here, before any `Trigger`.
 
 use std::path::Path;
 
@@ -11,37 +15,70 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::exit::UsageError;
+use crate::github::types::{CommentKind, Repo};
 
-/// Which kind of event summoned us.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    /// `issue_comment` on an issue or a pull request.
-    IssueComment,
-    /// `pull_request_review_comment`: a comment on a diff line.
-    ReviewComment,
-    /// `pull_request_review`: a submitted review with a body.
-    Review,
-    /// `issues`: opened / assigned / labeled.
-    Issue,
-    /// `workflow_dispatch`, or a manual run from the command line.
-    Dispatch,
-}
-
-/// Where the acknowledgement reaction goes and which comment a reply threads under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommentKind {
-    /// `/repos/{o}/{r}/issues/comments/{id}`
-    Issue,
-    /// `/repos/{o}/{r}/pulls/comments/{id}`
-    Review,
-}
-
+/// The comment that summoned us (`issue_comment` or `pull_request_review_comment`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
     pub id: u64,
     pub kind: CommentKind,
     pub html_url: String,
     pub created_at: String,
+    /// The text that may carry the mention.
+    pub body: String,
+    /// `OWNER`, `MEMBER`, `COLLABORATOR`, `CONTRIBUTOR`, `NONE`, …
+    pub association: String,
+}
+
+/// A submitted review (`pull_request_review`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Review {
+    pub body: String,
+    pub association: String,
+}
+
+/// What summoned us: each event we act on, with exactly the fields it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// `issue_comment.created` (`CommentKind::Issue`) or `pull_request_review_comment.created`
+    /// (`CommentKind::Review`, a comment on a diff line).
+    Comment(Comment),
+    /// `pull_request_review.submitted`.
+    Review(Review),
+    /// `issues.opened`: the issue's body is the text.
+    IssueOpened { body: String, association: String },
+    /// `issues.labeled`, with the label that was added.
+    IssueLabeled { label: String },
+    /// `issues.assigned`, with who was assigned.
+    IssueAssigned { assignee: String },
+    /// `workflow_dispatch`, or a manual run from the command line.
+    Dispatch { prompt: String },
+}
+
+impl Subject {
+    /// The payload's `action` this subject comes from; empty for a dispatch.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Subject::Comment(_) => "created",
+            Subject::Review(_) => "submitted",
+            Subject::IssueOpened { .. } => "opened",
+            Subject::IssueLabeled { .. } => "labeled",
+            Subject::IssueAssigned { .. } => "assigned",
+            Subject::Dispatch { .. } => "",
+        }
+    }
+}
+
+/// The thread as the payload has it (the context stage may know more).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PayloadThread {
+    pub is_pull_request: bool,
+    pub title: String,
+    pub body: String,
+    pub author: String,
+    pub labels: Vec<String>,
+    pub default_branch: Option<String>,
+    pub pull: Option<PullInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -49,18 +86,6 @@ pub struct Actor {
     pub login: String,
     /// `type == "Bot"` or a login ending in `[bot]`.
     pub is_bot: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Repo {
-    pub owner: String,
-    pub name: String,
-}
-
-impl Repo {
-    pub fn full_name(&self) -> String {
-        format!("{}/{}", self.owner, self.name)
-    }
 }
 
 /// What the payload says about a pull request (absent for `issue_comment`, whose payload
@@ -79,37 +104,64 @@ pub struct PullInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trigger {
-    pub event_name: String,
-    /// The payload's `action` (`created`, `submitted`, …); empty for dispatch.
-    pub action: String,
-    pub kind: EventKind,
     pub repo: Repo,
     /// Issue or pull request number; `None` for a dispatch without `issue-number`.
     pub number: Option<u64>,
-    pub is_pull_request: bool,
-    /// Who wrote the triggering text (or started the dispatch).
+    /// Who wrote the triggering text (or labelled, assigned, started the dispatch).
     pub author: Actor,
-    /// `OWNER`, `MEMBER`, `COLLABORATOR`, `CONTRIBUTOR`, `NONE`, …; empty for dispatch.
-    pub author_association: String,
-    /// The text that may carry the mention: comment, review or issue body, dispatch prompt.
-    pub body: String,
-    /// The triggering comment, when there is one.
-    pub comment: Option<Comment>,
-    /// The thread as the payload has it (the context stage may know more).
-    pub title: String,
-    pub thread_body: String,
-    pub thread_author: String,
-    pub labels: Vec<String>,
-    /// `issues.labeled`: the label that was added.
-    pub added_label: Option<String>,
-    /// `issues.assigned`: who was assigned.
-    pub assignee: Option<String>,
-    pub pull: Option<PullInfo>,
-    pub default_branch: Option<String>,
+    pub html_url: Option<String>,
     /// When the triggering text became visible (ISO 8601): `created_at`, or `updated_at` when later
     /// (a review comment appears when its review is submitted). Later comments are not context.
     pub created_at: Option<String>,
-    pub html_url: Option<String>,
+    pub subject: Subject,
+    pub thread: PayloadThread,
+}
+
+impl Trigger {
+    /// The event's name, as Actions calls it.
+    pub fn event_name(&self) -> &'static str {
+        match &self.subject {
+            Subject::Comment(c) if c.kind == CommentKind::Review => "pull_request_review_comment",
+            Subject::Comment(_) => "issue_comment",
+            Subject::Review(_) => "pull_request_review",
+            Subject::IssueOpened { .. } | Subject::IssueLabeled { .. } | Subject::IssueAssigned { .. } => "issues",
+            Subject::Dispatch { .. } => "workflow_dispatch",
+        }
+    }
+
+    /// The text that may carry the mention: the comment, review or issue body, the dispatch
+    /// prompt; for a label or an assignment, the issue's body.
+    pub fn text(&self) -> &str {
+        match &self.subject {
+            Subject::Comment(c) => &c.body,
+            Subject::Review(r) => &r.body,
+            Subject::IssueOpened { body, .. } => body,
+            Subject::IssueLabeled { .. } | Subject::IssueAssigned { .. } => &self.thread.body,
+            Subject::Dispatch { prompt } => prompt,
+        }
+    }
+
+    /// The triggering comment, when there is one.
+    pub fn comment(&self) -> Option<&Comment> {
+        match &self.subject {
+            Subject::Comment(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The author's association with the repository, for the subjects that have one.
+    pub fn association(&self) -> Option<&str> {
+        match &self.subject {
+            Subject::Comment(Comment { association, .. })
+            | Subject::Review(Review { association, .. })
+            | Subject::IssueOpened { association, .. } => Some(association),
+            _ => None,
+        }
+    }
+
+    pub fn is_pull_request(&self) -> bool {
+        self.thread.is_pull_request
+    }
 }
 
 /// What the payload (or a manual run's flags) amounts to.
@@ -160,13 +212,7 @@ fn manual_run(config: &Config, issue: Option<u64>, prompt: Option<&str>) -> Resu
         return Err(UsageError("a manual run (`--issue`/`--prompt`) needs `--repo owner/name`".into()).into());
     }
     let repo = repo_from(&config.github.repository);
-    Ok(Loaded::Trigger(Box::new(dispatch(
-        "workflow_dispatch",
-        repo,
-        issue,
-        prompt.unwrap_or_default(),
-        Actor::default(),
-    ))))
+    Ok(Loaded::Trigger(Box::new(dispatch(repo, issue, prompt.unwrap_or_default(), Actor::default()))))
 }
 
 /// Parses the payload for `event_name` into a trigger; an event we never act on is an error
@@ -226,9 +272,9 @@ impl<'a> Json<'a> {
     }
 }
 
+/// Lenient: a malformed name reads as empty, and `load` falls back to `--repo`.
 fn repo_from(full_name: &str) -> Repo {
-    let (owner, name) = full_name.split_once('/').unwrap_or(("", ""));
-    Repo { owner: owner.to_owned(), name: name.to_owned() }
+    full_name.parse().unwrap_or_default()
 }
 
 fn skip(event_name: &str, action: &str) -> Loaded {
@@ -263,12 +309,12 @@ fn parse_value(event_name: &str, payload: &Value) -> Result<Loaded> {
     let trigger = match event_name {
         "workflow_dispatch" => {
             let issue = p.u64(&["inputs", "issue-number"]).or_else(|| p.u64(&["inputs", "issue_number"]));
-            let mut t = dispatch(event_name, repo, issue, &p.str(&["inputs", "prompt"]), p.actor(&["sender"]));
-            t.default_branch = p.opt(&["repository", "default_branch"]);
+            let mut t = dispatch(repo, issue, &p.str(&["inputs", "prompt"]), p.actor(&["sender"]));
+            t.thread.default_branch = p.opt(&["repository", "default_branch"]);
             t
         }
         "issues" => issue_event(&p, repo, &action),
-        _ => comment_event(event_name, &p, repo, &action)?,
+        _ => comment_event(event_name, &p, repo)?,
     };
     Ok(Loaded::Trigger(Box::new(trigger)))
 }
@@ -426,28 +472,15 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-fn dispatch(event_name: &str, repo: Repo, issue: Option<u64>, prompt: &str, author: Actor) -> Trigger {
+fn dispatch(repo: Repo, issue: Option<u64>, prompt: &str, author: Actor) -> Trigger {
     Trigger {
-        event_name: event_name.to_owned(),
-        action: String::new(),
-        kind: EventKind::Dispatch,
         repo,
         number: issue,
-        is_pull_request: false,
         author,
-        author_association: String::new(),
-        body: prompt.to_owned(),
-        comment: None,
-        title: String::new(),
-        thread_body: String::new(),
-        thread_author: String::new(),
-        labels: Vec::new(),
-        added_label: None,
-        assignee: None,
-        pull: None,
-        default_branch: None,
-        created_at: None,
         html_url: None,
+        created_at: None,
+        subject: Subject::Dispatch { prompt: prompt.to_owned() },
+        thread: PayloadThread::default(),
     }
 }
 
@@ -456,36 +489,38 @@ fn dispatch(event_name: &str, repo: Repo, issue: Option<u64>, prompt: &str, auth
 fn issue_event(p: &Json<'_>, repo: Repo, action: &str) -> Trigger {
     let issue = Json(p.at(&["issue"]));
     let opened = action == "opened";
+    let subject = match action {
+        "opened" => {
+            Subject::IssueOpened { body: issue.str(&["body"]), association: issue.str(&["author_association"]) }
+        }
+        "labeled" => Subject::IssueLabeled { label: p.str(&["label", "name"]) },
+        _ => Subject::IssueAssigned { assignee: p.str(&["assignee", "login"]) },
+    };
     Trigger {
-        event_name: "issues".into(),
-        action: action.to_owned(),
-        kind: EventKind::Issue,
         repo,
         number: issue.u64(&["number"]),
-        is_pull_request: !issue.at(&["pull_request"]).is_null(),
         author: if opened { issue.actor(&["user"]) } else { p.actor(&["sender"]) },
-        author_association: if opened { issue.str(&["author_association"]) } else { String::new() },
-        body: issue.str(&["body"]),
-        comment: None,
-        title: issue.str(&["title"]),
-        thread_body: issue.str(&["body"]),
-        thread_author: issue.actor(&["user"]).login,
-        labels: issue.labels(&["labels"]),
-        added_label: (action == "labeled").then(|| p.str(&["label", "name"])),
-        assignee: (action == "assigned").then(|| p.str(&["assignee", "login"])),
-        pull: None,
-        default_branch: p.opt(&["repository", "default_branch"]),
-        created_at: if opened { issue.opt(&["created_at"]) } else { issue.opt(&["updated_at"]) },
         html_url: issue.opt(&["html_url"]),
+        created_at: if opened { issue.opt(&["created_at"]) } else { issue.opt(&["updated_at"]) },
+        subject,
+        thread: PayloadThread {
+            is_pull_request: !issue.at(&["pull_request"]).is_null(),
+            title: issue.str(&["title"]),
+            body: issue.str(&["body"]),
+            author: issue.actor(&["user"]).login,
+            labels: issue.labels(&["labels"]),
+            default_branch: p.opt(&["repository", "default_branch"]),
+            pull: None,
+        },
     }
 }
 
 /// `issue_comment`, `pull_request_review_comment`, `pull_request_review`.
-fn comment_event(event_name: &str, p: &Json<'_>, repo: Repo, action: &str) -> Result<Trigger> {
+fn comment_event(event_name: &str, p: &Json<'_>, repo: Repo) -> Result<Trigger> {
     let (kind, text_key, thread_key) = match event_name {
-        "issue_comment" => (EventKind::IssueComment, "comment", "issue"),
-        "pull_request_review_comment" => (EventKind::ReviewComment, "comment", "pull_request"),
-        _ => (EventKind::Review, "review", "pull_request"),
+        "issue_comment" => (Some(CommentKind::Issue), "comment", "issue"),
+        "pull_request_review_comment" => (Some(CommentKind::Review), "comment", "pull_request"),
+        _ => (None, "review", "pull_request"),
     };
     if !p.at(&[text_key]).is_object() {
         return Err(UsageError(format!("the `{event_name}` payload has no `{text_key}` object")).into());
@@ -493,44 +528,41 @@ fn comment_event(event_name: &str, p: &Json<'_>, repo: Repo, action: &str) -> Re
     let text = Json(p.at(&[text_key]));
     let thread = Json(p.at(&[thread_key]));
     let pull = (thread_key == "pull_request").then(|| pull_info(&thread, &repo));
-    let comment = match kind {
-        EventKind::IssueComment | EventKind::ReviewComment => Some(Comment {
-            id: text
-                .u64(&["id"])
-                .ok_or_else(|| UsageError(format!("the `{event_name}` payload's comment has no `id`")))?,
-            kind: if kind == EventKind::IssueComment { CommentKind::Issue } else { CommentKind::Review },
-            html_url: text.str(&["html_url"]),
-            created_at: text.str(&["created_at"]),
-        }),
-        _ => None,
-    };
+    let (body, association) = (text.str(&["body"]), text.str(&["author_association"]));
     // A review comment written in a pending review becomes visible (and fires this event) when
     // the review is submitted: `updated_at`, not `created_at`. Edits never get here.
-    let created_at = match kind {
-        EventKind::Review => text.opt(&["submitted_at"]),
-        _ => text.opt(&["created_at"]).max(text.opt(&["updated_at"])),
+    let (subject, created_at) = match kind {
+        Some(kind) => (
+            Subject::Comment(Comment {
+                id: text
+                    .u64(&["id"])
+                    .ok_or_else(|| UsageError(format!("the `{event_name}` payload's comment has no `id`")))?,
+                kind,
+                html_url: text.str(&["html_url"]),
+                created_at: text.str(&["created_at"]),
+                body,
+                association,
+            }),
+            text.opt(&["created_at"]).max(text.opt(&["updated_at"])),
+        ),
+        None => (Subject::Review(Review { body, association }), text.opt(&["submitted_at"])),
     };
     Ok(Trigger {
-        event_name: event_name.to_owned(),
-        action: action.to_owned(),
-        kind,
         repo,
         number: thread.u64(&["number"]),
-        is_pull_request: pull.is_some() || !thread.at(&["pull_request"]).is_null(),
         author: text.actor(&["user"]),
-        author_association: text.str(&["author_association"]),
-        body: text.str(&["body"]),
-        comment,
-        title: thread.str(&["title"]),
-        thread_body: thread.str(&["body"]),
-        thread_author: thread.actor(&["user"]).login,
-        labels: thread.labels(&["labels"]),
-        added_label: None,
-        assignee: None,
-        pull,
-        default_branch: p.opt(&["repository", "default_branch"]),
-        created_at,
         html_url: text.opt(&["html_url"]),
+        created_at,
+        subject,
+        thread: PayloadThread {
+            is_pull_request: pull.is_some() || !thread.at(&["pull_request"]).is_null(),
+            title: thread.str(&["title"]),
+            body: thread.str(&["body"]),
+            author: thread.actor(&["user"]).login,
+            labels: thread.labels(&["labels"]),
+            default_branch: p.opt(&["repository", "default_branch"]),
+            pull,
+        },
     })
 }
 
@@ -569,12 +601,13 @@ mod tests {
                 "repository": {"full_name": "o/r", "default_branch": "trunk"}, "sender": {"login": "a"}
             }),
         );
-        assert!(t.is_pull_request);
+        assert!(t.is_pull_request());
         assert!(t.author.is_bot, "a login ending in [bot] is a bot");
         assert_eq!(t.number, Some(7));
         assert_eq!(t.repo.full_name(), "o/r");
-        assert_eq!(t.default_branch.as_deref(), Some("trunk"));
-        assert_eq!(t.comment.unwrap().kind, CommentKind::Issue);
+        assert_eq!(t.thread.default_branch.as_deref(), Some("trunk"));
+        assert_eq!((t.event_name(), t.subject.action()), ("issue_comment", "created"));
+        assert_eq!(t.comment().unwrap().kind, CommentKind::Issue);
         assert_eq!(t.created_at.as_deref(), Some("2020-01-01T00:00:00Z"));
     }
 
@@ -585,7 +618,48 @@ mod tests {
             serde_json::json!({"inputs": {"prompt": "do it", "issue-number": "12"}, "repository": {"full_name": "o/r"},
                                "sender": {"login": "a"}}),
         );
-        assert_eq!((t.kind, t.body.as_str(), t.number), (EventKind::Dispatch, "do it", Some(12)));
+        assert_eq!((&t.subject, t.number), (&Subject::Dispatch { prompt: "do it".into() }, Some(12)));
+    }
+
+    #[test]
+    fn each_event_becomes_its_subject_and_names_itself_as_actions_does() {
+        let issue = serde_json::json!({"number": 4, "title": "T", "body": "the issue", "user": {"login": "i"},
+                                       "author_association": "MEMBER"});
+        let pull = serde_json::json!({"number": 5, "head": {"ref": "h", "sha": "s"}, "base": {"ref": "main"}});
+        let text = serde_json::json!({"id": 9, "body": "hi", "user": {"login": "a"}, "author_association": "OWNER"});
+        let cases = [
+            ("issues", "opened", serde_json::json!({"issue": issue})),
+            ("issues", "labeled", serde_json::json!({"issue": issue, "label": {"name": "sisyphus"}})),
+            ("issues", "assigned", serde_json::json!({"issue": issue, "assignee": {"login": "bot"}})),
+            ("pull_request_review", "submitted", serde_json::json!({"pull_request": pull, "review": text})),
+            ("pull_request_review_comment", "created", serde_json::json!({"pull_request": pull, "comment": text})),
+        ];
+        for (event, action, extra) in cases {
+            let mut payload = base(action);
+            payload.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            let t = trigger(event, payload);
+            assert_eq!((t.event_name(), t.subject.action()), (event, action));
+            let (text, association) = match &t.subject {
+                Subject::IssueOpened { body, association } => (body.as_str(), Some(association.as_str())),
+                Subject::IssueLabeled { label } => (label.as_str(), None),
+                Subject::IssueAssigned { assignee } => (assignee.as_str(), None),
+                Subject::Review(r) => (r.body.as_str(), Some(r.association.as_str())),
+                Subject::Comment(c) => (c.body.as_str(), Some(c.association.as_str())),
+                Subject::Dispatch { .. } => panic!("{event}: a dispatch"),
+            };
+            let expected = match action {
+                "opened" => ("the issue", Some("MEMBER")),
+                "labeled" => ("sisyphus", None),
+                "assigned" => ("bot", None),
+                _ => ("hi", Some("OWNER")),
+            };
+            assert_eq!((text, association), expected, "{event}");
+            assert_eq!(t.association(), association, "{event}");
+            assert_eq!(t.is_pull_request(), event != "issues", "{event}");
+            // A label or an assignment asks for what the issue asks for: its body is the text.
+            let want = if association.is_none() { "the issue" } else { text };
+            assert_eq!(t.text(), want, "{event}");
+        }
     }
 
     fn base(action: &str) -> serde_json::Value {
@@ -614,7 +688,7 @@ mod tests {
         p["issue"]["number"] = 3.into();
         p["issue"]["labels"] = 3.into();
         let t = trigger("issues", p);
-        assert_eq!((t.number, t.labels.len()), (Some(3), 0));
+        assert_eq!((t.number, t.thread.labels.len()), (Some(3), 0));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! failing one gives the reason humans see (`skip-reason` output, logs).
 
 use crate::config::Config;
-use crate::event::{EventKind, Trigger};
+use crate::event::{Subject, Trigger};
 use crate::marker::MARKER;
 use crate::mention;
 
@@ -21,14 +21,11 @@ fn skip(reason: impl Into<String>) -> Decision {
 }
 
 pub fn decide(trigger: &Trigger, config: &Config) -> Decision {
-    if matches!(trigger.action.as_str(), "edited" | "deleted") {
-        return skip(format!("`{}` actions never trigger", trigger.action));
-    }
-    if trigger.kind == EventKind::Dispatch {
-        return dispatch(trigger);
+    if let Subject::Dispatch { prompt } = &trigger.subject {
+        return dispatch(prompt, trigger.number);
     }
     let author = &trigger.author.login;
-    if trigger.body.contains(MARKER) {
+    if trigger.text().contains(MARKER) {
         return skip("the text carries sisyphus-action's own marker (it wrote it)");
     }
     if same_account(author, &config.bot_login) {
@@ -39,26 +36,25 @@ pub fn decide(trigger: &Trigger, config: &Config) -> Decision {
     }
     // `labeled`/`assigned` are done by someone with triage rights: the payload has no
     // association for the sender, and the permission to label already says enough.
-    let label_or_assign = trigger.kind == EventKind::Issue && trigger.action != "opened";
-    if !label_or_assign
-        && !config.allowed_associations.iter().any(|a| a.eq_ignore_ascii_case(&trigger.author_association))
+    if let Some(association) = trigger.association()
+        && !config.allowed_associations.iter().any(|a| a.eq_ignore_ascii_case(association))
     {
-        let association = if trigger.author_association.is_empty() { "none" } else { &trigger.author_association };
+        let association = if association.is_empty() { "none" } else { association };
         return skip(format!(
             "the author `{author}` is `{association}`, not one of `{}`",
             config.allowed_associations.join(",")
         ));
     }
-    match trigger.action.as_str() {
-        "labeled" => labeled(trigger, config),
-        "assigned" => assigned(trigger, config),
+    match &trigger.subject {
+        Subject::IssueLabeled { label } => labeled(trigger, label, config),
+        Subject::IssueAssigned { assignee } => assigned(trigger, assignee, config),
         _ => mentioned(trigger, config),
     }
 }
 
-fn dispatch(trigger: &Trigger) -> Decision {
-    let prompt = trigger.body.trim();
-    match (prompt.is_empty(), trigger.number) {
+fn dispatch(prompt: &str, number: Option<u64>) -> Decision {
+    let prompt = prompt.trim();
+    match (prompt.is_empty(), number) {
         (false, _) => Decision::Act { request: prompt.to_owned() },
         (true, Some(n)) => Decision::Act { request: format!("Work on #{n} as its thread describes.") },
         (true, None) => skip("the dispatch has neither a `prompt` nor an `issue-number`"),
@@ -66,47 +62,50 @@ fn dispatch(trigger: &Trigger) -> Decision {
 }
 
 fn mentioned(trigger: &Trigger, config: &Config) -> Decision {
-    if trigger.body.trim().is_empty() {
-        return skip(format!("the {} has no text, so no mention of `{}`", what(trigger.kind), config.trigger_phrase));
+    let text = trigger.text();
+    if text.trim().is_empty() {
+        return skip(format!(
+            "the {} has no text, so no mention of `{}`",
+            what(&trigger.subject),
+            config.trigger_phrase
+        ));
     }
-    match mention::find(&trigger.body, &config.trigger_phrase) {
+    match mention::find(text, &config.trigger_phrase) {
         Some(m) => Decision::Act { request: m.request },
         None => skip(format!("`{}` is not mentioned outside code, quotes and links", config.trigger_phrase)),
     }
 }
 
-fn labeled(trigger: &Trigger, config: &Config) -> Decision {
-    match trigger.added_label.as_deref() {
-        Some(label) if label.eq_ignore_ascii_case(&config.trigger_label) => {
-            Decision::Act { request: issue_request(trigger) }
-        }
-        Some(label) => skip(format!("the label `{label}` is not the trigger label `{}`", config.trigger_label)),
-        None => skip("the payload does not say which label was added"),
+fn labeled(trigger: &Trigger, label: &str, config: &Config) -> Decision {
+    if label.eq_ignore_ascii_case(&config.trigger_label) {
+        Decision::Act { request: issue_request(trigger) }
+    } else {
+        skip(format!("the label `{label}` is not the trigger label `{}`", config.trigger_label))
     }
 }
 
-fn assigned(trigger: &Trigger, config: &Config) -> Decision {
-    match trigger.assignee.as_deref() {
-        Some(who) if who.eq_ignore_ascii_case(&config.bot_login) => Decision::Act { request: issue_request(trigger) },
-        Some(who) => skip(format!("the issue was assigned to `{who}`, not to `{}`", config.bot_login)),
-        None => skip("the payload does not say who was assigned"),
+fn assigned(trigger: &Trigger, who: &str, config: &Config) -> Decision {
+    if who.eq_ignore_ascii_case(&config.bot_login) {
+        Decision::Act { request: issue_request(trigger) }
+    } else {
+        skip(format!("the issue was assigned to `{who}`, not to `{}`", config.bot_login))
     }
 }
 
-fn what(kind: EventKind) -> &'static str {
-    match kind {
-        EventKind::IssueComment => "comment",
-        EventKind::ReviewComment => "review comment",
-        EventKind::Review => "review",
-        EventKind::Issue => "issue",
-        EventKind::Dispatch => "dispatch",
+fn what(subject: &Subject) -> &'static str {
+    match subject {
+        Subject::Comment(c) if c.kind == crate::github::types::CommentKind::Review => "review comment",
+        Subject::Comment(_) => "comment",
+        Subject::Review(_) => "review",
+        Subject::IssueOpened { .. } | Subject::IssueLabeled { .. } | Subject::IssueAssigned { .. } => "issue",
+        Subject::Dispatch { .. } => "dispatch",
     }
 }
 
 /// Labelling or assigning the bot asks for what the issue itself asks for.
 fn issue_request(trigger: &Trigger) -> String {
-    let body = trigger.thread_body.trim();
-    if body.is_empty() { trigger.title.trim().to_owned() } else { body.to_owned() }
+    let body = trigger.thread.body.trim();
+    if body.is_empty() { trigger.thread.title.trim().to_owned() } else { body.to_owned() }
 }
 
 /// `allowed-bots` may list `renovate` or `renovate[bot]`; `*` allows every bot.

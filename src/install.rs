@@ -395,10 +395,10 @@ impl Drop for Pending {
 ///
 /// Starts what `config` needs at once, in the background (the caller gathers the context and
 /// renders the prompt meanwhile): OpenCode, and with plugins or the Sisyphus preset OpenCode's
-/// plugin dependency and oh-my-opencode, all three concurrently. Reads `RUNNER_TOOL_CACHE`
-/// and our environment.
+/// plugin dependency and oh-my-opencode, all three concurrently. Reads our environment (for
+/// npm's, allow-listed).
 pub fn start(config: &Config) -> Pending {
-    let cache = tool_cache(std::env::var_os("RUNNER_TOOL_CACHE"), &config.github.runner_temp);
+    let cache = tool_cache(config.github.tool_cache.clone().map(Into::into), &config.github.runner_temp);
     let decision = decide(&config.agent, &cache, &Platform::current());
     let agent = config.agent.clone();
     let task = tokio::spawn(async move {

@@ -27,6 +27,7 @@ pub mod lifecycle;
 pub mod live_comment;
 pub mod marker;
 pub mod mention;
+pub mod plan;
 pub mod preflight;
 pub mod progress;
 pub mod prompt;

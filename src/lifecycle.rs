@@ -15,17 +15,19 @@ use anyhow::Result;
 use crate::cancel::{Cancel, CancelReason};
 use crate::config::Config;
 use crate::context::{self, Thread};
-use crate::event::{CommentKind, Trigger};
+use crate::event::Trigger;
 use crate::exit::Conclusion;
 use crate::gha::{self, Gha};
 use crate::github::reactions::{Content, Reaction, Target};
+use crate::github::types::CommentKind;
 use crate::github::{Client, GithubError, RetryPolicy};
 use crate::isolation::process;
 use crate::live_comment;
 use crate::marker::MARKER;
+use crate::plan::{self, Plan};
 use crate::progress;
 use crate::prompt::{self, PromptInput};
-use crate::publish::{self, Plan, Prepared, PublishInput, Published};
+use crate::publish::{self, Prepared, PublishInput, Published};
 use crate::report::{self, Failure, FailureKind, Footer, Stage};
 use crate::runtime::{self, AgentRequest, AgentStatus, Outcome, Teardown};
 use crate::sanitize::Sanitized;
@@ -134,7 +136,7 @@ fn start_progress(
     let number = trigger.number.filter(|_| config.progress.comment)?;
     let key = report::reply_key(trigger, config.github.run_id.as_deref());
     let run = config.github.run_id.as_deref().map(progress::run_marker).unwrap_or_default();
-    let review_comment = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review).map(|c| c.id);
+    let review_comment = trigger.comment().filter(|c| c.kind == CommentKind::Review).map(|c| c.id);
     let target = live_comment::Target {
         repo: trigger.repo.clone(),
         number,
@@ -147,7 +149,7 @@ fn start_progress(
         first_attempt: config.github.first_attempt(),
         started,
         delay: config.progress.delay,
-        interval: live_comment::interval_from_env(),
+        interval: config.progress.interval,
         secrets: config.secrets(),
     };
     match Client::new(&config.github, token) {
@@ -178,7 +180,7 @@ fn watch_signals(cancel: &Cancel) -> Result<tokio::task::JoinHandle<()>> {
 
 /// Where the 👀 and the verdict go: the triggering comment, else the issue itself.
 fn reaction_target(trigger: &Trigger) -> Option<Target> {
-    match (&trigger.comment, trigger.number) {
+    match (trigger.comment(), trigger.number) {
         (Some(c), _) if c.kind == CommentKind::Review => Some(Target::ReviewComment(c.id)),
         (Some(c), _) => Some(Target::IssueComment(c.id)),
         (None, Some(number)) => Some(Target::Issue(number)),
@@ -232,7 +234,7 @@ async fn work(
             None => return cancelled(),
         }
     };
-    let plan: Plan = publish::plan(trigger, &thread, config);
+    let plan: Plan = plan::plan(trigger, &thread, config);
     // A local run works in a private clone, never in the person's own checkout.
     let local = match publish::local_clone(config, &plan, &thread) {
         Ok(local) => local,
@@ -306,7 +308,7 @@ struct Agent {
 
 /// A fork's head is its author's tree: its agent configuration must not load.
 fn untrusted_tree(plan: &Plan, trigger: &Trigger, thread: &Thread) -> bool {
-    let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.pull.as_ref());
+    let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.thread.pull.as_ref());
     runtime::untrusted_tree(matches!(plan, Plan::ForkHead { .. }), pull, &thread.repo)
 }
 
@@ -590,7 +592,7 @@ async fn reply(
 ) -> Result<Option<String>, GithubError> {
     let Some(number) = trigger.number else { return Ok(None) };
     let repo = &trigger.repo;
-    let review = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review);
+    let review = trigger.comment().filter(|c| c.kind == CommentKind::Review);
     let earlier = match (&live.comment, login) {
         (Some(comment), _) => Some(comment.clone()),
         // A create still in flight when the progress task stopped may have posted it.

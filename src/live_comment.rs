@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::event::Repo;
 use crate::github::comments::Posted;
+use crate::github::types::Repo;
 use crate::github::{Client, GithubError, RetryPolicy};
 use crate::progress::{self, Frame, Note, State, Step, Throttle};
 use crate::runtime::Todo;
@@ -20,16 +20,6 @@ use crate::runtime::Todo;
 /// runner's kill is near and the reply matters more.
 pub const FINISH_WAIT: Duration = Duration::from_secs(5);
 pub const CANCELLED_FINISH_WAIT: Duration = Duration::from_secs(1);
-
-/// The spacing of writes: `progress::INTERVAL`, or `SISYPHUS_PROGRESS_INTERVAL_MS` (tests use
-/// a second or two, so a short scripted run still shows several edits). Never under a second:
-/// GitHub's secondary rate limits want writes at least that far apart.
-pub fn interval_from_env() -> Duration {
-    std::env::var("SISYPHUS_PROGRESS_INTERVAL_MS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(progress::INTERVAL, |ms| Duration::from_millis(ms.max(1000)))
-}
 
 /// Where the comment goes and what frames it.
 #[derive(Debug, Clone)]
@@ -79,8 +69,8 @@ pub struct Live {
 /// Starts the task. `client` is its own, with short retries: a live edit is never worth the
 /// 90-second budget a reply gets.
 pub fn start(client: Client, target: Target) -> Live {
-    let client =
-        client.with_retry(RetryPolicy { max_retries: 1, budget: Duration::from_secs(10), ..RetryPolicy::from_env() });
+    let base = RetryPolicy::for_env(&client.env);
+    let client = client.with_retry(RetryPolicy { max_retries: 1, budget: Duration::from_secs(10), ..base });
     let (sender, rx) = mpsc::unbounded_channel();
     let (stop, stopped) = oneshot::channel();
     let shared = Arc::new(Mutex::new(Ended::default()));

@@ -21,10 +21,9 @@ use crate::config::{Config, RuntimeKind};
 
 /// The agent may work for at least a minute and at most a GitHub-hosted job's whole life.
 pub const TIMEOUT_MINUTES: std::ops::RangeInclusive<f64> = 1.0..=360.0;
-/// Tests of the timeout path (and only they) may go below a minute, down to this floor.
+/// Tests of the timeout path (and only they, with `SISYPHUS_SHORT_TIMEOUTS=1`) may go below a
+/// minute, down to this floor.
 const SHORT_TIMEOUT_FLOOR: f64 = 0.001;
-/// Set to `1` to allow `timeout-minutes` below one minute (the timeout tests need seconds).
-pub const SHORT_TIMEOUTS_ENV: &str = "SISYPHUS_SHORT_TIMEOUTS";
 
 /// Every association GitHub reports (`author_association`).
 pub const ASSOCIATIONS: &[&str] =
@@ -97,7 +96,11 @@ fn table(args: &RunArgs) -> Vec<(&'static str, Option<&String>, Rule)> {
         ("opencode-config", args.opencode_config.as_ref(), |v| text(v, 1_000_000)),
         ("opencode-path", args.opencode_path.as_ref(), path),
         ("opencode-version", args.opencode_version.as_ref(), version),
-        ("timeout-minutes", args.timeout_minutes.as_ref(), timeout_minutes),
+        (
+            "timeout-minutes",
+            args.timeout_minutes.as_ref(),
+            if short_timeouts(args) { short_timeout } else { timeout_minutes },
+        ),
         ("anthropic-api-key", args.anthropic_api_key.as_ref(), secret),
         ("anthropic-base-url", args.anthropic_base_url.as_ref(), base_url),
         ("openai-api-key", args.openai_api_key.as_ref(), secret),
@@ -323,9 +326,21 @@ fn version(value: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(format!("must be a version such as `1.18.33`, {}", got(value))) }
 }
 
+/// `SISYPHUS_SHORT_TIMEOUTS=1`: the timeout tests' seconds are allowed.
+fn short_timeouts(args: &RunArgs) -> bool {
+    args.env.short_timeouts.as_deref().is_some_and(|v| v.trim() == "1")
+}
+
 fn timeout_minutes(value: &str) -> Result<(), String> {
+    minutes_from(value, *TIMEOUT_MINUTES.start())
+}
+
+fn short_timeout(value: &str) -> Result<(), String> {
+    minutes_from(value, SHORT_TIMEOUT_FLOOR)
+}
+
+fn minutes_from(value: &str, floor: f64) -> Result<(), String> {
     let (lo, hi) = (*TIMEOUT_MINUTES.start(), *TIMEOUT_MINUTES.end());
-    let floor = if std::env::var(SHORT_TIMEOUTS_ENV).is_ok_and(|v| v == "1") { SHORT_TIMEOUT_FLOOR } else { lo };
     match value.parse::<f64>() {
         Ok(m) if m.is_finite() && (floor..=hi).contains(&m) => Ok(()),
         Ok(m) if m.is_finite() => Err(format!("must be between {lo} and {hi} minutes, {}", got(value))),

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::context::Thread;
-use crate::event::{EventKind, Trigger};
+use crate::event::{Subject, Trigger};
 use crate::exit::UsageError;
 use crate::sanitize::Sanitized;
 
@@ -31,7 +31,7 @@ pub struct PromptInput<'a> {
     pub thread: &'a Thread,
     /// The request: the text after the mention, sanitised once by the lifecycle.
     pub request: &'a Sanitized,
-    /// Where the work goes, decided before the agent starts (`publish::Plan::describe`).
+    /// Where the work goes, decided before the agent starts (`plan::Plan::describe`).
     pub publishing: &'a str,
     /// The work tree the agent edits.
     pub workdir: &'a Path,
@@ -180,14 +180,14 @@ pub fn data(input: &PromptInput<'_>, env: &Environment) -> Value {
         "comment": thread.comment,
         // Comments and reviews get their own block; an issue body or a dispatch prompt is
         // already in the thread or the request.
-        "has_comment": matches!(trigger.kind, EventKind::IssueComment | EventKind::ReviewComment | EventKind::Review),
+        "has_comment": matches!(trigger.subject, Subject::Comment(_) | Subject::Review(_)),
         "request": input.request,
         "bot_login": input.config.bot_login,
         "trigger_phrase": input.config.trigger_phrase,
         "publishing": input.publishing,
         "event": {
-            "name": trigger.event_name,
-            "action": trigger.action,
+            "name": trigger.event_name(),
+            "action": trigger.subject.action(),
             "url": trigger.html_url.clone().unwrap_or_default(),
         },
         "thread": {

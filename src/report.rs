@@ -27,7 +27,7 @@ pub const TRUNCATED_NOTE: &str = "*(truncated; the full text is in the job summa
 /// A hidden line naming the event a reply answers: a re-run of the same event finds its
 /// earlier reply by it and updates that instead of posting a second one.
 pub fn reply_key(trigger: &Trigger, run_id: Option<&str>) -> String {
-    let subject = match (&trigger.comment, trigger.number) {
+    let subject = match (trigger.comment(), trigger.number) {
         (Some(comment), _) => format!("comment-{}", comment.id),
         (None, Some(number)) => format!("thread-{number}-run-{}", run_id.unwrap_or("local")),
         (None, None) => format!("run-{}", run_id.unwrap_or("local")),
@@ -377,7 +377,8 @@ pub fn summary(s: &Summary<'_>) -> String {
     let t = s.trigger;
     let thread = t.number.map(|n| format!("#{n}")).unwrap_or_default();
     let mut out = String::from("## sisyphus-action\n\n| | |\n|---|---|\n");
-    let _ = writeln!(out, "| Trigger | `{}` on {}{thread} by @{} |", t.event_name, t.repo.full_name(), t.author.login);
+    let _ =
+        writeln!(out, "| Trigger | `{}` on {}{thread} by @{} |", t.event_name(), t.repo.full_name(), t.author.login);
     let _ = writeln!(out, "| Decision | acted on: {} |", cell(&excerpt(s.request, 200)));
     let _ = writeln!(out, "| Duration | {} |", human(s.duration));
     let _ = writeln!(out, "| Outcome | {} |", s.conclusion.as_str());
@@ -426,36 +427,31 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Actor, Comment, CommentKind, EventKind, Repo};
+    use crate::event::{Actor, Comment, PayloadThread, Subject};
+    use crate::github::types::{CommentKind, Repo};
     use crate::runtime::Usage;
 
     fn trigger() -> Trigger {
         Trigger {
-            event_name: "issue_comment".into(),
-            action: "created".into(),
-            kind: EventKind::IssueComment,
             repo: Repo { owner: "octo".into(), name: "repo".into() },
             number: Some(7),
-            is_pull_request: false,
             author: Actor { login: "alice".into(), is_bot: false },
-            author_association: "OWNER".into(),
-            body: "@sisyphus-dev-ai fix the flaky test".into(),
-            comment: Some(Comment {
+            html_url: Some("https://github.com/octo/repo/issues/7".into()),
+            created_at: None,
+            subject: Subject::Comment(Comment {
                 id: 1001,
                 kind: CommentKind::Issue,
                 html_url: "https://github.com/octo/repo/issues/7#issuecomment-1001".into(),
                 created_at: "2026-01-01T00:00:00Z".into(),
+                body: "@sisyphus-dev-ai fix the flaky test".into(),
+                association: "OWNER".into(),
             }),
-            title: "Flaky test".into(),
-            thread_body: String::new(),
-            thread_author: "alice".into(),
-            labels: Vec::new(),
-            added_label: None,
-            assignee: None,
-            pull: None,
-            default_branch: Some("main".into()),
-            created_at: None,
-            html_url: Some("https://github.com/octo/repo/issues/7".into()),
+            thread: PayloadThread {
+                title: "Flaky test".into(),
+                author: "alice".into(),
+                default_branch: Some("main".into()),
+                ..PayloadThread::default()
+            },
         }
     }
 
@@ -491,7 +487,7 @@ mod tests {
     fn keys_name_the_event() {
         let mut t = trigger();
         assert_eq!(reply_key(&t, Some("42")), "<!-- sisyphus-action:reply-to=comment-1001 -->");
-        t.comment = None;
+        t.subject = Subject::IssueLabeled { label: "sisyphus".into() };
         assert_eq!(reply_key(&t, Some("42")), "<!-- sisyphus-action:reply-to=thread-7-run-42 -->");
     }
 

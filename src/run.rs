@@ -43,7 +43,7 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             // No config yet, so no masks either: input errors never quote a secret's value.
-            let gha = Gha::new(std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"));
+            let gha = Gha::new(args.env.actions.as_deref().is_some_and(|v| v.trim() == "true"));
             usage_error(&gha, &e, &[]);
             return ExitCode::from(exit::USAGE);
         }
@@ -53,7 +53,7 @@ pub fn main() -> ExitCode {
     for secret in config.secrets() {
         gha.mask(&secret);
     }
-    init_logging(config.github.actions);
+    init_logging(config.github.actions, &config.log);
 
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -105,7 +105,7 @@ async fn run(config: &Config, gha: &Gha) -> Result<Conclusion> {
     };
     // `stop`/`cancel` ends the run at work on the thread; it never starts an agent, so it
     // needs no model key and skips the preflight.
-    if trigger.comment.is_some() && trigger.number.is_some() && crate::mention::is_stop(&request) {
+    if trigger.comment().is_some() && trigger.number.is_some() && crate::mention::is_stop(&request) {
         gha::set_output(output, "triggered", "true")?;
         gha::set_output(output, "skip-reason", "")?;
         if config.dry_run {
@@ -146,17 +146,17 @@ fn skip(config: &Config, gha: &Gha, reason: &str) -> Result<Conclusion> {
     Ok(Conclusion::Skipped)
 }
 
-pub(crate) fn init_logging(actions: bool) {
+pub(crate) fn init_logging(actions: bool, log: &crate::config::LogConfig) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
-    let default = if std::env::var("RUNNER_DEBUG").is_ok_and(|v| v == "1") { "debug" } else { "info" };
+    let default = if log.debug { "debug" } else { "info" };
     // octocrab's HTTP tracing reports every 5xx as an error, even the ones our retries absorb;
     // the GitHub client logs its own retries and failures in plain words instead.
     // `Targets` rather than `EnvFilter`: the same `level,target=level` syntax without a regex
     // engine, which would cost the static binary about half a megabyte.
     let fallback = || format!("{default},tower_http=off,octocrab=off").parse::<Targets>();
-    let filter = match std::env::var("SISYPHUS_LOG").ok().map(|v| v.parse::<Targets>()) {
+    let filter = match log.filter.as_deref().map(str::parse::<Targets>) {
         Some(Ok(filter)) => filter,
         Some(Err(e)) => {
             eprintln!("warning: ignoring `SISYPHUS_LOG`: {e}");

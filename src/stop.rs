@@ -15,11 +15,12 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::event::{CommentKind, Repo, Trigger};
+use crate::event::Trigger;
 use crate::exit::Conclusion;
 use crate::gha::Gha;
 use crate::github::comments::Posted;
 use crate::github::reactions::{Content, Target};
+use crate::github::types::{CommentKind, Repo};
 use crate::github::{Client, GithubError};
 use crate::marker::MARKER;
 use crate::{mention, progress, report};
@@ -30,14 +31,14 @@ pub async fn run(config: &Config, trigger: &Trigger, gha: &Gha) -> Result<Conclu
             "no GitHub token: set the `github-token` input (or `GITHUB_TOKEN`) to stop a run".into()
         ));
     };
-    let (Some(number), Some(comment)) = (trigger.number, trigger.comment.as_ref()) else {
+    let (Some(number), Some(comment)) = (trigger.number, trigger.comment()) else {
         anyhow::bail!("a stop request must be a comment on an issue or pull request");
     };
     let client = Client::new(&config.github, token)?;
     let repo = &trigger.repo;
     let review = comment.kind == CommentKind::Review;
     let own = config.github.run_id.as_deref();
-    let live = live_run(&client, config, repo, number, review || trigger.is_pull_request).await?;
+    let live = live_run(&client, config, repo, number, review || trigger.is_pull_request()).await?;
     if let Some(run_id) = live.filter(|id| Some(id.as_str()) != own) {
         match client.cancel_run(repo, &run_id).await {
             Ok(true) => {
@@ -61,7 +62,7 @@ pub async fn run(config: &Config, trigger: &Trigger, gha: &Gha) -> Result<Conclu
         }
     }
     // The working label at the time of the request: a run has started but shows no progress yet.
-    let starting = trigger.labels.iter().any(|l| l.eq_ignore_ascii_case(&config.label));
+    let starting = trigger.thread.labels.iter().any(|l| l.eq_ignore_ascii_case(&config.label));
     let text = if starting {
         gha.notice("a run is starting on this thread but has not posted its progress comment yet");
         "A run is starting here but has not posted its progress yet, so I cannot tell which one to stop. \
@@ -78,7 +79,7 @@ pub async fn run(config: &Config, trigger: &Trigger, gha: &Gha) -> Result<Conclu
 async fn answer(client: &Client, trigger: &Trigger, number: u64, text: &str) {
     let key = report::reply_key(trigger, None);
     let body = format!("{text}\n\n{}\n{key}\n", MARKER);
-    let review = trigger.comment.as_ref().filter(|c| c.kind == CommentKind::Review);
+    let review = trigger.comment().filter(|c| c.kind == CommentKind::Review);
     let posted = match review {
         Some(c) => client.reply_to_review_comment(&trigger.repo, number, c.id, &body).await,
         None => client.create_issue_comment(&trigger.repo, number, &body).await,

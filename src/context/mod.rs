@@ -103,15 +103,15 @@ pub fn from_payload(trigger: &Trigger) -> Thread {
     Thread {
         repo: trigger.repo.full_name(),
         number: trigger.number,
-        is_pull_request: trigger.is_pull_request,
-        title: sanitize(&trigger.title),
-        body: sanitize(&trigger.thread_body),
-        author: trigger.thread_author.clone(),
-        labels: trigger.labels.iter().map(|l| sanitize(l)).collect(),
-        comment: sanitize(&trigger.body),
-        default_branch: trigger.default_branch.clone().unwrap_or_else(|| "main".into()),
+        is_pull_request: trigger.is_pull_request(),
+        title: sanitize(&trigger.thread.title),
+        body: sanitize(&trigger.thread.body),
+        author: trigger.thread.author.clone(),
+        labels: trigger.thread.labels.iter().map(|l| sanitize(l)).collect(),
+        comment: sanitize(trigger.text()),
+        default_branch: trigger.thread.default_branch.clone().unwrap_or_else(|| "main".into()),
         comments: Vec::new(),
-        pull: trigger.pull.clone().map(|info| PullContext { info, ..PullContext::default() }),
+        pull: trigger.thread.pull.clone().map(|info| PullContext { info, ..PullContext::default() }),
         from_payload_only: true,
         title_edited: false,
         body_edited: false,
@@ -188,11 +188,11 @@ pub fn parse_response(response: &Value, trigger: &Trigger) -> Result<Thread> {
         body,
         author: item.author.login.clone(),
         labels: item.labels.iter().map(|l| sanitize(&l.name)).collect(),
-        comment: sanitize(&trigger.body),
+        comment: sanitize(trigger.text()),
         default_branch: repo
             .default_branch_ref
             .map(|r| r.name)
-            .or_else(|| trigger.default_branch.clone())
+            .or_else(|| trigger.thread.default_branch.clone())
             .unwrap_or_else(|| "main".into()),
         comments,
         pull,
@@ -212,12 +212,12 @@ fn as_at_trigger(item: &graphql::Item, trigger: &Trigger) -> (Sanitized, Sanitiz
         return (title, body, false, false);
     }
     // GitHub keeps no edit time for a title, but the payload carries the title at the trigger.
-    let payload_title = sanitize(&trigger.title);
+    let payload_title = sanitize(&trigger.thread.title);
     let title_edited = !payload_title.is_empty() && payload_title != title;
     let body_edited = !written_before(&[item.created_at.as_ref(), item.last_edited_at.as_ref()], cutoff(trigger));
     (
         if title_edited { payload_title } else { title },
-        if body_edited { sanitize(&trigger.thread_body) } else { body },
+        if body_edited { sanitize(&trigger.thread.body) } else { body },
         title_edited,
         body_edited,
     )

@@ -2,8 +2,8 @@
 
 use http::Method;
 
+use super::types::Repo;
 use super::{Client, GithubError};
-use crate::event::Repo;
 
 impl Client {
     /// Asks GitHub to cancel run `run_id` of `repo`: `Ok(true)` when accepted (202; the runner

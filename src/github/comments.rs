@@ -9,8 +9,8 @@
 use http::Method;
 use serde_json::{Value, json};
 
+use super::types::Repo;
 use super::{Client, GithubError};
-use crate::event::Repo;
 
 /// Where a posted comment lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

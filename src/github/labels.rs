@@ -4,8 +4,8 @@
 use http::Method;
 use serde_json::json;
 
+use super::types::Repo;
 use super::{Client, GithubError, encode_segment};
-use crate::event::Repo;
 
 pub const LABEL_COLOR: &str = "fcf2e1";
 pub const LABEL_DESCRIPTION: &str = "Sisyphus is currently working on this";

@@ -8,13 +8,15 @@
 //! of `retry-after` or secondary rate limits.
 //!
 //! This module does not know the lifecycle: the small helpers in `reactions`, `labels`,
-//! `comments`, `pulls` and `actions` are single API calls with the error cases callers care about.
+//! `comments`, `pulls` and `actions` are single API calls with the error cases callers care about;
+//! `types` holds the vocabulary (`Repo`, `CommentKind`) every stage shares.
 
 pub mod actions;
 pub mod comments;
 pub mod labels;
 pub mod pulls;
 pub mod reactions;
+pub mod types;
 
 use std::time::Duration;
 
@@ -92,14 +94,10 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The default policy, with `SISYPHUS_RETRY_BASE_MS` overriding the base delay (tests use a
-    /// few milliseconds so fault injection stays fast).
-    pub fn from_env() -> Self {
-        let mut policy = Self::default();
-        if let Some(ms) = std::env::var("SISYPHUS_RETRY_BASE_MS").ok().and_then(|v| v.trim().parse::<u64>().ok()) {
-            policy.base = Duration::from_millis(ms);
-        }
-        policy
+    /// The default policy, with `GithubEnv::retry_base` (`SISYPHUS_RETRY_BASE_MS`) overriding
+    /// the base delay (tests use a few milliseconds so fault injection stays fast).
+    pub fn for_env(env: &GithubEnv) -> Self {
+        Self { base: env.retry_base.unwrap_or(Self::default().base), ..Self::default() }
     }
 
     /// For finishing after cancellation: the runner kills the job seconds later.
@@ -157,7 +155,7 @@ impl Client {
             octocrab,
             auth,
             user_agent: HeaderValue::from_static(concat!("sisyphus-action/", env!("CARGO_PKG_VERSION"))),
-            retry: RetryPolicy::from_env(),
+            retry: RetryPolicy::for_env(env),
         })
     }
 

@@ -8,8 +8,8 @@
 use http::Method;
 use serde_json::{Value, json};
 
+use super::types::Repo;
 use super::{Client, GithubError};
-use crate::event::Repo;
 
 /// What a reaction is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,10 +21,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use super::room::{self, Room};
-use super::{Plan, Published, hand_over};
+use super::{Published, hand_over};
 use crate::config::Config;
 use crate::context::Thread;
 use crate::git::Git;
+use crate::plan::Plan;
 
 /// A local run's own repository; removed on drop.
 pub struct LocalClone {

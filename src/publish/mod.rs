@@ -1,14 +1,14 @@
 //! Publishing the agent's work: branch, commit, guarded push, pull request. The agent only
 //! edits files; everything that leaves the machine is decided here.
 //!
-//! `plan` (pure) decides where the work goes before the agent starts, `prepare` puts the work
-//! tree there, `publish` commits what passes the guard, pushes only the planned branch (never
-//! the default branch, never with force) and opens or updates the PR. What it did not do goes
-//! into `Published::notes` in plain words; the reply is the report stage's.
+//! `crate::plan` (pure) decides where the work goes before the agent starts; here `prepare`
+//! puts the work tree there, and `publish` commits what passes the guard, pushes only the
+//! planned branch (never the default branch, never with force) and opens or updates the PR.
+//! What it did not do goes into `Published::notes` in plain words; the reply is the report
+//! stage's.
 
 mod clone;
 pub mod guard;
-mod plan;
 pub mod pr;
 mod room;
 pub mod text;
@@ -22,46 +22,12 @@ use crate::context::Thread;
 use crate::event::Trigger;
 use crate::git;
 use crate::github::Client;
+use crate::plan::{Plan, PushTarget};
 use crate::runtime::Outcome;
 use crate::sanitize::Sanitized;
 use crate::secrets;
 
 pub use clone::{LocalClone, local_clone};
-
-/// Where the work will go, decided before the agent starts and told to it in the prompt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
-    /// A new branch from the default branch (issues, dispatch without a PR).
-    NewBranch { branch: String, base: String },
-    /// The head branch of a same-repository PR; `head_sha` is the head commit the context saw,
-    /// which the work tree is pinned to.
-    PullHead { branch: String, head_sha: Option<String> },
-    /// The head branch of a fork PR (`repo` is `owner/name`), only with `allow-fork-push` and
-    /// the author's "allow edits from maintainers"; pinned to `head_sha` like `PullHead`.
-    ForkHead { repo: String, branch: String, head_sha: Option<String> },
-    /// Nothing will be pushed (fork PR, `allow-push: false`, …); the reason is told to humans.
-    ReadOnly { reason: String },
-}
-
-impl Plan {
-    /// One paragraph for the prompt: where the changes go and what the agent must not do.
-    pub fn describe(&self) -> String {
-        match self {
-            Plan::NewBranch { branch, base } => format!(
-                "Your changes will be committed to a new branch `{branch}` (from `{base}`) and pushed by the action, which then opens a pull request. Do not commit, push or open pull requests yourself."
-            ),
-            Plan::PullHead { branch, .. } => format!(
-                "Your changes will be committed to the pull request's branch `{branch}` and pushed by the action. Do not commit, push or open pull requests yourself."
-            ),
-            Plan::ForkHead { repo, branch, .. } => format!(
-                "Your changes will be committed to the pull request's branch `{branch}` in the fork `{repo}` and pushed by the action. Do not commit, push or open pull requests yourself."
-            ),
-            Plan::ReadOnly { reason } => {
-                format!("Nothing you change will be pushed: {reason}. Answer with your findings.")
-            }
-        }
-    }
-}
 
 /// What publishing did, and what it deliberately did not do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -83,57 +49,6 @@ pub struct Published {
     pub notes: Vec<String>,
 }
 
-/// Decides the branch strategy. Pure.
-pub fn plan(trigger: &Trigger, thread: &Thread, config: &Config) -> Plan {
-    plan::plan(trigger, thread, config)
-}
-
-/// Where a plan pushes: the repository on the server and the branch there.
-struct Target {
-    /// `owner/name` on the configured server: ours, or the fork's.
-    repo: String,
-    /// The branch on the remote.
-    branch: String,
-    /// The local branch the work tree is put on.
-    local: String,
-    /// For a new branch: the base branch.
-    base: Option<String>,
-    /// For a PR head: the commit the context saw.
-    pin: Option<String>,
-}
-
-impl Target {
-    fn of(plan: &Plan, config: &Config) -> Option<Self> {
-        let ours = config.github.repository.clone();
-        match plan {
-            Plan::ReadOnly { .. } => None,
-            Plan::NewBranch { branch, base } => Some(Self {
-                repo: ours,
-                branch: branch.clone(),
-                local: branch.clone(),
-                base: Some(base.clone()),
-                pin: None,
-            }),
-            Plan::PullHead { branch, head_sha } => Some(Self {
-                repo: ours,
-                branch: branch.clone(),
-                local: branch.clone(),
-                base: None,
-                pin: head_sha.clone(),
-            }),
-            // A fork's branch may share a name with ours (its `main`, say): it gets its own
-            // local name so our default branch is never moved.
-            Plan::ForkHead { repo, branch, head_sha } => Some(Self {
-                repo: repo.clone(),
-                branch: branch.clone(),
-                local: format!("sisyphus-fork/{repo}/{branch}"),
-                base: None,
-                pin: head_sha.clone(),
-            }),
-        }
-    }
-}
-
 /// What `prepare` put the work tree on; `publish` builds on exactly that commit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prepared {
@@ -153,7 +68,7 @@ pub fn prepare(plan: &Plan, workdir: &Path, config: &Config) -> Result<Prepared>
     if let Err(e) = exclude.and_then(|path| exclude_agent_state(&workdir.join(path))) {
         tracing::warn!("could not exclude agent state in the work tree: {e:#}");
     }
-    let Some(target) = Target::of(plan, config) else { return Ok(Prepared::default()) };
+    let Some(target) = PushTarget::of(plan, config) else { return Ok(Prepared::default()) };
     let room = room::Room::new(config, &target.repo)?;
     let mut prepared = Prepared::default();
     if let Some(base) = &target.base {
@@ -250,7 +165,7 @@ pub struct PublishInput<'a> {
 pub async fn publish(client: Option<&Client>, plan: &Plan, input: &PublishInput<'_>) -> Result<Published> {
     let config = input.config;
     let mut out = Published::default();
-    let Some(target) = Target::of(plan, config) else {
+    let Some(target) = PushTarget::of(plan, config) else {
         if let Plan::ReadOnly { reason } = plan {
             out.notes.push(format!(
                 "Nothing was pushed: {reason}; whatever the agent changed stays in the runner's work tree."

@@ -9,8 +9,8 @@ use fake_github::{FakeGithub, Fault, FaultKind, Subject};
 use http::Method;
 use serde_json::json;
 use sisyphus_action::config::GithubEnv;
-use sisyphus_action::event::Repo;
 use sisyphus_action::github::reactions::{Content, Target};
+use sisyphus_action::github::types::Repo;
 use sisyphus_action::github::{Client, GithubError, RetryPolicy};
 
 const TOKEN: &str = "ghs_faketoken0123456789";

@@ -7,9 +7,10 @@ use crate::support::fake_github;
 use fake_github::{FakeGithub, Fault, FaultKind, Subject};
 use sisyphus_action::cli::RunArgs;
 use sisyphus_action::config::{Config, GithubEnv};
-use sisyphus_action::event::{Actor, Comment, CommentKind, EventKind, Repo, Trigger};
+use sisyphus_action::event::{self, Actor, Comment, PayloadThread, Trigger};
 use sisyphus_action::exit::Conclusion;
 use sisyphus_action::gha::Gha;
+use sisyphus_action::github::types::{CommentKind, Repo};
 use sisyphus_action::lifecycle;
 use sisyphus_action::marker::MARKER;
 use sisyphus_action::sanitize::sanitize;
@@ -58,38 +59,34 @@ fn setup(agent_command: &str) -> Setup {
         output: Some(dir.path().join("output")),
         step_summary: Some(dir.path().join("summary")),
         runner_temp: dir.path().join("temp"),
+        tool_cache: None,
         actions: false,
+        retry_base: None,
     };
     Setup { gh, config, dir }
 }
 
 fn trigger() -> Trigger {
     Trigger {
-        event_name: "issue_comment".into(),
-        action: "created".into(),
-        kind: EventKind::IssueComment,
         repo: Repo { owner: "Codertocat".into(), name: "Hello-World".into() },
         number: Some(1),
-        is_pull_request: false,
         author: Actor { login: "Codertocat".into(), is_bot: false },
-        author_association: "OWNER".into(),
-        body: "@sisyphus-dev-ai please fix the flaky test".into(),
-        comment: Some(Comment {
+        html_url: Some(format!("https://github.com/{REPO}/issues/1")),
+        created_at: Some("2019-05-15T15:20:21Z".into()),
+        subject: event::Subject::Comment(Comment {
             id: COMMENT,
             kind: CommentKind::Issue,
             html_url: format!("https://github.com/{REPO}/issues/1#issuecomment-{COMMENT}"),
             created_at: "2019-05-15T15:20:21Z".into(),
+            body: "@sisyphus-dev-ai please fix the flaky test".into(),
+            association: "OWNER".into(),
         }),
-        title: "Spelling error in the README file".into(),
-        thread_body: String::new(),
-        thread_author: "Codertocat".into(),
-        labels: Vec::new(),
-        added_label: None,
-        assignee: None,
-        pull: None,
-        default_branch: Some("main".into()),
-        created_at: Some("2019-05-15T15:20:21Z".into()),
-        html_url: Some(format!("https://github.com/{REPO}/issues/1")),
+        thread: PayloadThread {
+            title: "Spelling error in the README file".into(),
+            author: "Codertocat".into(),
+            default_branch: Some("main".into()),
+            ..PayloadThread::default()
+        },
     }
 }
 
@@ -251,15 +248,15 @@ async fn a_review_comment_gets_its_reactions_and_a_threaded_reply() {
     s.gh.seed_pull(REPO, 2, "Codertocat:changes", "master");
     s.gh.seed_review_comment(REPO, 2, 284_312_630, "@sisyphus-dev-ai rename this variable", "Codertocat");
     let mut t = trigger();
-    t.kind = EventKind::ReviewComment;
-    t.event_name = "pull_request_review_comment".into();
     t.number = Some(2);
-    t.is_pull_request = true;
-    t.comment = Some(Comment {
+    t.thread.is_pull_request = true;
+    t.subject = event::Subject::Comment(Comment {
         id: 284_312_630,
         kind: CommentKind::Review,
         html_url: format!("https://github.com/{REPO}/pull/2#discussion_r284312630"),
         created_at: "2019-05-15T15:20:37Z".into(),
+        body: "@sisyphus-dev-ai please fix the flaky test".into(),
+        association: "OWNER".into(),
     });
     let conclusion =
         lifecycle::run(&s.config, t.clone(), sanitize("rename this variable"), &Gha::new(false)).await.unwrap();
@@ -279,10 +276,8 @@ async fn a_review_comment_gets_its_reactions_and_a_threaded_reply() {
 async fn a_dispatch_without_a_thread_writes_nothing_on_github() {
     let s = setup("exit 3");
     let mut t = trigger();
-    t.kind = EventKind::Dispatch;
-    t.event_name = "workflow_dispatch".into();
     t.number = None;
-    t.comment = None;
+    t.subject = event::Subject::Dispatch { prompt: t.text().to_owned() };
     assert_eq!(
         lifecycle::run(&s.config, t, sanitize("audit the docs"), &Gha::new(false)).await.unwrap(),
         Conclusion::Failure

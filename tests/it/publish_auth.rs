@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use git_repo::git;
 use sisyphus_action::cli::RunArgs;
 use sisyphus_action::config::Config;
-use sisyphus_action::publish::{self, Plan};
+use sisyphus_action::plan::Plan;
+use sisyphus_action::publish;
 
 const TOKEN: &str = "test-token-0123456789abcdef";
 /// `basic base64("x-access-token:" + TOKEN)`, encoded independently of the crate.

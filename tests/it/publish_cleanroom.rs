@@ -18,7 +18,8 @@ use git_repo::{Repos, git};
 use publish_inputs::{TOKEN, issue, outcome};
 use sisyphus_action::config::Config;
 use sisyphus_action::context::from_payload;
-use sisyphus_action::publish::{self, Plan, PublishInput, Published};
+use sisyphus_action::plan::{self, Plan};
+use sisyphus_action::publish::{self, PublishInput, Published};
 use sisyphus_action::sanitize::sanitize;
 
 const BRANCH: &str = "sisyphus/issue-7-attack";
@@ -41,7 +42,7 @@ impl Run {
         std::fs::create_dir_all(&runner_temp).unwrap();
         config.github.runner_temp = runner_temp;
         let trigger = issue(7, "Attack");
-        let plan = publish::plan(&trigger, &from_payload(&trigger), &config);
+        let plan = plan::plan(&trigger, &from_payload(&trigger), &config);
         assert_eq!(plan, Plan::NewBranch { branch: BRANCH.into(), base: "main".into() });
         let prepared = publish::prepare(&plan, &repos.work, &config).unwrap();
         Self { repos, config, plan, prepared }

@@ -10,8 +10,9 @@ use git_repo::{Repos, git};
 use publish_inputs::{TOKEN, issue, outcome};
 use sisyphus_action::config::Config;
 use sisyphus_action::context::{PullContext, Thread, from_payload};
-use sisyphus_action::event::{EventKind, PullInfo, Trigger};
-use sisyphus_action::publish::{self, Plan, Prepared, PublishInput, Published};
+use sisyphus_action::event::{PullInfo, Subject, Trigger};
+use sisyphus_action::plan::{self, Plan};
+use sisyphus_action::publish::{self, Prepared, PublishInput, Published};
 use sisyphus_action::sanitize::sanitize;
 
 fn config(repos: &Repos) -> Config {
@@ -21,7 +22,7 @@ fn config(repos: &Repos) -> Config {
 /// An `issue_comment` on a PR: the payload has no branch, the context stage fills it in.
 fn pull_thread(number: u64, info: PullInfo) -> (Trigger, Thread) {
     let mut trigger = issue(number, "Improve the answer");
-    trigger.is_pull_request = true;
+    trigger.thread.is_pull_request = true;
     let mut thread = from_payload(&trigger);
     thread.pull = Some(PullContext { info, files: vec![], reviews: vec![] });
     (trigger, thread)
@@ -52,7 +53,7 @@ struct Setup {
 
 impl Setup {
     fn new(repos: Repos, config: Config, trigger: Trigger, thread: Thread) -> Self {
-        let plan = publish::plan(&trigger, &thread, &config);
+        let plan = plan::plan(&trigger, &thread, &config);
         Self { repos, config, trigger, thread, plan, prepared: Default::default() }
     }
 
@@ -396,18 +397,17 @@ fn no_changes_means_no_commit_and_no_branch() {
 fn allow_push_off_plans_read_only() {
     let mut run = Setup::issue(21, "Off");
     run.config.publish.allow_push = false;
-    let plan = publish::plan(&run.trigger, &run.thread, &run.config);
+    let plan = plan::plan(&run.trigger, &run.thread, &run.config);
     assert_eq!(plan, Plan::ReadOnly { reason: "the `allow-push` input is off".into() });
 }
 
 #[test]
 fn dispatch_without_a_number_gets_a_task_branch() {
     let mut run = Setup::issue(1, "");
-    run.trigger.kind = EventKind::Dispatch;
     run.trigger.number = None;
-    run.trigger.body = "Update the docs for the new CLI flags".into();
+    run.trigger.subject = Subject::Dispatch { prompt: "Update the docs for the new CLI flags".into() };
     let thread = from_payload(&run.trigger);
-    let plan = publish::plan(&run.trigger, &thread, &run.config);
+    let plan = plan::plan(&run.trigger, &thread, &run.config);
     assert_eq!(
         plan,
         Plan::NewBranch { branch: "sisyphus/task-4242-update-the-docs-for-the-new".into(), base: "main".into() }

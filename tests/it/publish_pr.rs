@@ -13,6 +13,7 @@ use sisyphus_action::config::Config;
 use sisyphus_action::context::from_payload;
 use sisyphus_action::event::Trigger;
 use sisyphus_action::github::Client;
+use sisyphus_action::plan;
 use sisyphus_action::publish::{self, PublishInput, Published};
 use sisyphus_action::sanitize::sanitize;
 
@@ -36,14 +37,14 @@ impl World {
         config.github.api_url = gh.api_url();
         config.github.graphql_url = gh.graphql_url();
         let mut trigger = publish_inputs::issue(5, "The answer is off by one");
-        trigger.thread_body = "It says 41.".into();
+        trigger.thread.body = "It says 41.".into();
         Self { repos, gh, config, trigger }
     }
 
     /// Plans, prepares, writes `files` as the agent would, publishes with a real client.
     fn run(&self, request: &str, files: &[(&str, &str)]) -> Published {
         let thread = from_payload(&self.trigger);
-        let plan = publish::plan(&self.trigger, &thread, &self.config);
+        let plan = plan::plan(&self.trigger, &thread, &self.config);
         let prepared = publish::prepare(&plan, &self.repos.work, &self.config).unwrap();
         for (path, content) in files {
             self.repos.write(path, content);

@@ -84,6 +84,7 @@ fn request(s: &Setup, scenario: &str, timeout: Duration) -> AgentRequest {
         preset: None,
         omo_version: String::new(),
         omo_config: None,
+        actions: false,
     };
     AgentRequest {
         prompt: format!("SCENARIO={scenario} do the thing"),

@@ -75,6 +75,7 @@ fn request(s: &Setup, scenario: &str, tweak: impl FnOnce(&mut AgentConfig)) -> A
         preset: None,
         omo_version: "4.19.4".into(),
         omo_config: None,
+        actions: false,
     };
     tweak(&mut config);
     AgentRequest {

@@ -206,6 +206,7 @@ mod tests {
             preset: None,
             omo_version: "4.19.4".into(),
             omo_config: None,
+            actions: false,
         }
     }
 

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use sisyphus_action::cli::RunArgs;
 use sisyphus_action::config::Config;
-use sisyphus_action::event::{Actor, EventKind, Repo, Trigger};
+use sisyphus_action::event::{Actor, Comment, PayloadThread, Subject, Trigger};
+use sisyphus_action::github::types::CommentKind;
+use sisyphus_action::github::types::Repo;
 use sisyphus_action::runtime::{AgentStatus, Outcome, Todo, Usage};
 
 /// Never a real token; long enough to be redacted and searched for.
@@ -25,26 +27,26 @@ pub fn config(server: &Path) -> Config {
 /// `@sisyphus-dev-ai fix the answer` by `octocat` on issue `number` of `owner/repo`.
 pub fn issue(number: u64, title: &str) -> Trigger {
     Trigger {
-        event_name: "issue_comment".into(),
-        action: "created".into(),
-        kind: EventKind::IssueComment,
         repo: Repo { owner: "owner".into(), name: "repo".into() },
         number: Some(number),
-        is_pull_request: false,
         author: Actor { login: "octocat".into(), is_bot: false },
-        author_association: "OWNER".into(),
-        body: "@sisyphus-dev-ai fix the answer".into(),
-        comment: None,
-        title: title.into(),
-        thread_body: "The answer is wrong.".into(),
-        thread_author: "octocat".into(),
-        labels: vec![],
-        added_label: None,
-        assignee: None,
-        pull: None,
-        default_branch: Some("main".into()),
-        created_at: None,
         html_url: None,
+        created_at: None,
+        subject: Subject::Comment(Comment {
+            id: 1,
+            kind: CommentKind::Issue,
+            html_url: String::new(),
+            created_at: String::new(),
+            body: "@sisyphus-dev-ai fix the answer".into(),
+            association: "OWNER".into(),
+        }),
+        thread: PayloadThread {
+            title: title.into(),
+            body: "The answer is wrong.".into(),
+            author: "octocat".into(),
+            default_branch: Some("main".into()),
+            ..PayloadThread::default()
+        },
     }
 }
 

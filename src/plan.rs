@@ -10,7 +10,87 @@ use crate::config::Config;
 use crate::context::Thread;
 use crate::event::{PullInfo, Trigger};
 
-use super::Plan;
+/// Where the work will go, decided before the agent starts and told to it in the prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// A new branch from the default branch (issues, dispatch without a PR).
+    NewBranch { branch: String, base: String },
+    /// The head branch of a same-repository PR; `head_sha` is the head commit the context saw,
+    /// which the work tree is pinned to.
+    PullHead { branch: String, head_sha: Option<String> },
+    /// The head branch of a fork PR (`repo` is `owner/name`), only with `allow-fork-push` and
+    /// the author's "allow edits from maintainers"; pinned to `head_sha` like `PullHead`.
+    ForkHead { repo: String, branch: String, head_sha: Option<String> },
+    /// Nothing will be pushed (fork PR, `allow-push: false`, …); the reason is told to humans.
+    ReadOnly { reason: String },
+}
+
+impl Plan {
+    /// One paragraph for the prompt: where the changes go and what the agent must not do.
+    pub fn describe(&self) -> String {
+        match self {
+            Plan::NewBranch { branch, base } => format!(
+                "Your changes will be committed to a new branch `{branch}` (from `{base}`) and pushed by the action, which then opens a pull request. Do not commit, push or open pull requests yourself."
+            ),
+            Plan::PullHead { branch, .. } => format!(
+                "Your changes will be committed to the pull request's branch `{branch}` and pushed by the action. Do not commit, push or open pull requests yourself."
+            ),
+            Plan::ForkHead { repo, branch, .. } => format!(
+                "Your changes will be committed to the pull request's branch `{branch}` in the fork `{repo}` and pushed by the action. Do not commit, push or open pull requests yourself."
+            ),
+            Plan::ReadOnly { reason } => {
+                format!("Nothing you change will be pushed: {reason}. Answer with your findings.")
+            }
+        }
+    }
+}
+
+/// Where a plan pushes: the repository on the server and the branch there.
+pub struct PushTarget {
+    /// `owner/name` on the configured server: ours, or the fork's.
+    pub repo: String,
+    /// The branch on the remote.
+    pub branch: String,
+    /// The local branch the work tree is put on.
+    pub local: String,
+    /// For a new branch: the base branch.
+    pub base: Option<String>,
+    /// For a PR head: the commit the context saw.
+    pub pin: Option<String>,
+}
+
+impl PushTarget {
+    /// `None` for a read-only plan.
+    pub fn of(plan: &Plan, config: &Config) -> Option<Self> {
+        let ours = config.github.repository.clone();
+        match plan {
+            Plan::ReadOnly { .. } => None,
+            Plan::NewBranch { branch, base } => Some(Self {
+                repo: ours,
+                branch: branch.clone(),
+                local: branch.clone(),
+                base: Some(base.clone()),
+                pin: None,
+            }),
+            Plan::PullHead { branch, head_sha } => Some(Self {
+                repo: ours,
+                branch: branch.clone(),
+                local: branch.clone(),
+                base: None,
+                pin: head_sha.clone(),
+            }),
+            // A fork's branch may share a name with ours (its `main`, say): it gets its own
+            // local name so our default branch is never moved.
+            Plan::ForkHead { repo, branch, head_sha } => Some(Self {
+                repo: repo.clone(),
+                branch: branch.clone(),
+                local: format!("sisyphus-fork/{repo}/{branch}"),
+                base: None,
+                pin: head_sha.clone(),
+            }),
+        }
+    }
+}
 
 /// Longest slug in a new branch name, so names stay readable in the GitHub UI.
 const SLUG_MAX: usize = 30;
@@ -19,8 +99,8 @@ pub fn plan(trigger: &Trigger, thread: &Thread, config: &Config) -> Plan {
     if !config.publish.allow_push {
         return read_only("the `allow-push` input is off");
     }
-    if trigger.is_pull_request || thread.is_pull_request {
-        let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.pull.as_ref());
+    if trigger.is_pull_request() || thread.is_pull_request {
+        let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.thread.pull.as_ref());
         return match pull {
             Some(pull) => pull_plan(pull, thread, config),
             None => read_only("the pull request's head branch is not known (it could not be looked up)"),
@@ -76,7 +156,7 @@ fn head_sha(pull: &PullInfo) -> Option<String> {
 /// `<kind>-<number>-<slug>`, or `task-<run id or time>-<slug>` for a dispatch without a number.
 fn branch_leaf(trigger: &Trigger, thread: &Thread, config: &Config) -> String {
     let number = thread.number.or(trigger.number);
-    let title = if thread.title.trim().is_empty() { trigger.body.as_str() } else { thread.title.as_str() };
+    let title = if thread.title.trim().is_empty() { trigger.text() } else { thread.title.as_str() };
     let slug = slug(title);
     match number {
         Some(n) => format!("issue-{n}-{slug}"),
