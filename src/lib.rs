@@ -20,6 +20,7 @@ pub mod github;
 pub mod install;
 pub mod lifecycle;
 pub mod live_comment;
+pub mod log;
 pub mod mention;
 pub mod preflight;
 pub mod progress;
