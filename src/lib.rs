@@ -25,6 +25,7 @@ pub mod install;
 pub mod isolation;
 pub mod lifecycle;
 pub mod live_comment;
+pub mod log;
 pub mod marker;
 pub mod mention;
 pub mod plan;

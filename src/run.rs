@@ -147,16 +147,12 @@ fn skip(config: &Config, gha: &Gha, reason: &str) -> Result<Conclusion> {
 }
 
 pub(crate) fn init_logging(actions: bool, log: &crate::config::LogConfig) {
-    use tracing_subscriber::filter::Targets;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
+    use crate::log::{Filter, Logger, Sink};
     let default = if log.debug { "debug" } else { "info" };
     // octocrab's HTTP tracing reports every 5xx as an error, even the ones our retries absorb;
     // the GitHub client logs its own retries and failures in plain words instead.
-    // `Targets` rather than `EnvFilter`: the same `level,target=level` syntax without a regex
-    // engine, which would cost the static binary about half a megabyte.
-    let fallback = || format!("{default},tower_http=off,octocrab=off").parse::<Targets>();
-    let filter = match log.filter.as_deref().map(str::parse::<Targets>) {
+    let fallback = || format!("{default},tower_http=off,octocrab=off").parse::<Filter>();
+    let filter = match log.filter.as_deref().map(str::parse::<Filter>) {
         Some(Ok(filter)) => filter,
         Some(Err(e)) => {
             eprintln!("warning: ignoring `SISYPHUS_LOG`: {e}");
@@ -164,12 +160,12 @@ pub(crate) fn init_logging(actions: bool, log: &crate::config::LogConfig) {
         }
         None => fallback().unwrap_or_default(),
     };
-    let format = tracing_subscriber::fmt::layer().with_target(false).without_time();
     // In Actions, logs share stdout with workflow commands so groups stay in order.
-    let registry = tracing_subscriber::registry().with(filter);
-    let _ = if actions {
-        registry.with(format.with_ansi(false).with_writer(std::io::stdout)).try_init()
+    let logger = if actions {
+        Logger { filter, sink: Sink::Stdout, ansi: false }
     } else {
-        registry.with(format.with_writer(std::io::stderr)).try_init()
+        // Colours on a terminal unless `NO_COLOR` says otherwise (https://no-color.org).
+        Logger { filter, sink: Sink::Stderr, ansi: std::env::var("NO_COLOR").map_or(true, |v| v.is_empty()) }
     };
+    let _ = tracing::subscriber::set_global_default(logger);
 }
