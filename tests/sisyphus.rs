@@ -182,7 +182,13 @@ fn a_plugin_that_does_not_load_fails_in_seconds_with_the_server_log() {
 /// each of which would write a canary outside the tree or show a marker to the model): with
 /// the plugin's Claude Code compatibility off for an untrusted tree, none of it runs or
 /// reaches the model.
+///
+/// Known defect: it also passed with the compatibility left on (session 18, `claude_code` not
+/// written): the plugin did not run these files in this setup either, for a reason not yet
+/// found (lazy MCP start? the hook loader's conditions?). Until it fails without the setting it
+/// proves nothing, so it is ignored.
 #[test]
+#[ignore = "passes with claude_code on too: cannot fail yet (see the doc comment)"]
 fn a_forks_claude_code_files_neither_run_nor_reach_the_model() {
     let Some(bin) = opencode_bin() else { return };
     let Some(cache) = tool_cache() else { return };
