@@ -89,8 +89,10 @@ impl Runtime for OpenCode {
 /// `agent` is the resolved name (`agents::resolve`), not the input as typed.
 fn prompt_body(request: &AgentRequest, agent: Option<&str>) -> Result<Value> {
     let (provider, model) = config::split_model(&request.config.model)?;
+    // The Sisyphus preset: our headless rules ride in the message (`omo::with_rules` says why).
+    let text = if request.config.sisyphus() { omo::with_rules(&request.prompt) } else { request.prompt.clone() };
     let mut body = json!({
-        "parts": [{"type": "text", "text": request.prompt}],
+        "parts": [{"type": "text", "text": text}],
         "model": {"providerID": provider, "modelID": model},
     });
     if let Some(agent) = agent {

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::config::deep_merge;
 use crate::config::AgentConfig;
 
-/// Appended to Sisyphus's own prompt: what a headless run in Actions means. The action
-/// commits, pushes and replies; the final message is the reply.
+/// What a headless run in Actions means (the action commits, pushes and replies; the final
+/// message is the reply), appended to the prompt we send (`with_rules`).
 pub const HEADLESS_RULES: &str = "\
 <github-actions-run>
 You run headless in GitHub Actions, for the sisyphus-action. Nobody can answer a question: never ask, decide and proceed.
@@ -23,6 +23,16 @@ Do not use `gh` or the GitHub API, and do not run `git commit`, `git push` or op
 Your final message is posted as the reply on the thread: end with a short summary of what you changed and why, and of anything left undone.
 Finish your todos, and wait for the background tasks you started, before you end your turn.
 </github-actions-run>";
+
+/// The user message for the Sisyphus agent: the prompt, then our rules.
+///
+/// Why in the message and not the plugin's `agents.sisyphus.prompt_append`: 4.19.4 bakes
+/// `prompt_append` into the agent that `GET /agent` lists, yet the system prompt the model
+/// receives did not carry it (a real run with the fake model, tests/sisyphus.rs). The message
+/// is the one route the plugin does not rebuild.
+pub fn with_rules(prompt: &str) -> String {
+    format!("{prompt}\n\n{HEADLESS_RULES}")
+}
 
 /// A smaller model of the same provider for the explore and librarian agents (as the seed's
 /// `--claude=max20` set them up); other providers keep the run's model.
@@ -35,7 +45,7 @@ pub fn small_model(model: &str) -> String {
 
 /// The plugin's config for this run: ours, then the user's `omo-config` merged on top.
 pub fn build(agent: &AgentConfig, untrusted_tree: bool, workdir: &Path) -> Result<Value> {
-    let mut sisyphus = json!({"model": agent.model, "prompt_append": HEADLESS_RULES});
+    let mut sisyphus = json!({"model": agent.model});
     if let Some(variant) = &agent.variant {
         sisyphus["variant"] = json!(variant);
     }
@@ -156,7 +166,8 @@ mod tests {
         assert_eq!(config["agents"]["sisyphus"]["model"], "anthropic/claude-opus-4-5");
         assert_eq!(config["agents"]["sisyphus"]["variant"], "high");
         assert_eq!(config["agents"]["explore"]["model"], "anthropic/claude-haiku-4-5");
-        assert!(config["agents"]["sisyphus"]["prompt_append"].as_str().unwrap().contains("never ask"));
+        assert!(config["agents"]["sisyphus"].get("prompt_append").is_none(), "the rules go in the message");
+        assert!(with_rules("fix it").starts_with("fix it\n") && with_rules("x").contains("never ask"));
         assert_eq!(config["telemetry"], false);
         assert_eq!(config["auto_update"], false);
         assert_eq!(config["codegraph"]["enabled"], false);

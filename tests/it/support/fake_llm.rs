@@ -33,6 +33,8 @@ pub struct Request {
     pub tools: bool,
     /// The system prompt as sent (the agent's prompt, plugins' additions included).
     pub system: String,
+    /// The user messages' text, joined (the prompt and what plugins injected as the user).
+    pub user: String,
 }
 
 pub struct FakeLlm {
@@ -178,6 +180,12 @@ fn handle(request: &http::Request, requests: &Mutex<Vec<Request>>, scripts: &Scr
         step,
         tools: has_tools,
         system: system.clone(),
+        user: messages
+            .iter()
+            .filter(|m| m["role"] == "user")
+            .map(|m| text_of(&m["content"]))
+            .collect::<Vec<_>>()
+            .join("\n"),
     });
     let given = scripts.lock().unwrap().get(&scenario).and_then(|steps| steps.get(step).or(steps.last()).cloned());
     let reply = match given {
