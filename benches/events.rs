@@ -23,9 +23,9 @@ use nix::sys::resource::{UsageWho, getrusage};
 use serde_json::{Value, json};
 use sisyphus_action::runtime::opencode::api::{Api, Decoder, StreamNote};
 use sisyphus_action::runtime::opencode::completion::{Completion, Input, Limits};
-use sisyphus_action::runtime::opencode::event_of_run;
 use sisyphus_action::runtime::opencode::events::Event;
 use sisyphus_action::runtime::opencode::transcript::Transcript;
+use sisyphus_action::runtime::opencode::{Note, event_of_run};
 
 const ROOT: &str = "ses_e042e21bbffe42n2VeflJCfS3T";
 
@@ -148,20 +148,21 @@ fn paced(frames: Vec<Vec<u8>>) {
         cpu_tx.send(cpu_ns(UsageWho::RUSAGE_THREAD) - start).unwrap();
     });
     let api = Api::new(&url, "opencode", "pw");
-    let (tx, rx) = mpsc::channel::<StreamNote>();
+    let (tx, rx) = mpsc::channel::<Note>();
     api.subscribe(tx).unwrap();
     let mut driver = Driver::new();
     // Wait for `server.connected` before counting.
     match rx.recv_timeout(Duration::from_secs(10)) {
-        Ok(StreamNote::Events(batch)) => driver.handle(batch),
+        Ok(Note::Stream(StreamNote::Events(batch))) => driver.handle(batch),
         other => panic!("no connect: {other:?}"),
     }
     let before = cpu_ns(UsageWho::RUSAGE_SELF);
     loop {
         let wait = driver.machine.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
         match rx.recv_timeout(wait.unwrap_or(Duration::from_secs(10)).min(Duration::from_secs(10))) {
-            Ok(StreamNote::Events(batch)) => driver.handle(batch),
-            Ok(StreamNote::Ended(_)) => break,
+            Ok(Note::Stream(StreamNote::Events(batch))) => driver.handle(batch),
+            Ok(Note::Stream(StreamNote::Ended(_))) => break,
+            Ok(other) => panic!("only the stream feeds this channel: {other:?}"),
             Err(e) => panic!("stream: {e}"),
         }
     }

@@ -84,7 +84,7 @@ pub fn main(args: &RunArgs, check_model: bool) -> ExitCode {
                 None
             }
             None => {
-                crate::run::usage_error(&gha, &e, &[]);
+                crate::preflight::annotate(&gha, &e, &[]);
                 return ExitCode::from(exit::USAGE);
             }
         },
@@ -96,13 +96,13 @@ pub fn main(args: &RunArgs, check_model: bool) -> ExitCode {
     for secret in config.secrets() {
         gha.mask(&secret);
     }
-    crate::run::init_logging(config.github.actions, &config.log);
+    crate::log::init(config.github.actions, &config.log);
     if config.github.repository.is_empty() {
         let e = anyhow::Error::new(UsageError(
             "doctor needs the repository to check: pass `--repo owner/name` (in Actions, `GITHUB_REPOSITORY` says)"
                 .into(),
         ));
-        crate::run::usage_error(&gha, &e, &config.secrets());
+        crate::preflight::annotate(&gha, &e, &config.secrets());
         return ExitCode::from(exit::USAGE);
     }
     // Outside Actions this directory stands for the repository (its workflow files are read

@@ -202,6 +202,31 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 
+/// Installs the one subscriber: stdout in Actions (logs and workflow commands stay in order), else
+/// stderr; the filter from `SISYPHUS_LOG` (`log.filter`), else info (debug with `RUNNER_DEBUG`).
+pub fn init(actions: bool, log: &crate::config::LogConfig) {
+    let default = if log.debug { "debug" } else { "info" };
+    // octocrab's HTTP tracing reports every 5xx as an error, even the ones our retries absorb;
+    // the GitHub client logs its own retries and failures in plain words instead.
+    let fallback = || format!("{default},tower_http=off,octocrab=off").parse::<Filter>();
+    let filter = match log.filter.as_deref().map(str::parse::<Filter>) {
+        Some(Ok(filter)) => filter,
+        Some(Err(e)) => {
+            eprintln!("warning: ignoring `SISYPHUS_LOG`: {e}");
+            fallback().unwrap_or_default()
+        }
+        None => fallback().unwrap_or_default(),
+    };
+    // In Actions, logs share stdout with workflow commands so groups stay in order.
+    let logger = if actions {
+        Logger { filter, sink: Sink::Stdout, ansi: false }
+    } else {
+        // Colours on a terminal unless `NO_COLOR` says otherwise (https://no-color.org).
+        Logger { filter, sink: Sink::Stderr, ansi: std::env::var("NO_COLOR").map_or(true, |v| v.is_empty()) }
+    };
+    let _ = tracing::subscriber::set_global_default(logger);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -873,6 +873,15 @@ const SAMPLE_PULL: &str = r#"{
               "author_association": "OWNER", "created_at": "2026-01-01T00:00:00Z", "html_url": "https://github.com/octo/repo/pull/2#discussion_r2"}
 }"#;
 
+/// A usage error, once: an `::error::` annotation titled with the input when one is named.
+pub fn annotate(gha: &crate::gha::Gha, e: &anyhow::Error, secrets: &[String]) {
+    let message = crate::gha::redact(&format!("{e:#}"), secrets);
+    match e.chain().find_map(|c| c.downcast_ref::<InputError>()) {
+        Some(input) => gha.error_titled(&input.title(), &message),
+        None => gha.error(&message),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

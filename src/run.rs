@@ -44,7 +44,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             // No config yet, so no masks either: input errors never quote a secret's value.
             let gha = Gha::new(args.env.actions.as_deref().is_some_and(|v| v.trim() == "true"));
-            usage_error(&gha, &e, &[]);
+            preflight::annotate(&gha, &e, &[]);
             return ExitCode::from(exit::USAGE);
         }
     };
@@ -53,7 +53,7 @@ pub fn main() -> ExitCode {
     for secret in config.secrets() {
         gha.mask(&secret);
     }
-    init_logging(config.github.actions, &config.log);
+    crate::log::init(config.github.actions, &config.log);
 
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -70,7 +70,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let usage = e.chain().any(|c| c.is::<UsageError>() || c.is::<InputError>());
             if usage {
-                usage_error(&gha, &e, &config.secrets());
+                preflight::annotate(&gha, &e, &config.secrets());
             } else {
                 gha.error(&gha::redact(&format!("{e:#}"), &config.secrets()));
             }
@@ -79,15 +79,6 @@ pub fn main() -> ExitCode {
             }
             ExitCode::from(if usage { exit::USAGE } else { exit::FAILURE })
         }
-    }
-}
-
-/// A usage error, once: an `::error::` annotation titled with the input when one is named.
-pub(crate) fn usage_error(gha: &Gha, e: &anyhow::Error, secrets: &[String]) {
-    let message = gha::redact(&format!("{e:#}"), secrets);
-    match e.chain().find_map(|c| c.downcast_ref::<InputError>()) {
-        Some(input) => gha.error_titled(&input.title(), &message),
-        None => gha.error(&message),
     }
 }
 
@@ -144,28 +135,4 @@ fn skip(config: &Config, gha: &Gha, reason: &str) -> Result<Conclusion> {
     gha::set_output(output, "triggered", "false")?;
     gha::set_output(output, "skip-reason", reason)?;
     Ok(Conclusion::Skipped)
-}
-
-pub(crate) fn init_logging(actions: bool, log: &crate::config::LogConfig) {
-    use crate::log::{Filter, Logger, Sink};
-    let default = if log.debug { "debug" } else { "info" };
-    // octocrab's HTTP tracing reports every 5xx as an error, even the ones our retries absorb;
-    // the GitHub client logs its own retries and failures in plain words instead.
-    let fallback = || format!("{default},tower_http=off,octocrab=off").parse::<Filter>();
-    let filter = match log.filter.as_deref().map(str::parse::<Filter>) {
-        Some(Ok(filter)) => filter,
-        Some(Err(e)) => {
-            eprintln!("warning: ignoring `SISYPHUS_LOG`: {e}");
-            fallback().unwrap_or_default()
-        }
-        None => fallback().unwrap_or_default(),
-    };
-    // In Actions, logs share stdout with workflow commands so groups stay in order.
-    let logger = if actions {
-        Logger { filter, sink: Sink::Stdout, ansi: false }
-    } else {
-        // Colours on a terminal unless `NO_COLOR` says otherwise (https://no-color.org).
-        Logger { filter, sink: Sink::Stderr, ansi: std::env::var("NO_COLOR").map_or(true, |v| v.is_empty()) }
-    };
-    let _ = tracing::subscriber::set_global_default(logger);
 }

@@ -335,7 +335,7 @@ impl CodexRun {
 
 /// A failure message → its kind. The CLI gives only text (the provider's error message, or its
 /// own wording for a status), so this is a classification of what it is known to say.
-pub fn failure_kind(message: &str) -> &'static str {
+pub fn failure_kind(message: &str) -> &str {
     let m = message.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| m.contains(w));
     if has(&["401 unauthorized", "403 forbidden", "invalid api key", "incorrect api key", "invalid_api_key"]) {

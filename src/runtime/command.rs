@@ -60,7 +60,7 @@ fn env(
 }
 
 /// The model settings the config holds, by the variable each goes in.
-fn model_keys(request: &AgentRequest) -> impl Iterator<Item = (&'static str, &String)> {
+fn model_keys(request: &AgentRequest) -> impl Iterator<Item = (&str, &String)> {
     let c = &request.config;
     [
         ("ANTHROPIC_API_KEY", &c.anthropic_api_key),

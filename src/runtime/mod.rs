@@ -144,8 +144,8 @@ pub struct Teardown {
 
 impl Teardown {
     /// `stop` ends the runtime's processes (blocking; bounded by the runtime's grace).
-    pub fn stopping(stop: impl FnOnce() + Send + 'static) -> Self {
-        Self { stop: Some(Box::new(stop)), scratch: None }
+    pub fn stopping(stop: Box<dyn FnOnce() + Send>) -> Self {
+        Self { stop: Some(stop), scratch: None }
     }
 
     /// `scratch` is deleted last, after the stop.
@@ -230,7 +230,8 @@ mod tests {
             let path = scratch.path().to_owned();
             let seen = Arc::new(Mutex::new(Vec::new()));
             let log = seen.clone();
-            let mut teardown = Teardown::stopping(move || log.lock().unwrap().push(path.exists())).deleting(scratch);
+            let mut teardown =
+                Teardown::stopping(Box::new(move || log.lock().unwrap().push(path.exists()))).deleting(scratch);
             teardown.stop();
             teardown.stop();
             let path = teardown.scratch.as_ref().unwrap().path().to_owned();
@@ -246,7 +247,7 @@ mod tests {
         // Never stopped by hand: dropping stops it.
         let stopped = Arc::new(Mutex::new(false));
         let flag = stopped.clone();
-        drop(Teardown::stopping(move || *flag.lock().unwrap() = true));
+        drop(Teardown::stopping(Box::new(move || *flag.lock().unwrap() = true)));
         assert!(*stopped.lock().unwrap());
     }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
+use super::Note;
 use super::completion::Snapshot;
 use super::events::{DeltaEvent, Event, peek_kind, todos_from};
 use super::sse::Parser;
@@ -200,14 +201,18 @@ impl Api {
 
     /// Opens `GET /event` and follows it on a thread until it ends; every event goes to `tx`.
     /// Returns once the server answered the subscription (not when `server.connected` arrived).
-    pub fn subscribe<T: From<StreamNote> + Send + 'static>(&self, tx: Sender<T>) -> Result<()> {
+    pub fn subscribe(&self, tx: Sender<Note>) -> Result<()> {
         let response = self
             .agent
             .get(self.url("/event"))
             .header("Authorization", &self.auth)
             .header("Accept", "text/event-stream")
             .config()
+            // The stream lasts the whole turn, but reaching the server and its answer's head do
+            // not: a server that accepts and never answers must not hold the run to its deadline.
             .timeout_global(None)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_recv_response(Some(Duration::from_secs(60)))
             .build()
             .call()
             .context("cannot reach the OpenCode server for `GET /event`")?;
@@ -221,7 +226,7 @@ impl Api {
                     Ok(0) => break "the event stream ended".to_owned(),
                     Ok(n) => {
                         let events = decoder.feed(&buf[..n]);
-                        if !events.is_empty() && tx.send(T::from(StreamNote::Events(events))).is_err() {
+                        if !events.is_empty() && tx.send(Note::Stream(StreamNote::Events(events))).is_err() {
                             return; // the driver is gone
                         }
                     }
@@ -229,9 +234,9 @@ impl Api {
                 }
             };
             if let Some(held) = decoder.finish() {
-                let _ = tx.send(T::from(StreamNote::Events(vec![held])));
+                let _ = tx.send(Note::Stream(StreamNote::Events(vec![held])));
             }
-            let _ = tx.send(T::from(StreamNote::Ended(end)));
+            let _ = tx.send(Note::Stream(StreamNote::Ended(end)));
         });
         Ok(())
     }

@@ -140,7 +140,7 @@ pub fn build(config: &AgentConfig, workdir: &Path) -> Result<Value> {
 }
 
 /// Private XDG dirs under `scratch`: OpenCode's whole state (DB, snapshots, plugin cache).
-pub fn xdg_dirs(scratch: &Path) -> [(&'static str, PathBuf); 4] {
+pub fn xdg_dirs(scratch: &Path) -> [(&str, PathBuf); 4] {
     let base = scratch.join("opencode");
     [
         ("XDG_CONFIG_HOME", base.join("config")),

@@ -187,7 +187,7 @@ pub enum ErrorClass {
 
 impl ErrorClass {
     /// The `kind` of the failure it ends a run with.
-    pub fn kind(self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
             ErrorClass::Auth => "AuthError",
             ErrorClass::UnknownModel => "UnknownModel",

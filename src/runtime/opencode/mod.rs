@@ -144,7 +144,7 @@ fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits, stats: Option<&M
 
     let (tx, rx) = mpsc::channel::<Note>();
     let (server_tx, server_rx) = mpsc::channel::<ServerNote>();
-    forward(server_rx, tx.clone(), Note::Server);
+    forward(server_rx, tx.clone());
     let log_path = request.scratch.join("opencode").join("server.log");
     let mut server = Server::start(&binary, &request.workdir, &env, log_path, START_WAIT, server_tx)?;
     tracing::info!("opencode serving at {} (log: {})", server.url, server.log_path.display());
@@ -160,10 +160,10 @@ fn run(request: &AgentRequest, cancel: &Cancel, limits: Limits, stats: Option<&M
     // The caller stops the server (before it contains what is left and publishes, so nothing
     // still serves the agent then); when the run failed, it is stopped here. The plugin's
     // config is put back only after the server stopped.
-    let teardown = Teardown::stopping(move || {
+    let teardown = Teardown::stopping(Box::new(move || {
         server.stop(STOP_GRACE);
         drop(omo);
-    });
+    }));
     match outcome {
         Ok(outcome) => Ok(Finished { outcome, teardown }),
         Err(e) => {
@@ -202,11 +202,11 @@ fn resolve_agent(api: &Api, request: &AgentRequest, server: &Server) -> Result<O
     Ok(Some(agent.name.clone()))
 }
 
-/// Forwards one channel into another (the server notes into the driver's channel).
-fn forward<T: Send + 'static>(from: Receiver<T>, to: Sender<Note>, wrap: fn(T) -> Note) {
+/// Forwards the server's notes into the driver's channel.
+fn forward(from: Receiver<ServerNote>, to: Sender<Note>) {
     std::thread::spawn(move || {
         for note in from {
-            if to.send(wrap(note)).is_err() {
+            if to.send(Note::Server(note)).is_err() {
                 return;
             }
         }
