@@ -40,7 +40,7 @@ use serde_json::{Value, json};
 
 use super::http::{self, Request, Response, Server};
 
-const OPERATIONS: &str = include_str!("../../fixtures/github-rest/operations.json");
+const OPERATIONS: &str = include_str!("../../../fixtures/github-rest/operations.json");
 
 /// What to do to a matching request instead of (or before) answering it.
 #[derive(Debug, Clone, PartialEq, Eq)]
