@@ -3,6 +3,7 @@
 //! end state on the fake: reactions, labels, replies; exit codes; outputs; no token anywhere.
 
 use crate::support::fake_github;
+use crate::support::git_repo::{git, git_cmd};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -38,30 +39,17 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("temp")).unwrap();
         // A checkout as actions/checkout leaves it: `main` with one commit, `origin` a bare repo.
-        let git = |args: &[&str], cwd: &Path| {
-            let ok = Command::new("git")
-                .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
-                .args(args)
-                .current_dir(cwd)
-                .env("HOME", dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "git {args:?}");
-        };
-        git(&["init", "--bare", "-q", "origin.git"], dir.path());
-        git(&["clone", "-q", "origin.git", "work"], dir.path());
+        git(dir.path(), &["init", "--bare", "-q", "origin.git"]);
+        git(dir.path(), &["clone", "-q", "origin.git", "work"]);
         let work = dir.path().join("work");
         std::fs::write(work.join("README.md"), "Hello World\n").unwrap();
-        git(&["add", "README.md"], &work);
-        git(&["commit", "-q", "-m", "initial"], &work);
-        git(&["push", "-q", "origin", "HEAD:main"], &work);
+        git(&work, &["add", "README.md"]);
+        git(&work, &["commit", "-q", "-m", "initial"]);
+        git(&work, &["push", "-q", "origin", "HEAD:main"]);
         // The fake serves that repository over smart HTTP, where publishing fetches and pushes;
         // `origin` is its URL there, as actions/checkout sets it (the preflight checks it).
         gh.seed_git_repo(REPO, &dir.path().join("origin.git"));
-        git(&["remote", "set-url", "origin", &format!("{}/{REPO}", gh.server_url())], &work);
+        git(&work, &["remote", "set-url", "origin", &format!("{}/{REPO}", gh.server_url())]);
         Self { gh, dir }
     }
 
@@ -330,10 +318,7 @@ fn changes_are_published_and_reported() {
     assert!(outputs.contains(&format!("\n{branch}\n")), "{outputs}");
     let reply = &env.gh.our_comments()[0].body;
     assert!(reply.starts_with("Fixed the greeting.") && reply.contains(&pr_url), "{reply}");
-    let pushed = Command::new("git")
-        .args(["--git-dir", &env.path("origin.git").to_string_lossy(), "show", &format!("{branch}:README.md")])
-        .output()
-        .unwrap();
+    let pushed = git_cmd(&env.path("origin.git"), &["show", &format!("{branch}:README.md")]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&pushed.stdout), "Hello, World\n");
 }
 
@@ -382,7 +367,7 @@ fn checkout_credentials_are_hidden_from_the_agent_and_back_after() {
     let basic = "eC1hY2Nlc3MtdG9rZW46Z2hzX2UyZVNlY3JldFRva2VuVmFsdWU5ODc=";
     let header = format!("AUTHORIZATION: basic {basic}");
     let work = env.path("work");
-    let config = |args: &[&str]| Command::new("git").arg("-C").arg(&work).arg("config").args(args).output().unwrap();
+    let config = |args: &[&str]| git_cmd(&work, &[&["config"], args].concat()).output().unwrap();
     assert!(config(&["--local", "http.https://github.com/.extraheader", &header]).status.success());
 
     // The last paragraph of the command's output is its final text, i.e. the reply.

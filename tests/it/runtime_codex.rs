@@ -11,9 +11,9 @@
 
 use crate::support::codex;
 use crate::support::fake_responses;
+use crate::support::git_repo::git;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use codex::codex_bin;
@@ -29,18 +29,6 @@ struct Setup {
     scratch: PathBuf,
     fake: FakeResponses,
     bin: PathBuf,
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GIT_DIR")
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
 }
 
 fn setup() -> Option<Setup> {

@@ -7,6 +7,7 @@
 //! Without OpenCode: fails in CI (`CI` set), skips with a message by hand.
 
 use crate::support::fake_llm;
+use crate::support::git_repo::git;
 use crate::support::opencode;
 
 use std::path::{Path, PathBuf};
@@ -28,18 +29,6 @@ struct Setup {
     scratch: PathBuf,
     llm: FakeLlm,
     bin: PathBuf,
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GIT_DIR")
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
 }
 
 fn setup(bin: PathBuf) -> Setup {

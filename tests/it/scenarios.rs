@@ -326,8 +326,7 @@ fn rerun_of_a_finished_event_duplicates_nothing() {
     // "Re-run jobs" on GitHub: same event, same run id, next attempt, in a fresh checkout of
     // `main` (the agent's files of the first attempt are not in it, as on a new runner).
     for args in [&["checkout", "--quiet", "--force", "main"][..], &["clean", "-ffdxq"]] {
-        let done = std::process::Command::new("git").args(args).current_dir(&sc.repos.work).status().unwrap();
-        assert!(done.success(), "git {args:?}");
+        git_repo::git(&sc.repos.work, args);
     }
     let mut cmd = sc.command("issue_comment", &payload);
     cmd.env("GITHUB_RUN_ATTEMPT", "2");

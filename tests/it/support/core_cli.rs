@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::git_repo::git;
+
 /// Parses `tests/fixtures/events/<file>` as `event`; panics when it is skipped.
 pub fn trigger(event: &str, file: &str) -> sisyphus_action::event::Trigger {
     let payload = std::fs::read_to_string(fixture(&format!("events/{file}"))).unwrap();
@@ -106,8 +108,7 @@ pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
 /// the path is its `GITHUB_WORKSPACE`.
 pub fn ready() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    let init = std::process::Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap();
-    assert!(init.success());
+    git(dir.path(), &["init", "-q"]);
     let path = dir.path().to_str().unwrap().to_owned();
     (dir, path)
 }
@@ -117,8 +118,6 @@ pub fn ready() -> (tempfile::TempDir, String) {
 pub fn ready_for(repo: &str) -> (tempfile::TempDir, String) {
     let (dir, path) = ready();
     let url = format!("https://github.com/{repo}");
-    let added =
-        std::process::Command::new("git").args(["remote", "add", "origin", &url]).current_dir(dir.path()).status();
-    assert!(added.unwrap().success());
+    git(dir.path(), &["remote", "add", "origin", &url]);
     (dir, path)
 }
