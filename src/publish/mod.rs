@@ -9,9 +9,9 @@
 
 mod clone;
 pub mod guard;
+pub mod message;
 pub mod pr;
 mod room;
-pub mod text;
 
 use std::path::Path;
 
@@ -226,7 +226,7 @@ pub async fn publish(client: Option<&Client>, plan: &Plan, input: &PublishInput<
     }
 
     // The PR title too: redacted like the body (the commit message is redacted whole below).
-    let title = text::redact(&text::subject(input.request, &input.thread.title), &config.secrets());
+    let title = message::redact(&message::subject(input.request, &input.thread.title), &config.secrets());
     let login = &input.trigger.author.login;
     let co_author = (config.publish.co_author
         && !input.trigger.author.is_bot
@@ -234,11 +234,11 @@ pub async fn publish(client: Option<&Client>, plan: &Plan, input: &PublishInput<
         && *login != config.publish.git_user_name)
         .then_some(login.as_str());
     let thread_ref = input.thread.number.map(|n| format!("{}#{n}", input.thread.repo));
-    let message = text::commit_message(&title, input.outcome, thread_ref.as_deref(), co_author);
+    let message = message::commit_message(&title, input.outcome, thread_ref.as_deref(), co_author);
     let who = git::Identity { name: &config.publish.git_user_name, email: &config.publish.git_user_email };
     let tree = room.git.run(&["write-tree"])?;
     let secrets = config.secrets();
-    let sha = room.git.commit_tree(&tree, &base, &text::redact(&message, &secrets), &who)?;
+    let sha = room.git.commit_tree(&tree, &base, &message::redact(&message, &secrets), &who)?;
     recheck(&room, &base, &sha, &out, config, &known)?;
 
     let refspec = format!("{sha}:refs/heads/{}", target.branch);
@@ -386,14 +386,14 @@ async fn open_pull_request(
         return;
     }
     let closes = input.thread.number.filter(|_| !input.thread.is_pull_request);
-    let facts = text::PrFacts {
+    let facts = message::PrFacts {
         outcome: input.outcome,
         files,
         withheld: &out.withheld,
         closes,
         run_url: config.github.run_url(),
     };
-    let body = text::redact(&text::pr_body(&facts), &config.secrets());
+    let body = message::redact(&message::pr_body(&facts), &config.secrets());
     let request = pr::Request {
         repo: &input.thread.repo,
         server_url,
