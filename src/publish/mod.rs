@@ -12,9 +12,9 @@
 
 mod clone;
 mod commit;
-pub mod guard;
+mod guard;
 pub mod message;
-pub mod pr;
+mod pr;
 mod prepare;
 mod push;
 mod room;
