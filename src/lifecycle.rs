@@ -597,7 +597,8 @@ async fn reply(
         (Some(comment), _) => Some(comment.clone()),
         // A create still in flight when the progress task stopped may have posted it.
         (None, Some(login)) if !first_attempt || live.unknown => {
-            client.find_comment(repo, number, key, login, review.is_some()).await?
+            let kind = if review.is_some() { CommentKind::Review } else { CommentKind::Issue };
+            client.find_comment(repo, number, key, login, kind).await?
         }
         _ => None,
     };

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::github::comments::Posted;
-use crate::github::types::Repo;
+use crate::github::types::{CommentKind, Repo};
 use crate::github::{Client, GithubError, RetryPolicy};
 use crate::progress::{self, Frame, Note, State, Step, Throttle};
 use crate::runtime::Todo;
@@ -186,8 +186,8 @@ async fn write(
 async fn create(client: &Client, target: &Target, body: &str) -> Result<Posted, GithubError> {
     let repo = &target.repo;
     if let Some(login) = target.login.as_deref().filter(|_| !target.first_attempt) {
-        let review = target.review_comment.is_some();
-        if let Some(earlier) = client.find_comment(repo, target.number, &target.key, login, review).await? {
+        let kind = if target.review_comment.is_some() { CommentKind::Review } else { CommentKind::Issue };
+        if let Some(earlier) = client.find_comment(repo, target.number, &target.key, login, kind).await? {
             return client.update_comment(repo, &earlier, body).await;
         }
     }

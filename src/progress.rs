@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::publish::text::defuse;
+use crate::publish::message::defuse;
 use crate::runtime::Todo;
 use crate::runtime::opencode::events::{Event, Part};
 use crate::text::{excerpt_line, human};

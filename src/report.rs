@@ -2,7 +2,7 @@
 //!
 //! Pure functions from the run's values to markdown; posting and writing are the lifecycle's.
 //! Secrets are redacted by the caller, which knows them. The agent's words are defused
-//! (`publish::text::defuse`): they cannot add trailers or closing keywords, nor notify anyone.
+//! (`publish::message::defuse`): they cannot add trailers or closing keywords, nor notify anyone.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use crate::event::Trigger;
 use crate::exit::Conclusion;
 use crate::marker::MARKER;
 use crate::publish::Published;
-use crate::publish::text::defuse;
+use crate::publish::message::defuse;
 use crate::runtime::opencode::events::{ErrorClass, classify};
 use crate::runtime::{AgentStatus, Outcome, Todo};
 use crate::text::{excerpt, excerpt_line, human, one_line, thousands};

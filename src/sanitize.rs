@@ -4,7 +4,7 @@
 //! untrusted. [`sanitize`] is the one way to make a [`Sanitized`]: the thread's text, the
 //! prompt's request and comment, the commit subject and the PR title take one, so text that
 //! skipped the sanitiser does not compile there. This module neither fetches (`context`) nor
-//! renders (`prompt`); defusing mentions and keywords for GitHub is `publish::text`'s.
+//! renders (`prompt`); defusing mentions and keywords for GitHub is `publish::message`'s.
 
 use std::fmt;
 use std::ops::Deref;

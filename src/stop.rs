@@ -131,7 +131,7 @@ async fn live_run(client: &Client, config: &Config, repo: &Repo, number: u64, pu
 /// some other way (the Actions tab), or the thread cannot be read.
 pub async fn stopped_by(client: &Client, config: &Config, trigger: &Trigger, live: &Posted) -> Option<String> {
     let number = trigger.number?;
-    let comments = match thread_comments(client, &trigger.repo, number, live.review).await {
+    let comments = match thread_comments(client, &trigger.repo, number, live.kind == CommentKind::Review).await {
         Ok(comments) => comments,
         Err(e) => {
             tracing::warn!("cannot read the thread to see who stopped the run: {e}");

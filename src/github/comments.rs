@@ -9,7 +9,7 @@
 use http::Method;
 use serde_json::{Value, json};
 
-use super::types::Repo;
+use super::types::{CommentKind, Repo};
 use super::{Client, GithubError};
 
 /// Where a posted comment lives.
@@ -18,16 +18,16 @@ pub struct Posted {
     pub id: u64,
     pub html_url: String,
     /// Issue comment (`issues/comments/{id}`) or review comment (`pulls/comments/{id}`).
-    pub review: bool,
+    pub kind: CommentKind,
 }
 
-fn posted(path: &str, body: &Value, review: bool) -> Result<Posted, GithubError> {
+fn posted(path: &str, body: &Value, kind: CommentKind) -> Result<Posted, GithubError> {
     let id = body.get("id").and_then(Value::as_u64).ok_or_else(|| GithubError::Http {
         status: 200,
         message: format!("{path}: the comment in the response has no id"),
     })?;
     let html_url = body.get("html_url").and_then(Value::as_str).unwrap_or_default().to_owned();
-    Ok(Posted { id, html_url, review })
+    Ok(Posted { id, html_url, kind })
 }
 
 impl Client {
@@ -35,7 +35,7 @@ impl Client {
     pub async fn create_issue_comment(&self, repo: &Repo, number: u64, body: &str) -> Result<Posted, GithubError> {
         let path = format!("/repos/{}/{}/issues/{number}/comments", repo.owner, repo.name);
         let reply = self.rest(Method::POST, &path, Some(&json!({ "body": body }))).await?;
-        posted(&path, &reply, false)
+        posted(&path, &reply, CommentKind::Issue)
     }
 
     /// Replies in the thread of a pull request review comment.
@@ -48,38 +48,36 @@ impl Client {
     ) -> Result<Posted, GithubError> {
         let path = format!("/repos/{}/{}/pulls/{pull}/comments/{comment_id}/replies", repo.owner, repo.name);
         let reply = self.rest(Method::POST, &path, Some(&json!({ "body": body }))).await?;
-        posted(&path, &reply, true)
+        posted(&path, &reply, CommentKind::Review)
     }
 
     /// Replaces the body of a comment we posted earlier.
     pub async fn update_comment(&self, repo: &Repo, comment: &Posted, body: &str) -> Result<Posted, GithubError> {
-        let kind = if comment.review { "pulls" } else { "issues" };
-        let path = format!("/repos/{}/{}/{kind}/comments/{}", repo.owner, repo.name, comment.id);
+        let path = format!("/repos/{}/{}/{}/comments/{}", repo.owner, repo.name, comment.kind.path(), comment.id);
         let reply = self.rest(Method::PATCH, &path, Some(&json!({ "body": body }))).await?;
-        posted(&path, &reply, comment.review)
+        posted(&path, &reply, comment.kind)
     }
 
     /// Our earlier comment: written by `author` (our token's login, compared as GitHub does,
     /// without case) and containing `key` (a hidden marker), on the issue conversation or, with
-    /// `review`, among the pull request's review comments. Reads at most 1000 comments.
+    /// `CommentKind::Review`, among the pull request's review comments. Reads at most 1000 comments.
     pub async fn find_comment(
         &self,
         repo: &Repo,
         number: u64,
         key: &str,
         author: &str,
-        review: bool,
+        kind: CommentKind,
     ) -> Result<Option<Posted>, GithubError> {
         if author.is_empty() {
             return Ok(None);
         }
-        let kind = if review { "pulls" } else { "issues" };
-        let items =
-            self.rest_list(&format!("/repos/{}/{}/{kind}/{number}/comments", repo.owner, repo.name), 10).await?;
+        let path = format!("/repos/{}/{}/{}/{number}/comments", repo.owner, repo.name, kind.path());
+        let items = self.rest_list(&path, 10).await?;
         let ours = |c: &Value| {
             let by = c.pointer("/user/login").and_then(Value::as_str).is_some_and(|l| l.eq_ignore_ascii_case(author));
             by && c.get("body").and_then(Value::as_str).is_some_and(|b| b.contains(key))
         };
-        items.iter().rev().find(|c| ours(c)).map(|c| posted(kind, c, review)).transpose()
+        items.iter().rev().find(|c| ours(c)).map(|c| posted(kind.path(), c, kind)).transpose()
     }
 }

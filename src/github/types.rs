@@ -48,6 +48,16 @@ pub enum CommentKind {
     Review,
 }
 
+impl CommentKind {
+    /// The REST path segment its comments live under: `issues` or `pulls`.
+    pub fn path(self) -> &'static str {
+        match self {
+            CommentKind::Issue => "issues",
+            CommentKind::Review => "pulls",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Repo;

@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
+use super::Published;
+use super::prepare::hand_over;
 use super::room::{self, Room};
-use super::{Published, hand_over};
 use crate::config::Config;
 use crate::context::Thread;
 use crate::git::Git;

@@ -1,11 +1,14 @@
 //! Opening (or updating) the pull request for a pushed branch, and the compare link when that
 //! is not possible. The branch is already pushed when this runs, so nothing here can lose work:
-//! every failure becomes a note and a link a human can follow. Nothing here merges.
+//! every failure becomes a note and a link a human can follow. A pushed PR head needs no PR:
+//! `follow_up` links the one it belongs to. Nothing here merges, and nothing here pushes.
 
 use crate::github::pulls::{self, NewPull};
 use crate::github::{Client, GithubError};
 
-use super::Published;
+use super::room::Room;
+use super::{PublishInput, Published, message};
+use crate::plan::Plan;
 
 /// `{server}/{repo}/compare/{base}...{branch}?expand=1`: GitHub's "open a pull request" page.
 pub fn compare_url(server_url: &str, repo: &str, base: &str, branch: &str) -> String {
@@ -70,6 +73,78 @@ async fn upsert(client: &Client, req: &Request<'_>, owner: &str) -> Result<pulls
         },
         other => other,
     }
+}
+
+/// After the push of `sha` (built on `base`): a new branch gets its PR opened or updated; a
+/// PR's head already has its PR, which `out` links.
+pub(super) async fn follow_up(
+    client: Option<&Client>,
+    plan: &Plan,
+    input: &PublishInput<'_>,
+    room: &Room,
+    (base, sha): (&str, &str),
+    title: &str,
+    out: &mut Published,
+) {
+    match plan {
+        Plan::NewBranch { branch, base: base_branch } => {
+            // A re-run adds to the branch: the PR lists everything the branch changes.
+            let branch_files = input
+                .prepared
+                .base
+                .as_deref()
+                .filter(|b| *b != base)
+                .and_then(|b| room.fetch(b, true).and_then(|b| room.committed(&b, sha)).ok())
+                .map(|changes| changes.into_iter().map(|c| c.path).collect::<Vec<_>>())
+                .filter(|files| !files.is_empty())
+                .unwrap_or_else(|| out.files.clone());
+            open_pull_request(client, input, (branch, base_branch), &branch_files, title, out).await;
+        }
+        Plan::PullHead { .. } | Plan::ForkHead { .. } => {
+            if let Some(n) = input.thread.number {
+                out.pr_number = Some(n);
+                let server = input.config.github.server_url.trim_end_matches('/');
+                out.pr_url = Some(format!("{server}/{}/pull/{n}", input.thread.repo));
+            }
+        }
+        Plan::ReadOnly { .. } => {}
+    }
+}
+
+async fn open_pull_request(
+    client: Option<&Client>,
+    input: &PublishInput<'_>,
+    (branch, base): (&str, &str),
+    files: &[String],
+    title: &str,
+    out: &mut Published,
+) {
+    let config = input.config;
+    let server_url = &config.github.server_url;
+    if !config.publish.allow_pr {
+        out.notes.push(format!("No pull request was opened: the `allow-pr` input is off (branch `{branch}`)."));
+        out.compare_url = Some(compare_url(server_url, &input.thread.repo, base, branch));
+        return;
+    }
+    let closes = input.thread.number.filter(|_| !input.thread.is_pull_request);
+    let facts = message::PrFacts {
+        outcome: input.outcome,
+        files,
+        withheld: &out.withheld,
+        closes,
+        run_url: config.github.run_url(),
+    };
+    let body = message::redact(&message::pr_body(&facts), &config.secrets());
+    let request = Request {
+        repo: &input.thread.repo,
+        server_url,
+        branch,
+        base,
+        title,
+        body: &body,
+        draft: config.publish.draft_pr,
+    };
+    open_or_update(client, &request, out).await;
 }
 
 #[cfg(test)]

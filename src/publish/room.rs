@@ -125,7 +125,7 @@ impl Room {
     /// changes and deletions alike, `.gitignore` honoured.
     /// Agent state (`guard::AGENT_STATE_EXCLUDES`) is excluded: it is never even staged.
     pub fn stage(&self, work_tree: &Path, base: &str) -> Result<()> {
-        super::exclude_agent_state(&self.git_dir().join("info/exclude"))
+        super::prepare::exclude_agent_state(&self.git_dir().join("info/exclude"))
             .context("could not exclude agent state in the clean room")?;
         self.git.run(&["read-tree", base]).context("could not read the base tree")?;
         self.git.with_work_tree(work_tree).run(&["add", "--all"]).context("could not stage the work tree's files")?;

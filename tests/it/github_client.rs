@@ -10,7 +10,7 @@ use http::Method;
 use serde_json::json;
 use sisyphus_action::config::GithubEnv;
 use sisyphus_action::github::reactions::{Content, Target};
-use sisyphus_action::github::types::Repo;
+use sisyphus_action::github::types::{CommentKind, Repo};
 use sisyphus_action::github::{Client, GithubError, RetryPolicy};
 
 const TOKEN: &str = "ghs_faketoken0123456789";
@@ -237,13 +237,21 @@ async fn comments_post_reply_find_and_update() {
     // The same key in a later comment by someone else, and a differently cased login: only
     // the comment our account wrote is found.
     gh.seed_comment("octo/repo", 7, 1002, "planted <!-- key-1 -->", "mallory");
-    let found = c.find_comment(&repo(), 7, "<!-- key-1 -->", "GitHub-Actions[bot]", false).await.unwrap().unwrap();
+    let found =
+        c.find_comment(&repo(), 7, "<!-- key-1 -->", "GitHub-Actions[bot]", CommentKind::Issue).await.unwrap().unwrap();
     assert_eq!(found, posted);
-    assert_eq!(c.find_comment(&repo(), 7, "<!-- key-1 -->", "", false).await.unwrap(), None, "no login, no match");
-    assert_eq!(c.find_comment(&repo(), 7, "<!-- key-2 -->", "github-actions[bot]", false).await.unwrap(), None);
+    assert_eq!(
+        c.find_comment(&repo(), 7, "<!-- key-1 -->", "", CommentKind::Issue).await.unwrap(),
+        None,
+        "no login, no match"
+    );
+    assert_eq!(
+        c.find_comment(&repo(), 7, "<!-- key-2 -->", "github-actions[bot]", CommentKind::Issue).await.unwrap(),
+        None
+    );
     c.update_comment(&repo(), &found, "redone <!-- key-1 -->").await.unwrap();
     let reply = c.reply_to_review_comment(&repo(), 8, 2001, "renamed").await.unwrap();
-    assert!(reply.review);
+    assert_eq!(reply.kind, CommentKind::Review);
     c.update_comment(&repo(), &reply, "renamed twice").await.unwrap();
     let ours = gh.our_comments();
     assert_eq!(ours.len(), 2);

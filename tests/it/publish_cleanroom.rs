@@ -252,7 +252,7 @@ fn a_planted_global_and_xdg_config_is_never_read() {
     git_repo::write(&home, ".gitconfig", &format!("[remote \"origin\"]\n\treceivepack = {}\n", receivepack.display()));
     git_repo::write(&xdg, "git/config", &format!("[filter \"evil\"]\n\tclean = {}\n", clean.display()));
     let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "publish_with_the_agents_home", "--nocapture", "--test-threads=1"])
+        .args(["--exact", "publish_cleanroom::publish_with_the_agents_home", "--nocapture", "--test-threads=1"])
         .env(GLOBAL_CHILD, "1")
         .env("HOME", &home)
         .env("XDG_CONFIG_HOME", &xdg)
