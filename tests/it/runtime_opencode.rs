@@ -329,7 +329,7 @@ fn server_env_has_no_github_token() {
     let Some(bin) = opencode_bin() else { return };
     let _slot = Slot::take();
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "server_env_inner", "--ignored", "--nocapture", "--test-threads=1"])
+        .args(["--exact", "runtime_opencode::server_env_inner", "--ignored", "--nocapture", "--test-threads=1"])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", std::env::var_os("HOME").unwrap_or_default())
