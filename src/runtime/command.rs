@@ -244,21 +244,9 @@ mod tests {
         let config = AgentConfig {
             runtime: RuntimeKind::Command(command.into()),
             model: "test/model".into(),
-            variant: None,
-            agent: None,
-            plugins: Vec::new(),
-            opencode_config: None,
-            opencode_path: None,
             opencode_version: String::new(),
             timeout,
-            anthropic_api_key: None,
-            anthropic_base_url: None,
-            openai_api_key: None,
-            openai_base_url: None,
-            preset: None,
-            omo_version: "4.19.4".into(),
-            omo_config: None,
-            actions: false,
+            ..AgentConfig::for_tests()
         };
         let request = AgentRequest {
             prompt: "fix the flaky test".into(),

@@ -185,28 +185,16 @@ const OVERRIDDEN: [&str; 3] = ["OPENCODE_CONFIG", "OPENCODE_PERMISSION", "OPENCO
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RuntimeKind;
     use std::time::Duration;
 
     fn agent() -> AgentConfig {
         AgentConfig {
-            runtime: RuntimeKind::OpenCode,
             model: "anthropic/claude-opus-4-5".into(),
-            variant: None,
-            agent: None,
-            plugins: vec![],
-            opencode_config: None,
-            opencode_path: None,
             opencode_version: "1.18.33".into(),
             timeout: Duration::from_secs(60),
             anthropic_api_key: Some("sk-ant-x".into()),
             anthropic_base_url: Some("https://proxy.example/v1".into()),
-            openai_api_key: None,
-            openai_base_url: None,
-            preset: None,
-            omo_version: "4.19.4".into(),
-            omo_config: None,
-            actions: false,
+            ..AgentConfig::for_tests()
         }
     }
 
