@@ -280,6 +280,9 @@ async fn work(
         hidden.discard();
         gha.warning("checkout's persisted credentials were not restored: a process the agent started is still running");
     }
+    if let Err(e) = publish::unexclude_agent_state(workdir) {
+        tracing::warn!("could not take the agent-state exclusion out of the work tree: {e:#}");
+    }
     if let Some(local) = local {
         local.finish(&plan, ending.published.as_ref(), gha);
     }

@@ -33,7 +33,7 @@ use crate::sanitize::Sanitized;
 use crate::secrets;
 
 pub use clone::{LocalClone, local_clone};
-pub use prepare::{Prepared, prepare};
+pub use prepare::{Prepared, prepare, unexclude_agent_state};
 
 /// What publishing did, and what it deliberately did not do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -80,6 +80,38 @@ pub(super) fn hand_over(room: &room::Room, workdir: &Path, start: &str) -> Resul
     Ok(work)
 }
 
+/// Takes our block out of the work tree's `info/exclude` again once the run is over: the
+/// exclusion is for the run (the agent's `git status`), not a lasting change to the person's
+/// checkout, which a self-hosted runner keeps for the next job. Best-effort, like the exclusion.
+pub fn unexclude_agent_state(workdir: &Path) -> Result<()> {
+    let path = git::Git::new(workdir).run(&["rev-parse", "--git-path", "info/exclude"])?;
+    let path = workdir.join(path);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("could not read `{}`", path.display())),
+    };
+    match without_our_block(&text) {
+        Some(rest) => std::fs::write(&path, rest).with_context(|| format!("could not write `{}`", path.display())),
+        None => Ok(()),
+    }
+}
+
+/// `text` without the block `exclude_agent_state` appended (its mark and the patterns right
+/// after it, as written), or `None` when there is no such block. Lines that someone else put
+/// after our block stay.
+fn without_our_block(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let start = lines.iter().position(|l| l.trim_end_matches('\n') == EXCLUDE_MARK)?;
+    let mut end = start + 1;
+    for pattern in guard::AGENT_STATE_EXCLUDES {
+        if lines.get(end).is_some_and(|l| l.trim_end_matches('\n') == *pattern) {
+            end += 1;
+        }
+    }
+    Some(lines[..start].iter().chain(&lines[end..]).copied().collect())
+}
+
 /// The line that starts our block in an `info/exclude` file.
 const EXCLUDE_MARK: &str = "# sisyphus-action: agent state, never published";
 
@@ -108,4 +140,44 @@ pub(super) fn exclude_agent_state(path: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("could not create `{}`", dir.display()))?;
     }
     std::fs::write(path, text).with_context(|| format!("could not write `{}`", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHECKOUTS: &str = "# git ls-files --others --exclude-from=.git/info/exclude\n# *.[oa]\n";
+
+    #[test]
+    fn our_block_comes_out_as_it_went_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("info/exclude");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, CHECKOUTS).unwrap();
+        exclude_agent_state(&path).unwrap();
+        let with = std::fs::read_to_string(&path).unwrap();
+        assert!(with.starts_with(CHECKOUTS) && with.contains(EXCLUDE_MARK), "{with}");
+        assert_eq!(without_our_block(&with).as_deref(), Some(CHECKOUTS));
+        assert_eq!(without_our_block(CHECKOUTS), None, "nothing of ours: nothing to do");
+    }
+
+    #[test]
+    fn lines_added_after_our_block_stay() {
+        let text = format!("{CHECKOUTS}{EXCLUDE_MARK}\n{}\n/build/\n", guard::AGENT_STATE_EXCLUDES.join("\n"));
+        assert_eq!(without_our_block(&text), Some(format!("{CHECKOUTS}/build/\n")));
+    }
+
+    #[test]
+    fn the_work_trees_exclude_file_is_put_back_after_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path();
+        let out = std::process::Command::new("git").args(["init", "--quiet"]).current_dir(work).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let path = work.join(".git/info/exclude");
+        std::fs::write(&path, CHECKOUTS).unwrap();
+        exclude_agent_state(&path).unwrap();
+        assert_ne!(std::fs::read_to_string(&path).unwrap(), CHECKOUTS);
+        unexclude_agent_state(work).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), CHECKOUTS);
+    }
 }

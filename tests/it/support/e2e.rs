@@ -234,6 +234,9 @@ impl Scenario {
             }
         }
         self.repos.assert_token_absent(TOKEN);
+        // The agent-state exclusion is for the run: the checkout's own file is as it was.
+        let exclude = std::fs::read_to_string(self.repos.work.join(".git/info/exclude")).unwrap_or_default();
+        assert!(!exclude.contains("sisyphus-action"), "our info/exclude block was left behind:\n{exclude}");
         assert_eq!(self.processes(), Vec::<String>::new(), "processes outlived the run");
         // Our scratch dirs (`sisyphus-*`; OpenCode's state) go before we exit. (Bun's own
         // `.so` extracts in `$TMPDIR` are OpenCode's business.)
