@@ -20,6 +20,9 @@ use super::events::{DeltaEvent, Event, peek_kind, todos_from};
 use super::sse::Parser;
 use crate::runtime::Todo;
 
+/// How long `GET /event` may take to answer its head (see `Api::subscribe`).
+const EVENT_HEAD_WAIT: Duration = Duration::from_secs(180);
+
 /// What the event-stream reader thread sends.
 #[derive(Debug)]
 pub enum StreamNote {
@@ -210,9 +213,12 @@ impl Api {
             .config()
             // The stream lasts the whole turn, but reaching the server and its answer's head do
             // not: a server that accepts and never answers must not hold the run to its deadline.
+            // The head comes only once the server has set up its instance for the work tree, which
+            // loads the plugins: seconds on a runner, but over a minute on a loaded 2-core machine
+            // with oh-my-opencode (seen), hence a bound well above that.
             .timeout_global(None)
             .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_recv_response(Some(Duration::from_secs(60)))
+            .timeout_recv_response(Some(EVENT_HEAD_WAIT))
             .build()
             .call()
             .context("cannot reach the OpenCode server for `GET /event`")?;
