@@ -105,7 +105,7 @@ impl GithubEnv {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentConfig {
     pub runtime: RuntimeKind,
     pub model: String,
@@ -130,10 +130,11 @@ pub struct AgentConfig {
     pub actions: bool,
 }
 
-#[cfg(test)]
-impl AgentConfig {
-    /// A plain OpenCode agent on Anthropic, for unit tests.
-    pub(crate) fn for_tests() -> Self {
+/// What no input gives: OpenCode at its pinned version on the default model, the default
+/// timeout, no keys and no preset, outside Actions. `Config::from_args` with no inputs builds
+/// the same (a unit test holds them equal); tests start from it and change what they need.
+impl Default for AgentConfig {
+    fn default() -> Self {
         Self {
             runtime: RuntimeKind::OpenCode,
             model: DEFAULT_MODEL.into(),
@@ -458,6 +459,12 @@ mod tests {
             .unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    }
+
+    /// The defaults tests start from are the action's own: a run with no inputs.
+    #[test]
+    fn agent_config_default_is_a_run_without_inputs() {
+        assert_eq!(Config::from_args(&RunArgs::default()).unwrap().agent, AgentConfig::default());
     }
 
     #[test]

@@ -477,7 +477,7 @@ mod tests {
     }
 
     fn agent(runtime: RuntimeKind, opencode_path: Option<&str>) -> AgentConfig {
-        AgentConfig { runtime, opencode_path: opencode_path.map(PathBuf::from), ..AgentConfig::for_tests() }
+        AgentConfig { runtime, opencode_path: opencode_path.map(PathBuf::from), ..AgentConfig::default() }
     }
 
     #[test]

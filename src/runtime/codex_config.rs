@@ -230,18 +230,10 @@ pub(crate) mod tests {
         AgentConfig {
             runtime: RuntimeKind::Codex(settings(None)),
             model: "openai/gpt-5-codex".into(),
-            variant: None,
-            agent: None,
-            plugins: Vec::new(),
-            opencode_config: None,
-            opencode_path: None,
-            opencode_version: String::new(),
             timeout: std::time::Duration::from_secs(60),
-            anthropic_api_key: None,
-            anthropic_base_url: None,
             openai_api_key: Some("sk-ours".into()),
             openai_base_url: Some("http://127.0.0.1:9/v1".into()),
-            ..AgentConfig::for_tests()
+            ..AgentConfig::default()
         }
     }
 

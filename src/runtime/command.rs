@@ -244,9 +244,8 @@ mod tests {
         let config = AgentConfig {
             runtime: RuntimeKind::Command(command.into()),
             model: "test/model".into(),
-            opencode_version: String::new(),
             timeout,
-            ..AgentConfig::for_tests()
+            ..AgentConfig::default()
         };
         let request = AgentRequest {
             prompt: "fix the flaky test".into(),

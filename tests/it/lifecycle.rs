@@ -1,6 +1,6 @@
 //! The lifecycle through the library, against the fake GitHub, with the `command` runtime as
 //! the agent: acknowledgement first, the guaranteed finish, re-runs, faults, no leaked token.
-//! (The binary end to end, with signals, is in `tests/lifecycle_e2e.rs`.)
+//! (The binary end to end, with signals, is in `binary.rs`.)
 
 use crate::support::fake_github;
 

@@ -189,12 +189,12 @@ mod tests {
 
     fn agent() -> AgentConfig {
         AgentConfig {
+            // Spelled out: the assertions below name its provider and model.
             model: "anthropic/claude-opus-4-5".into(),
-            opencode_version: "1.18.33".into(),
             timeout: Duration::from_secs(60),
             anthropic_api_key: Some("sk-ant-x".into()),
             anthropic_base_url: Some("https://proxy.example/v1".into()),
-            ..AgentConfig::for_tests()
+            ..AgentConfig::default()
         }
     }
 

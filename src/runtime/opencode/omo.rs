@@ -156,7 +156,7 @@ mod tests {
     use crate::config::Preset;
 
     fn agent() -> AgentConfig {
-        AgentConfig { variant: Some("high".into()), preset: Some(Preset::Sisyphus), ..AgentConfig::for_tests() }
+        AgentConfig { variant: Some("high".into()), preset: Some(Preset::Sisyphus), ..AgentConfig::default() }
     }
 
     #[test]

@@ -1,17 +1,12 @@
-//! The pinned Codex CLI for the real-Codex tiers.
+//! The pinned Codex CLI for the real-Codex tiers (the rest they share with OpenCode's is in
+//! `agent.rs`).
 
 use std::path::PathBuf;
+
+use super::agent;
 
 /// The pinned CLI (`CODEX_BIN`, set by `scripts/test`, else `codex` on PATH); required in CI,
 /// a skip by hand.
 pub fn codex_bin() -> Option<PathBuf> {
-    let found = std::env::var_os("CODEX_BIN").map(PathBuf::from).or_else(|| which::which("codex").ok());
-    match found {
-        Some(bin) if bin.is_file() => Some(bin),
-        _ if std::env::var_os("CI").is_some() => panic!("CODEX_BIN is not set and `codex` is not on PATH"),
-        _ => {
-            eprintln!("SKIPPED: no Codex CLI (set CODEX_BIN or run scripts/test)");
-            None
-        }
-    }
+    agent::pinned_bin("CODEX_BIN", "codex", "Codex CLI")
 }

@@ -1,6 +1,8 @@
 //! What the integration tests stand on: fakes of GitHub and of the models, real git repositories,
 //! and harnesses for the binary and the agents.
 
+/// What the real agents' tests share: pinned binaries, a work tree, the request, no process left.
+pub mod agent;
 /// The attacker's listener and the planted programs of tests/it/attacks.rs.
 pub mod attacker;
 /// The real Codex CLI for the runtime tests.

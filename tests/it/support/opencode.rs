@@ -1,20 +1,16 @@
 //! The pinned OpenCode for the real-server tiers, and the cap on how many servers run at once.
+//! What every real agent's tests share (the work tree, the request, no process left) is in
+//! `agent.rs`.
 
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
 
+use super::agent;
+
 /// The pinned OpenCode (`OPENCODE_BIN`, set by `scripts/test`, else `opencode` on PATH);
 /// required in CI, a skip by hand.
 pub fn opencode_bin() -> Option<PathBuf> {
-    let found = std::env::var_os("OPENCODE_BIN").map(PathBuf::from).or_else(|| which::which("opencode").ok());
-    match found {
-        Some(bin) if bin.is_file() => Some(bin),
-        _ if std::env::var_os("CI").is_some() => panic!("OPENCODE_BIN is not set and `opencode` is not on PATH"),
-        _ => {
-            eprintln!("SKIPPED: no OpenCode (set OPENCODE_BIN or run scripts/test)");
-            None
-        }
-    }
+    agent::pinned_bin("OPENCODE_BIN", "opencode", "OpenCode")
 }
 
 /// At most two real OpenCode servers at once (each wants ~1 GB and a core).
