@@ -450,10 +450,7 @@ fn main() {
     if !cold.values.is_empty() {
         println!("{}", cold.row());
     }
-    println!(
-        "\nA skipped event with the binary not cached adds only the binary to the tool cache ({} npm runs):",
-        uncached.npm
-    );
+    println!("\nWhat a skipped event with the binary not cached added to the tool cache ({} npm runs):", uncached.npm);
     for file in &uncached.changed {
         println!("  {file}");
     }
