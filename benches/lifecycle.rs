@@ -16,6 +16,12 @@
 mod support;
 use support::{e2e, fake_llm, opencode};
 
+// `judged` is for the benches with verdicts.
+#[allow(dead_code)]
+#[path = "common/figure.rs"]
+mod figure;
+use figure::{Figure, HEADER, env_or};
+
 use std::collections::BTreeMap;
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,45 +30,6 @@ use std::time::{Duration, Instant};
 
 use e2e::{COMMENT, ISSUE, REPO, RUN_LIMIT, Scenario, binary, issue_comment, wait_bounded};
 use opencode::opencode_bin;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// One figure over several runs.
-struct Figure {
-    name: String,
-    unit: &'static str,
-    target: String,
-    values: Vec<f64>,
-}
-
-impl Figure {
-    fn new(name: &str, unit: &'static str, target: &str) -> Self {
-        Self { name: name.into(), unit, target: target.into(), values: Vec::new() }
-    }
-
-    fn row(&self) -> String {
-        let mut v = self.values.clone();
-        v.sort_by(f64::total_cmp);
-        let (median, min, max) = match v.len() {
-            0 => return format!("| {} | – | – | {} | 0 |", self.name, self.target),
-            n if n % 2 == 1 => (v[n / 2], v[0], v[n - 1]),
-            n => ((v[n / 2 - 1] + v[n / 2]) / 2.0, v[0], v[n - 1]),
-        };
-        let fmt = |x: f64| if x.fract() == 0.0 && x.abs() < 1e6 { format!("{x:.0}") } else { format!("{x:.2}") };
-        format!(
-            "| {} | {} {} | {}–{} | {} | {} |",
-            self.name,
-            fmt(median),
-            self.unit,
-            fmt(min),
-            fmt(max),
-            self.target,
-            v.len()
-        )
-    }
-}
 
 /// What the sampler saw of our process.
 #[derive(Debug, Default, Clone)]
@@ -279,8 +246,7 @@ fn main() {
         eprintln!("{turn_secs} s turn {}/{turn_runs}: {:?} total", i + 1, run.elapsed);
     }
 
-    println!("| Figure | Median | Spread (min–max) | Target | Runs |");
-    println!("|---|---|---|---|---|");
+    println!("{HEADER}");
     for f in
         [&ack, &skip, &skip_calls, &calls, &idle_publish, &idle_outcome, &turn_cpu, &run_cpu, &waiting, &rss, &size]
     {
