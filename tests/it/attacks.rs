@@ -433,8 +433,7 @@ fn run_attack(runtime: Runtime, build: impl Fn(&Ctx) -> Attack) -> Option<Outcom
     }
     let scenario = format!("attack-{}", attack.name);
     let body = format!("@sisyphus-dev-ai SCENARIO={scenario} please fix the spelling");
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, &body, "Codertocat");
-    let mut cmd = sc.command("issue_comment", &issue_comment(&body, "Codertocat", "OWNER", false));
+    let mut cmd = sc.mention(&body);
     cmd.env("INPUT_GITHUB_TOKEN", &token).env("GITHUB_TOKEN", &token);
     match runtime {
         Runtime::OpenCode => sc.llm.script_steps(&scenario, opencode_steps(&ctx, &attack)),

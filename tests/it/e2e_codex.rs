@@ -32,8 +32,7 @@ fn codex_mention(scenario: &str, steps: Vec<Reply>) -> Option<(Scenario, FakeRes
     let model = FakeResponses::start();
     model.script(scenario, steps);
     let body = format!("@sisyphus-dev-ai SCENARIO={scenario} please fix the spelling");
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, &body, "Codertocat");
-    let mut cmd = sc.command("issue_comment", &issue_comment(&body, "Codertocat", "OWNER", false));
+    let mut cmd = sc.mention(&body);
     cmd.env_remove("INPUT_OPENCODE_PATH")
         .env("INPUT_RUNTIME", "codex")
         .env("INPUT_CODEX_PATH", &codex)

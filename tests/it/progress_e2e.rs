@@ -38,8 +38,7 @@ fn agent_scenario() -> Option<(Scenario, Slot)> {
 /// The mention on issue #1, seeded on the fake, and the command that answers it.
 fn mention(sc: &Scenario, scenario: &str) -> Run {
     let body = format!("@sisyphus-dev-ai SCENARIO={scenario} please work on it");
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, &body, "Codertocat");
-    let mut cmd = sc.command("issue_comment", &issue_comment(&body, "Codertocat", "OWNER", false));
+    let mut cmd = sc.mention(&body);
     // However slow the machine, only the plan can bring the comment before the end.
     cmd.env("SISYPHUS_PROGRESS_INTERVAL_MS", INTERVAL_MS.to_string())
         .env("INPUT_TIMEOUT_MINUTES", "6")

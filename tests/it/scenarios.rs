@@ -246,8 +246,7 @@ fn non_triggers_make_no_request_at_all() {
 fn model_error_confused_reply_with_run_link_exit_1() {
     let Some((sc, _slot)) = agent_scenario() else { return };
     let body = "@sisyphus-dev-ai SCENARIO=http400 fix it";
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
-    let run = sc.run("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false));
+    let run = sc.mention(body).finish();
     assert_failure(&sc, &run, 1, "failure", "APIError");
     assert!(sc.replies()[0].body.contains("fake bad request"), "{}", sc.replies()[0].body);
     assert!(sc.summary().contains("| Outcome | failure |"), "{}", sc.summary());
@@ -257,8 +256,7 @@ fn model_error_confused_reply_with_run_link_exit_1() {
 fn timeout_minutes_aborts_the_agent_exit_130() {
     let Some((sc, _slot)) = agent_scenario() else { return };
     let body = "@sisyphus-dev-ai SCENARIO=slow take your time";
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
-    let mut cmd = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false));
+    let mut cmd = sc.mention(body);
     cmd.env("INPUT_TIMEOUT_MINUTES", "0.2");
     // Below the one-minute floor of `timeout-minutes`: allowed for the timeout tests only.
     cmd.env("SISYPHUS_SHORT_TIMEOUTS", "1");
@@ -271,8 +269,7 @@ fn timeout_minutes_aborts_the_agent_exit_130() {
 fn sigterm_during_the_turn_finalizes_without_orphans() {
     let Some((sc, _slot)) = agent_scenario() else { return };
     let body = "@sisyphus-dev-ai SCENARIO=slow take your time";
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
-    let child = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false)).spawn();
+    let child = sc.mention(body).spawn();
     let streaming = sc.wait_for_model(Duration::from_secs(90), |r| r.iter().any(|r| r.scenario == "slow" && r.tools));
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     if !streaming {

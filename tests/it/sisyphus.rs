@@ -57,8 +57,7 @@ fn scenario(bin: PathBuf) -> Scenario {
 }
 
 fn sisyphus_command(sc: &Scenario, cache: &std::path::Path, body: &str) -> Run {
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
-    let mut cmd = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false));
+    let mut cmd = sc.mention(body);
     cmd.env("INPUT_AGENT_PRESET", "sisyphus").env("RUNNER_TOOL_CACHE", cache).env("INPUT_TIMEOUT_MINUTES", "3");
     cmd
 }

@@ -110,6 +110,13 @@ impl Scenario {
         run
     }
 
+    /// The usual trigger: `body` as comment #`COMMENT` on issue #1 by the repository's owner,
+    /// seeded on the fake, and the run on its `issue_comment` event.
+    pub fn mention(&self, body: &str) -> Run {
+        self.gh.seed_comment(REPO, ISSUE, COMMENT, body, OWNER);
+        self.command("issue_comment", &issue_comment(body, OWNER, "OWNER", false))
+    }
+
     pub fn run(&self, event: &str, payload: &Value) -> Ran {
         self.command(event, payload).finish()
     }
