@@ -224,7 +224,7 @@ fn main() {
         // The skip path: waited for with a blocking wait, not a polling loop.
         let sc = Scenario::new(opencode.clone());
         let payload = issue_comment("Thanks, looks good to me.", "Codertocat", "OWNER", false);
-        let mut cmd = sc.command("issue_comment", &payload);
+        let cmd = sc.command("issue_comment", &payload);
         let spawned = Instant::now();
         let status = cmd.command().status().unwrap();
         skip.values.push(spawned.elapsed().as_secs_f64() * 1e3);
