@@ -23,13 +23,13 @@ mod figure;
 use figure::{Figure, HEADER, env_or};
 
 use std::collections::BTreeMap;
-use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use e2e::{COMMENT, ISSUE, REPO, RUN_LIMIT, Scenario, binary, issue_comment, wait_bounded};
+use e2e::{COMMENT, ISSUE, REPO, RUN_LIMIT, Ran, Run, Scenario, issue_comment};
 use opencode::opencode_bin;
+use support::actions::{Running, binary};
 
 /// What the sampler saw of our process.
 #[derive(Debug, Default, Clone)]
@@ -107,14 +107,13 @@ fn sample(
 }
 
 /// Waits for the child while sampling it.
-fn run_sampled(sc: &Scenario, child: Child, scenario: &str) -> (e2e::Run, Samples) {
-    let started = Instant::now();
+fn run_sampled(sc: &Scenario, child: Running, scenario: &str) -> (Ran, Samples) {
     let turn = Duration::from_secs(env_or("BENCH_TURN_SECS", 60));
     let (stop, sampler) = sample(child.id(), sc.llm.requests.clone(), scenario.to_owned(), turn);
-    let out = wait_bounded(child, RUN_LIMIT + Duration::from_secs(env_or("BENCH_TURN_SECS", 60)));
+    let run = child.wait();
     stop.store(true, Ordering::SeqCst);
     let samples = sampler.join().unwrap();
-    (e2e::Run { out, elapsed: started.elapsed() }, samples)
+    (run, samples)
 }
 
 /// The number before `unit` in the log line containing `needle`.
@@ -126,11 +125,12 @@ fn logged_number(logs: &str, needle: &str, unit: &str) -> Option<f64> {
     words.get(at.checked_sub(1)?)?.parse().ok()
 }
 
-fn mention(sc: &Scenario, scenario: &str) -> std::process::Command {
+fn mention(sc: &Scenario, scenario: &str) -> Run {
     let body = format!("@sisyphus-dev-ai SCENARIO={scenario} please fix the spelling");
     sc.gh.seed_comment(REPO, ISSUE, COMMENT, &body, "Codertocat");
     let mut cmd = sc.command("issue_comment", &issue_comment(&body, "Codertocat", "OWNER", false));
-    cmd.env("SISYPHUS_LOG", "info,sisyphus_action=debug,tower_http=off,octocrab=off");
+    cmd.env("SISYPHUS_LOG", "info,sisyphus_action=debug,tower_http=off,octocrab=off")
+        .limit(RUN_LIMIT + Duration::from_secs(env_or("BENCH_TURN_SECS", 60)));
     cmd
 }
 
@@ -182,8 +182,8 @@ fn main() {
         let mut cmd = mention(&sc, "none");
         cmd.env("INPUT_RUNTIME", "command").env("INPUT_AGENT_COMMAND", "echo done");
         let spawned = Instant::now();
-        let run = sc.run_command(cmd);
-        assert_eq!(run.code(), Some(0), "{}", run.logs());
+        let run = cmd.finish();
+        assert_eq!(run.code, 0, "{}", run.logs());
         let first = sc.gh.requests().into_iter().next().expect("a request");
         assert!(first.path.ends_with("/reactions") && first.body["content"] == "eyes", "{first:?}");
         ack.values.push(first.at.duration_since(spawned).as_secs_f64() * 1e3);
@@ -191,9 +191,9 @@ fn main() {
         // The skip path: waited for with a blocking wait, not a polling loop.
         let sc = Scenario::new(opencode.clone());
         let payload = issue_comment("Thanks, looks good to me.", "Codertocat", "OWNER", false);
-        let mut cmd = sc.command("issue_comment", &payload);
+        let cmd = sc.command("issue_comment", &payload);
         let spawned = Instant::now();
-        let status = cmd.status().unwrap();
+        let status = cmd.command().status().unwrap();
         skip.values.push(spawned.elapsed().as_secs_f64() * 1e3);
         assert!(status.success());
         skip_calls.values.push(sc.gh.requests().len() as f64);
@@ -203,10 +203,10 @@ fn main() {
     for i in 0..runs {
         // Issue → PR with the real agent: the calls, and idle → publish from our own log lines.
         let sc = Scenario::new(opencode.clone());
-        let child = mention(&sc, "main").spawn().unwrap();
+        let child = mention(&sc, "main").spawn();
         let (run, samples) = run_sampled(&sc, child, "main");
         let logs = run.logs();
-        assert_eq!(run.code(), Some(0), "{logs}");
+        assert_eq!(run.code, 0, "{logs}");
         assert_eq!(sc.gh.pulls().len(), 1, "{logs}");
         let lines = sc.gh.request_lines();
         calls.values.push(lines.len() as f64);
@@ -230,10 +230,10 @@ fn main() {
     let scenario = format!("long{turn_secs}");
     for i in 0..turn_runs {
         let sc = Scenario::new(opencode.clone());
-        let child = mention(&sc, &scenario).spawn().unwrap();
+        let child = mention(&sc, &scenario).spawn();
         let (run, samples) = run_sampled(&sc, child, &scenario);
         let logs = run.logs();
-        assert_eq!(run.code(), Some(0), "{logs}");
+        assert_eq!(run.code, 0, "{logs}");
         match (samples.turn_start_ns, samples.turn_end_ns) {
             (Some(a), Some(b)) => turn_cpu.values.push((b - a) as f64 / 1e6),
             _ => eprintln!("the turn was not seen: {samples:?}, model requests {:?}", sc.llm.requests()),

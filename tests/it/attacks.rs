@@ -391,7 +391,7 @@ fn command_script(a: &Attack) -> String {
 
 struct Outcome {
     sc: Scenario,
-    run: Run,
+    run: Ran,
     attacker: Attacker,
     token: String,
 }
@@ -433,8 +433,7 @@ fn run_attack(runtime: Runtime, build: impl Fn(&Ctx) -> Attack) -> Option<Outcom
     }
     let scenario = format!("attack-{}", attack.name);
     let body = format!("@sisyphus-dev-ai SCENARIO={scenario} please fix the spelling");
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, &body, "Codertocat");
-    let mut cmd = sc.command("issue_comment", &issue_comment(&body, "Codertocat", "OWNER", false));
+    let mut cmd = sc.mention(&body);
     cmd.env("INPUT_GITHUB_TOKEN", &token).env("GITHUB_TOKEN", &token);
     match runtime {
         Runtime::OpenCode => sc.llm.script_steps(&scenario, opencode_steps(&ctx, &attack)),
@@ -444,7 +443,7 @@ fn run_attack(runtime: Runtime, build: impl Fn(&Ctx) -> Attack) -> Option<Outcom
             cmd.env("INPUT_RUNTIME", "command").env("INPUT_AGENT_COMMAND", format!("sh {}", script.display()));
         }
     }
-    let run = sc.run_command(cmd);
+    let run = cmd.finish();
     let outcome = Outcome { sc, run, attacker, token };
     assert_no_leak(&outcome, &attack);
     Some(outcome)
@@ -502,7 +501,7 @@ fn assert_no_leak(o: &Outcome, attack: &Attack) {
     let (sc, run) = (&o.sc, &o.run);
     let log = run.logs();
     let root = sc.repos.root.path();
-    let what = format!("attack {} ({:?}):\n{log}", attack.name, run.code());
+    let what = format!("attack {} ({:?}):\n{log}", attack.name, run.code);
     // The run's log even when nothing leaked: what the agent's tools did, for debugging.
     if std::env::var_os("ATTACKS_VERBOSE").is_some() {
         eprintln!(

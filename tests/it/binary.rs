@@ -2,20 +2,21 @@
 //! payload file), against the fake GitHub, with `runtime: command` as the agent. Asserts the
 //! end state on the fake: reactions, labels, replies; exit codes; outputs; no token anywhere.
 
+use crate::support::actions::{Ran, Run};
 use crate::support::fake_github;
+use crate::support::fixtures::{self, hello_world};
 use crate::support::git_repo::{git, git_cmd};
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fake_github::{FakeGithub, Fault, FaultKind};
+use hello_world::{COMMENT, REPO};
 use sisyphus_action::marker::MARKER;
 
 const TOKEN: &str = "ghs_e2eSecretTokenValue987";
 const KEY: &str = "sk-ant-e2eSecretModelKey42";
-const REPO: &str = "Codertocat/Hello-World";
-const COMMENT: u64 = 492_700_400;
 /// The run link's path: the link itself starts with the fake's server URL.
 const RUN_URL: &str = "/Codertocat/Hello-World/actions/runs/4242";
 
@@ -28,16 +29,8 @@ impl Env {
     fn new() -> Self {
         let gh = FakeGithub::start();
         gh.expect_token(TOKEN);
-        gh.seed_issue(
-            REPO,
-            1,
-            "Spelling error in the README file",
-            "It looks like you accidently spelled 'commit' with two 't's.",
-            false,
-        );
-        gh.seed_comment(REPO, 1, COMMENT, "@sisyphus-dev-ai please fix the flaky test in `tests/net.rs`", "Codertocat");
+        hello_world::seed_with_comment(&gh, "@sisyphus-dev-ai please fix the flaky test in `tests/net.rs`");
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("temp")).unwrap();
         // A checkout as actions/checkout leaves it: `main` with one commit, `origin` a bare repo.
         git(dir.path(), &["init", "--bare", "-q", "origin.git"]);
         git(dir.path(), &["clone", "-q", "origin.git", "work"]);
@@ -57,38 +50,23 @@ impl Env {
         self.dir.path().join(name)
     }
 
-    fn command(&self, agent: &str) -> Command {
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lifecycle/issue_comment.created.json");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sisyphus-action"));
-        cmd.arg("run")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("GITHUB_EVENT_NAME", "issue_comment")
-            .env("GITHUB_EVENT_PATH", fixture)
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_API_URL", self.gh.api_url())
-            .env("GITHUB_GRAPHQL_URL", self.gh.graphql_url())
-            .env("GITHUB_SERVER_URL", self.gh.server_url())
-            .env("GITHUB_RUN_ID", "4242")
-            .env("GITHUB_WORKSPACE", self.path("work"))
-            .env("GITHUB_OUTPUT", self.path("output"))
-            .env("GITHUB_STEP_SUMMARY", self.path("summary"))
-            .env("RUNNER_TEMP", self.path("temp"))
+    fn command(&self, agent: &str) -> Run {
+        let payload = fixtures::json("lifecycle/issue_comment.created.json");
+        let mut run = Run::new(self.dir.path());
+        run.arg("run")
+            .event("issue_comment", &payload)
+            .workflow(REPO, &self.path("work"))
+            .env_from(&self.gh)
             .env("GITHUB_TOKEN", TOKEN)
             .env("ANTHROPIC_API_KEY", KEY)
-            .env("INPUT_RUNTIME", "command")
-            .env("INPUT_AGENT_COMMAND", agent)
-            .env("INPUT_TIMEOUT_MINUTES", "1")
-            .env("SISYPHUS_RETRY_BASE_MS", "10")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
+            .input("runtime", "command")
+            .input("agent-command", agent)
+            .input("timeout-minutes", "1");
+        run
     }
 
-    fn run(&self, agent: &str) -> Output {
-        let child = self.command(agent).spawn().unwrap();
-        wait_bounded(child, Duration::from_secs(60))
+    fn run(&self, agent: &str) -> Ran {
+        self.command(agent).finish()
     }
 
     fn file(&self, name: &str) -> String {
@@ -100,8 +78,8 @@ impl Env {
     }
 
     /// 👍 or 😕 only, no label, at most one reply (with our marker), no OpenAPI violation.
-    fn assert_finished(&self, verdict: &str, out: &Output) {
-        let log = logs(out);
+    fn assert_finished(&self, verdict: &str, out: &Ran) {
+        let log = out.logs();
         assert_eq!(self.reactions(), vec![verdict.to_owned()], "{:?}\n{log}", self.gh.request_lines());
         assert!(self.gh.issue_labels(REPO, 1).is_empty(), "label left behind\n{log}");
         let ours = self.gh.our_comments();
@@ -111,9 +89,9 @@ impl Env {
         self.assert_no_secret(out);
     }
 
-    fn assert_no_secret(&self, out: &Output) {
-        let mut places = vec![("logs".to_owned(), logs(out)), ("summary".into(), self.file("summary"))];
-        places.push(("outputs".into(), self.file("output")));
+    fn assert_no_secret(&self, out: &Ran) {
+        let mut places = vec![("logs".to_owned(), out.logs()), ("summary".into(), self.file("step-summary"))];
+        places.push(("outputs".into(), self.file("github-output")));
         places.extend(self.gh.comments().into_iter().map(|c| (format!("comment {}", c.id), c.body)));
         for (place, text) in places {
             for secret in [TOKEN, KEY] {
@@ -123,30 +101,12 @@ impl Env {
     }
 }
 
-/// Both streams, without `::add-mask::` lines (the runner's way to hide a value shows it once).
-fn logs(out: &Output) -> String {
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    all.lines().filter(|l| !l.starts_with("::add-mask::")).collect::<Vec<_>>().join("\n")
-}
-
-fn wait_bounded(mut child: Child, limit: Duration) -> Output {
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("the binary did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn success_leaves_only_thumbs_up_and_one_reply() {
     let env = Env::new();
     // The agent may print the model key it was given: the reply must not show it.
     let out = env.run("echo working; echo; echo \"Fixed it. gh=${GITHUB_TOKEN:-none} key=$ANTHROPIC_API_KEY\"");
-    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
+    assert_eq!(out.code, 0, "{}", out.logs());
     env.assert_finished("+1", &out);
     // The whole conversation with GitHub, in order (no changes, so no branch and no PR).
     let comment = format!("/repos/{REPO}/issues/comments/{COMMENT}/reactions");
@@ -167,10 +127,10 @@ fn success_leaves_only_thumbs_up_and_one_reply() {
     assert_eq!(lines, expected);
     let reply = &env.gh.our_comments()[0].body;
     assert!(reply.starts_with("Fixed it. gh=none key=***"), "{reply}");
-    let outputs = env.file("output");
+    let outputs = env.file("github-output");
     assert!(outputs.contains("conclusion<<") && outputs.contains("\nsuccess\n"), "{outputs}");
     assert!(outputs.contains("comment-url<<"), "{outputs}");
-    let summary = env.file("summary");
+    let summary = env.file("step-summary");
     assert!(summary.contains("| Outcome | success |") && summary.contains(RUN_URL), "{summary}");
 }
 
@@ -181,7 +141,7 @@ fn ack_reaches_github_before_the_context_query() {
     let lines = env.gh.request_lines();
     let eyes = lines.iter().position(|l| l.ends_with(&format!("/issues/comments/{COMMENT}/reactions")));
     let context = lines.iter().position(|l| l == "POST /graphql");
-    assert!(eyes.is_some() && context.is_some(), "{lines:?}\n{}", logs(&out));
+    assert!(eyes.is_some() && context.is_some(), "{lines:?}\n{}", out.logs());
     assert!(eyes < context, "{lines:?}");
     assert_eq!(env.gh.requests()[eyes.unwrap()].body["content"], "eyes");
 }
@@ -190,20 +150,20 @@ fn ack_reaches_github_before_the_context_query() {
 fn failure_confused_reply_with_run_link_exit_1() {
     let env = Env::new();
     let out = env.run("echo half way; exit 3");
-    assert_eq!(out.status.code(), Some(1), "{}", logs(&out));
+    assert_eq!(out.code, 1, "{}", out.logs());
     env.assert_finished("confused", &out);
     let reply = &env.gh.our_comments()[0].body;
     assert!(reply.contains(RUN_URL) && reply.contains("exited with status 3"), "{reply}");
-    assert!(env.file("output").contains("\nfailure\n"));
+    assert!(env.file("github-output").contains("\nfailure\n"));
 }
 
 #[test]
 fn rerun_of_the_same_event_creates_no_duplicates() {
     let env = Env::new();
     let first = env.run("exit 3");
-    assert_eq!(first.status.code(), Some(1));
+    assert_eq!(first.code, 1);
     let again = env.run("echo fixed now");
-    assert_eq!(again.status.code(), Some(0), "{}", logs(&again));
+    assert_eq!(again.code, 0, "{}", again.logs());
     env.assert_finished("+1", &again);
     let ours = env.gh.our_comments();
     assert_eq!(ours.len(), 1);
@@ -215,7 +175,7 @@ fn sigterm_mid_run_finalizes_and_exits_130() {
     let env = Env::new();
     let orphan = env.path("work/orphan");
     let agent = format!("(sleep 3; touch {}) & sleep 30", orphan.display());
-    let child = env.command(&agent).spawn().unwrap();
+    let child = env.command(&agent).spawn();
     // Wait until the agent runs: the ack and the label are on the fake by then.
     let started = Instant::now();
     while !env.gh.issue_labels(REPO, 1).iter().any(|l| l == "sisyphus: working") {
@@ -226,12 +186,12 @@ fn sigterm_mid_run_finalizes_and_exits_130() {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let signalled = Instant::now();
-    let out = wait_bounded(child, Duration::from_secs(20));
-    assert_eq!(out.status.code(), Some(130), "{}", logs(&out));
+    let out = child.wait();
+    assert_eq!(out.code, 130, "{}", out.logs());
     assert!(signalled.elapsed() < Duration::from_secs(7), "finishing took {:?}", signalled.elapsed());
     env.assert_finished("confused", &out);
-    assert!(logs(&out).contains("SIGTERM"), "{}", logs(&out));
-    assert!(env.file("output").contains("\ncancelled\n"));
+    assert!(out.logs().contains("SIGTERM"), "{}", out.logs());
+    assert!(env.file("github-output").contains("\ncancelled\n"));
     std::thread::sleep(Duration::from_millis(3500));
     assert!(!orphan.exists(), "a process the agent started outlived the job");
 }
@@ -243,8 +203,8 @@ fn timeout_minutes_stops_the_agent() {
     cmd.env("INPUT_TIMEOUT_MINUTES", "0.01");
     // Below the one-minute floor of `timeout-minutes`: allowed for the timeout tests only.
     cmd.env("SISYPHUS_SHORT_TIMEOUTS", "1");
-    let out = wait_bounded(cmd.spawn().unwrap(), Duration::from_secs(30));
-    assert_eq!(out.status.code(), Some(130), "{}", logs(&out));
+    let out = cmd.limit(Duration::from_secs(30)).finish();
+    assert_eq!(out.code, 130, "{}", out.logs());
     env.assert_finished("confused", &out);
     assert!(env.gh.our_comments()[0].body.contains("timeout"), "{}", env.gh.our_comments()[0].body);
 }
@@ -275,11 +235,11 @@ fn every_injected_fault_ends_clean() {
             env.gh.fault(Fault::on(method, path).kind(kind.clone()));
             let out = env.run("echo done");
             let what = format!("{kind:?} on {method} {path}");
-            assert_eq!(out.status.code(), Some(0), "{what}\n{}", logs(&out));
+            assert_eq!(out.code, 0, "{what}\n{}", out.logs());
             env.assert_finished("+1", &out);
             assert_eq!(env.gh.our_comments().len(), 1, "{what}");
             if *kind != FaultKind::Slow(400) {
-                let log = logs(&out);
+                let log = out.logs();
                 assert!(log.contains("retry 1/4"), "{what}: no clear log line\n{log}");
             }
         }
@@ -291,9 +251,9 @@ fn workflow_commands_inside_actions_and_masks_first() {
     let env = Env::new();
     let mut cmd = env.command("echo '::set-output name=x::injected'; echo done");
     cmd.env("GITHUB_ACTIONS", "true");
-    let out = wait_bounded(cmd.spawn().unwrap(), Duration::from_secs(60));
-    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let out = cmd.finish();
+    assert_eq!(out.code, 0, "{}", out.logs());
+    let stdout = &out.stdout;
     let first = stdout.lines().next().unwrap_or_default();
     assert!(first.starts_with("::add-mask::"), "{stdout}");
     for stage in ["acknowledge", "context", "agent", "finish"] {
@@ -307,11 +267,11 @@ fn workflow_commands_inside_actions_and_masks_first() {
 fn changes_are_published_and_reported() {
     let env = Env::new();
     let out = env.run("echo 'Hello, World' > README.md; echo Fixed the greeting.");
-    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
+    assert_eq!(out.code, 0, "{}", out.logs());
     env.assert_finished("+1", &out);
     let pulls = env.gh.pulls();
-    assert_eq!(pulls.len(), 1, "{:?}\n{}", env.gh.request_lines(), logs(&out));
-    let outputs = env.file("output");
+    assert_eq!(pulls.len(), 1, "{:?}\n{}", env.gh.request_lines(), out.logs());
+    let outputs = env.file("github-output");
     let pr_url = format!("https://github.com/{REPO}/pull/{}", pulls[0].number);
     assert!(outputs.contains("pr-url<<") && outputs.contains(&pr_url), "{outputs}");
     let branch = pulls[0].head.split_once(':').unwrap().1.to_owned();
@@ -335,26 +295,14 @@ fn the_agent_cannot_read_our_environment() {
     let seen = env.path("seen");
     // `$PPID` of the agent's shell is our process.
     let agent = format!("{{ cat /proc/$PPID/environ; echo \"rc=$?\"; }} > {} 2>&1; echo done", seen.display());
-    let inner = env.command(&agent);
     // Everything `nobody` needs is in the temp dir it owns: the clone may live where `nobody`
     // cannot read (a 0700 dir made by `mktemp -d`).
-    let (binary, payload) = (env.path("sisyphus-action"), env.path("event.json"));
-    std::fs::copy(inner.get_program(), &binary).unwrap();
-    let fixture = inner.get_envs().find(|(k, _)| *k == "GITHUB_EVENT_PATH").and_then(|(_, v)| v).unwrap();
-    std::fs::copy(fixture, &payload).unwrap();
+    let mut inner = env.command(&agent);
+    inner.as_user(65534, &env.path("sisyphus-action"));
     let chowned = Command::new("chown").args(["-R", "65534:65534"]).arg(env.dir.path()).status().unwrap();
     assert!(chowned.success());
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(&binary).arg("run");
-    cmd.env_clear().stdout(Stdio::piped()).stderr(Stdio::piped());
-    for (key, value) in inner.get_envs() {
-        if let Some(value) = value {
-            cmd.env(key, value);
-        }
-    }
-    cmd.env("GITHUB_EVENT_PATH", &payload);
-    let out = wait_bounded(cmd.spawn().unwrap(), Duration::from_secs(60));
-    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
+    let out = inner.finish();
+    assert_eq!(out.code, 0, "{}", out.logs());
     let seen = std::fs::read_to_string(&seen).unwrap();
     assert!(!seen.contains(TOKEN), "the agent read the token from our environment:\n{seen}");
     assert!(seen.contains("rc=1") && seen.contains("Permission denied"), "{seen}");
@@ -372,12 +320,12 @@ fn checkout_credentials_are_hidden_from_the_agent_and_back_after() {
 
     // The last paragraph of the command's output is its final text, i.e. the reply.
     let out = env.run("echo working; echo; echo Seen:; git config --get-regexp extraheader; cat .git/config");
-    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
+    assert_eq!(out.code, 0, "{}", out.logs());
     env.assert_finished("+1", &out);
     let reply = &env.gh.our_comments()[0].body;
     assert!(reply.contains("[remote \"origin\"]"), "the agent's output is in the reply: {reply}");
-    assert!(!reply.contains(basic) && !logs(&out).contains(basic), "{reply}");
-    assert!(logs(&out).contains("hid 1 persisted git credential entries"), "{}", logs(&out));
+    assert!(!reply.contains(basic) && !out.logs().contains(basic), "{reply}");
+    assert!(out.logs().contains("hid 1 persisted git credential entries"), "{}", out.logs());
     let after = config(&["--get-all", "http.https://github.com/.extraheader"]);
     assert_eq!(String::from_utf8_lossy(&after.stdout).trim(), header);
 }

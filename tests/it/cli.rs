@@ -1,9 +1,10 @@
 //! The command line as people read it: `run --help` and a whole dry run, snapshotted so a
 //! change to an input or to the wording is a deliberate, reviewed change.
 
-use crate::support::core_cli;
+use crate::support::{actions, fixtures};
 
-use core_cli::{fixture, ready, run};
+use actions::run;
+use fixtures::{fixture, ready};
 
 const KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-ant-cli-test");
 

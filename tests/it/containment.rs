@@ -16,7 +16,7 @@ use crate::support::opencode;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use e2e::*;
 use opencode::{Slot, opencode_bin};
@@ -87,32 +87,19 @@ fn nobody_can_run(path: &Path) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// `inner` (the binary's command as the harness builds it) run as `nobody`: the same
-/// environment and directory, with the binary copied into the scenario's own temp dir.
-fn as_nobody(sc: &Scenario, inner: &Command) -> Command {
-    let bin = sc.path("bin/sisyphus-action");
-    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
-    std::fs::copy(inner.get_program(), &bin).unwrap();
+/// `run` as `nobody`, with the binary copied into the scenario's own temp dir, which `nobody`
+/// then owns.
+fn as_nobody(sc: &Scenario, mut run: Run) -> Run {
+    run.as_user(NOBODY, &sc.path("bin/sisyphus-action"));
     let chowned = Command::new("chown").args(["-R", &format!("{NOBODY}:{NOBODY}")]).arg(sc.repos.root.path()).status();
     assert!(chowned.unwrap().success());
-    let mut cmd = Command::new("setpriv");
-    cmd.args([&format!("--reuid={NOBODY}"), &format!("--regid={NOBODY}"), "--clear-groups", "--"]).arg(&bin);
-    cmd.args(inner.get_args()).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for (key, value) in inner.get_envs() {
-        if let Some(value) = value {
-            cmd.env(key, value);
-        }
-    }
-    if let Some(dir) = inner.get_current_dir() {
-        cmd.current_dir(dir);
-    }
-    cmd
+    run
 }
 
 /// Runs the binary as `nobody`, then gives the temp dir back to us (git refuses to read a
 /// repository another user owns).
-fn run_as_nobody(sc: &Scenario, inner: &Command) -> Run {
-    let run = sc.run_command(as_nobody(sc, inner));
+fn run_as_nobody(sc: &Scenario, inner: Run) -> Ran {
+    let run = as_nobody(sc, inner).finish();
     let chowned = Command::new("chown").args(["-R", "0:0"]).arg(sc.repos.root.path()).status();
     assert!(chowned.unwrap().success());
     run
@@ -139,7 +126,7 @@ fn command_scenario() -> Option<(Scenario, PathBuf)> {
 }
 
 /// The binary's command with `script` as the `command` runtime's agent.
-fn command_agent(sc: &Scenario, dir: &Path, script: &str) -> Command {
+fn command_agent(sc: &Scenario, dir: &Path, script: &str) -> Run {
     let agent = dir.join("agent.sh");
     write_exec(&agent, script);
     let mut inner =
@@ -152,7 +139,7 @@ fn command_agent(sc: &Scenario, dir: &Path, script: &str) -> Command {
 
 /// After the run: each watcher ran (its pid and a scan pass are on disk), none is alive, and
 /// no scan holds the token in any form.
-fn assert_contained(dir: &Path, run: &Run) {
+fn assert_contained(dir: &Path, run: &Ran) {
     assert_eq!(TOKEN, "ghs_e2eScenarioToken0123456789", "update BASIC with the token");
     let basic = BASIC;
     for name in WATCHERS {
@@ -176,8 +163,8 @@ fn command_runtime_survivors_are_ended_before_publishing() {
     let _serial = one_at_a_time();
     let Some((sc, dir)) = command_scenario() else { return };
     let script = format!("{}echo fixed > fixed.txt\necho\necho Started the watchers.\n", launcher(&dir));
-    let run = run_as_nobody(&sc, &command_agent(&sc, &dir, &script));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = run_as_nobody(&sc, command_agent(&sc, &dir, &script));
+    assert_eq!(run.code, 0, "{}", run.logs());
     assert_contained(&dir, &run);
     assert!(
         run.logs().contains("ended ") && run.logs().contains("process(es) the agent left running"),
@@ -218,8 +205,8 @@ fn opencode_detached_bash_survivors_are_ended_before_publishing() {
         std::fs::copy(&bin, &copy).unwrap();
         inner.env("INPUT_OPENCODE_PATH", &copy);
     }
-    let run = run_as_nobody(&sc, &inner);
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = run_as_nobody(&sc, inner);
+    assert_eq!(run.code, 0, "{}", run.logs());
     assert_contained(&dir, &run);
     // `env.txt` holds the model key, so the guard withholds it: the run publishes nothing and
     // says so in its reply.
@@ -243,11 +230,11 @@ fn a_survivor_that_cannot_be_ended_stops_publishing() {
         r = to_root.display(),
         d = dir.display()
     );
-    let cmd = as_nobody(&sc, &command_agent(&sc, &dir, &script));
+    let mut cmd = as_nobody(&sc, command_agent(&sc, &dir, &script));
     // After `as_nobody`'s chown (which clears the set-user-id bit).
     Command::new("chown").args(["0:0"]).arg(&to_root).status().unwrap();
     std::fs::set_permissions(&to_root, std::fs::Permissions::from_mode(0o4755)).unwrap();
-    let run = sc.run_command(cmd);
+    let run = cmd.finish();
     let chowned = Command::new("chown").args(["-R", "0:0"]).arg(sc.repos.root.path()).status();
     assert!(chowned.unwrap().success());
     let root_pid = std::fs::read_to_string(dir.join("root.pid")).unwrap_or_default();
@@ -256,7 +243,7 @@ fn a_survivor_that_cannot_be_ended_stops_publishing() {
         let _ = Command::new("kill").args(["-9", root_pid.trim()]).status();
     }
     assert!(root_alive, "the root process was not started or was ended: {}", run.logs());
-    assert_eq!(run.code(), Some(1), "{}", run.logs());
+    assert_eq!(run.code, 1, "{}", run.logs());
     assert!(sc.gh.pulls().is_empty(), "published with a survivor: {:?}", sc.gh.pulls());
     assert_eq!(sc.refs().len(), 1, "pushed with a survivor: {:?}", sc.refs());
     let replies = sc.replies();
@@ -272,9 +259,9 @@ fn cancellation_still_ends_the_survivors() {
     let _serial = one_at_a_time();
     let Some((sc, dir)) = command_scenario() else { return };
     let script = format!("{}echo watching; sleep 300\n", launcher(&dir));
-    let mut cmd = as_nobody(&sc, &command_agent(&sc, &dir, &script));
+    let mut cmd = as_nobody(&sc, command_agent(&sc, &dir, &script));
     let started = std::time::Instant::now();
-    let child = cmd.spawn().unwrap();
+    let child = cmd.spawn();
     // `setpriv` execs the binary: this pid is ours to signal.
     let pid = child.id().to_string();
     let all_started = || WATCHERS.iter().all(|n| dir.join(format!("alive.{n}")).exists());
@@ -282,11 +269,10 @@ fn cancellation_still_ends_the_survivors() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let out = wait_bounded(child, RUN_LIMIT);
-    let run = Run { out, elapsed: started.elapsed() };
+    let run = child.wait();
     let chowned = Command::new("chown").args(["-R", "0:0"]).arg(sc.repos.root.path()).status();
     assert!(chowned.unwrap().success());
-    assert_eq!(run.code(), Some(130), "{}", run.logs());
+    assert_eq!(run.code, 130, "{}", run.logs());
     assert_contained(&dir, &run);
     assert!(sc.gh.pulls().is_empty(), "{:?}", sc.gh.pulls());
 }

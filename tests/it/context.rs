@@ -1,22 +1,22 @@
 //! The context stage: the query against GitHub's published schema, the parse of its answers
 //! (issue, same-repo PR, fork PR) and the whole round trip through a fake GraphQL server.
 
-use crate::support::core_cli;
+use crate::support::fixtures;
 use crate::support::graphql_fake;
 
 use apollo_compiler::{ExecutableDocument, Schema, validation::Valid};
-use core_cli::trigger;
+use fixtures::trigger;
 use serde_json::{Value, json};
 use sisyphus_action::context::{self, QUERY, Thread};
 
 fn response(name: &str) -> Value {
-    let text = std::fs::read_to_string(core_cli::fixture(&format!("graphql/{name}.response.json"))).unwrap();
+    let text = std::fs::read_to_string(fixtures::fixture(&format!("graphql/{name}.response.json"))).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 #[test]
 fn query_is_valid_against_githubs_schema() {
-    let sdl = std::fs::read_to_string(core_cli::fixture("graphql/schema.graphql")).unwrap();
+    let sdl = std::fs::read_to_string(fixtures::fixture("graphql/schema.graphql")).unwrap();
     // GitHub's published SDL defines two `EnterpriseOwnerInfo` fields twice. That defect (and
     // only that one) is tolerated: everything else in the schema must validate.
     let schema = match Schema::parse_and_validate(sdl, "schema.graphql") {

@@ -3,15 +3,16 @@
 //! 2 a usage error), and that doctor only ever reads from GitHub. `--check-model` against a
 //! small fake provider (Anthropic messages and OpenAI-compatible chat completions).
 
-use crate::support::core_cli;
 use crate::support::fake_github;
+use crate::support::{actions, fixtures};
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use core_cli::{Run, ready_for, run};
+use actions::{Ran, run};
 use fake_github::{FakeGithub, Fault, FaultKind};
+use fixtures::ready_for;
 use serde_json::json;
 
 const REPO: &str = "octo/doc";
@@ -63,7 +64,7 @@ impl Scene {
     }
 
     /// `doctor --repo octo/doc <args>`, with `env` changed by `changes` (an empty value removes).
-    fn doctor(&self, args: &[&str], changes: &[(&str, &str)]) -> Run {
+    fn doctor(&self, args: &[&str], changes: &[(&str, &str)]) -> Ran {
         let mut env = self.env();
         for (k, v) in changes {
             env.retain(|(name, _)| name != k);
@@ -87,7 +88,7 @@ impl Scene {
 
 /// `[mark] name: …` is in the checklist, and (for a failure or warning) the fix that follows
 /// it contains `fix`.
-fn assert_line(r: &Run, mark: &str, name: &str, detail: &str, fix: Option<&str>) {
+fn assert_line(r: &Ran, mark: &str, name: &str, detail: &str, fix: Option<&str>) {
     let lines: Vec<&str> = r.stdout.lines().collect();
     let at = lines
         .iter()
@@ -364,7 +365,7 @@ fn check_model_proves_the_key_and_the_model() {
 #[test]
 fn the_doctor_input_runs_the_checklist_instead_of_the_lifecycle() {
     let sc = Scene::new();
-    let payload = core_cli::fixture("events/issue_comment.created.mention.json");
+    let payload = fixtures::fixture("events/issue_comment.created.mention.json");
     let mut env = sc.env();
     env.extend(
         [

@@ -26,14 +26,13 @@ const PATCH: &str = "*** Begin Patch\n*** Add File: notes.md\n+# Notes\n*** End 
 /// A scenario whose fake model answers `SCENARIO=<scenario>` with `steps`, the mention that asks
 /// for it seeded on the fake GitHub, and the command that runs the binary on it with the real
 /// Codex CLI; `None` without the CLI.
-fn codex_mention(scenario: &str, steps: Vec<Reply>) -> Option<(Scenario, FakeResponses, std::process::Command)> {
+fn codex_mention(scenario: &str, steps: Vec<Reply>) -> Option<(Scenario, FakeResponses, Run)> {
     let codex = codex::codex_bin()?;
     let sc = Scenario::new(PathBuf::from("/nonexistent/opencode"));
     let model = FakeResponses::start();
     model.script(scenario, steps);
     let body = format!("@sisyphus-dev-ai SCENARIO={scenario} please fix the spelling");
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, &body, "Codertocat");
-    let mut cmd = sc.command("issue_comment", &issue_comment(&body, "Codertocat", "OWNER", false));
+    let mut cmd = sc.mention(&body);
     cmd.env_remove("INPUT_OPENCODE_PATH")
         .env("INPUT_RUNTIME", "codex")
         .env("INPUT_CODEX_PATH", &codex)
@@ -49,11 +48,11 @@ fn issue_mention_with_codex_pushes_the_fix_opens_a_pr_and_replies() {
         Reply::Calls(vec![Call::Patch(PATCH.into())]),
         Reply::Text("Fixed: hello.txt and notes.md.\nFAKE-FINAL-ANSWER".into()),
     ];
-    let Some((sc, model, cmd)) = codex_mention("main", steps) else { return };
-    let run = sc.run_command(cmd);
+    let Some((sc, model, mut cmd)) = codex_mention("main", steps) else { return };
+    let run = cmd.finish();
     let log = run.logs();
 
-    assert_eq!(run.code(), Some(0), "{log}");
+    assert_eq!(run.code, 0, "{log}");
     assert_eq!(sc.all_reactions(), vec![format!("{:?} +1", Subject::IssueComment(COMMENT))], "{log}");
     assert!(sc.gh.issue_labels(REPO, ISSUE).is_empty(), "label left behind\n{log}");
     let replies = sc.replies();
@@ -105,9 +104,9 @@ fn codex_steps_show_in_the_live_progress_comment_which_becomes_the_reply() {
     ];
     let Some((sc, _model, mut cmd)) = codex_mention("progress", steps) else { return };
     cmd.env("INPUT_PROGRESS_DELAY", "3600").env("SISYPHUS_PROGRESS_INTERVAL_MS", "1000");
-    let run = sc.run_command(cmd);
+    let run = cmd.finish();
     let log = run.logs();
-    assert_eq!(run.code(), Some(0), "{log}");
+    assert_eq!(run.code, 0, "{log}");
 
     let writes = comment_writes(&sc);
     let bodies: Vec<String> = writes.iter().map(|l| l.body["body"].as_str().unwrap_or_default().to_owned()).collect();

@@ -2,9 +2,10 @@
 //! dry-run mode: the decision, the reason and the `$GITHUB_OUTPUT` values for each. Then the
 //! gate alone against a table of adversarial comments, and bad invocations.
 
-use crate::support::core_cli;
+use crate::support::{actions, fixtures};
 
-use core_cli::{fixture, ready, ready_for, replay, run};
+use actions::{replay, run};
+use fixtures::{fixture, ready, ready_for};
 use sisyphus_action::cli::RunArgs;
 use sisyphus_action::config::Config;
 use sisyphus_action::event::{self, Trigger};

@@ -70,7 +70,7 @@ ln -s "{binary}" "$prefix/node_modules/$package/{bin}"
 }
 
 /// The scenario's command without `opencode-path`, a private tool cache and the stand-in npm.
-fn without_opencode_path(sc: &Scenario, payload: &serde_json::Value, npm_dir: &Path) -> Command {
+fn without_opencode_path(sc: &Scenario, payload: &serde_json::Value, npm_dir: &Path) -> Run {
     let mut cmd = sc.command("issue_comment", payload);
     cmd.env_remove("INPUT_OPENCODE_PATH");
     cmd.env("RUNNER_TOOL_CACHE", sc.path("tool-cache"));
@@ -81,7 +81,7 @@ fn without_opencode_path(sc: &Scenario, payload: &serde_json::Value, npm_dir: &P
 
 /// The scenario's command for `runtime: codex` without `codex-path`, against `model`, with a
 /// private tool cache and the stand-in npm.
-fn codex_without_codex_path(sc: &Scenario, payload: &serde_json::Value, npm_dir: &Path, model: &str) -> Command {
+fn codex_without_codex_path(sc: &Scenario, payload: &serde_json::Value, npm_dir: &Path, model: &str) -> Run {
     let mut cmd = without_opencode_path(sc, payload, npm_dir);
     cmd.env("INPUT_RUNTIME", "codex")
         .env_remove("INPUT_CODEX_PATH")
@@ -118,8 +118,8 @@ fn opencode_is_installed_after_the_eyes_and_reused_on_the_next_run() {
     let npm = fake_npm(sc.repos.root.path(), &sc.gh.api_url(), &bin);
     let payload = issue_comment("@sisyphus-dev-ai say hello", "Codertocat", "OWNER", false);
 
-    let run = sc.run_command(without_opencode_path(&sc, &payload, &npm));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = without_opencode_path(&sc, &payload, &npm).finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
     // When npm started, the 👀 was already on the comment.
     let saw = sc.file("npm-saw");
     assert!(saw.contains("\"eyes\""), "the install started before the 👀: it saw {saw}\n{}", run.logs());
@@ -130,8 +130,8 @@ fn opencode_is_installed_after_the_eyes_and_reused_on_the_next_run() {
     assert_eq!(sc.replies().len(), 1, "{}", run.logs());
 
     // The next run finds the recorded install and runs no npm at all.
-    let run = sc.run_command(without_opencode_path(&sc, &payload, &npm));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = without_opencode_path(&sc, &payload, &npm).finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
     assert_eq!(npm_calls(&sc).len(), 1, "the second run installed again:\n{}", run.logs());
     assert!(run.logs().contains("using OpenCode from the tool cache"), "{}", run.logs());
 }
@@ -149,8 +149,8 @@ fn codex_is_installed_after_the_eyes_and_reused_on_the_next_run() {
     let npm = fake_npm_installing(sc.repos.root.path(), &sc.gh.api_url(), &native_codex(&cli), &target.bin);
     let payload = issue_comment(body, "Codertocat", "OWNER", false);
 
-    let run = sc.run_command(codex_without_codex_path(&sc, &payload, &npm, &model.base_url));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = codex_without_codex_path(&sc, &payload, &npm, &model.base_url).finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
     let saw = sc.file("npm-saw");
     assert!(saw.contains("\"eyes\""), "the install started before the 👀: it saw {saw}\n{}", run.logs());
     let calls = npm_calls(&sc);
@@ -167,15 +167,15 @@ fn codex_is_installed_after_the_eyes_and_reused_on_the_next_run() {
     assert_eq!(replies.len(), 1, "{}", run.logs());
     assert!(replies[0].body.contains("FAKE-CODEX-INSTALLED"), "the installed Codex ran: {}", replies[0].body);
 
-    let run = sc.run_command(codex_without_codex_path(&sc, &payload, &npm, &model.base_url));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = codex_without_codex_path(&sc, &payload, &npm, &model.base_url).finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
     assert_eq!(npm_calls(&sc).len(), 1, "the second run installed again:\n{}", run.logs());
     assert!(run.logs().contains("using Codex from the tool cache"), "{}", run.logs());
 }
 
 /// A mention of `runtime` by `author` (`association`) against the stand-in npm, with `env`
 /// added; the scenario and the run, after checking that nothing was installed.
-fn installs_nothing(runtime: &str, (author, association): (&str, &str), env: &[(&str, &str)]) -> (Scenario, Run) {
+fn installs_nothing(runtime: &str, (author, association): (&str, &str), env: &[(&str, &str)]) -> (Scenario, Ran) {
     // No agent is ever started: any path does as the binary the stand-in would install.
     let sc = Scenario::new(PathBuf::from("/nonexistent/opencode"));
     sc.gh.seed_comment(REPO, ISSUE, COMMENT, "@sisyphus-dev-ai fix it", author);
@@ -186,8 +186,8 @@ fn installs_nothing(runtime: &str, (author, association): (&str, &str), env: &[(
     if runtime == "codex" {
         cmd.env("INPUT_MODEL", "openai/gpt-5.5");
     }
-    let run = sc.run_command(cmd);
-    assert_eq!(run.code(), Some(0), "{runtime}: {}", run.logs());
+    let run = cmd.finish();
+    assert_eq!(run.code, 0, "{runtime}: {}", run.logs());
     assert_eq!(npm_calls(&sc), Vec::<String>::new(), "npm ran for {runtime}");
     assert!(!sc.path("tool-cache").exists(), "the tool cache was written for {runtime}");
     assert_eq!(sc.file("npm-saw"), "");
@@ -211,7 +211,7 @@ fn a_dry_run_installs_nothing() {
 }
 
 /// A run against an `npm` that fails with E404: its exit code and its one reply.
-fn run_with_failing_npm(runtime: &str) -> (Option<i32>, Vec<String>, String) {
+fn run_with_failing_npm(runtime: &str) -> (i32, Vec<String>, String) {
     let sc = Scenario::new(PathBuf::from("/nonexistent/opencode"));
     sc.gh.seed_comment(REPO, ISSUE, COMMENT, "@sisyphus-dev-ai fix it", "Codertocat");
     let dir = sc.path("failing-npm");
@@ -225,10 +225,10 @@ fn run_with_failing_npm(runtime: &str) -> (Option<i32>, Vec<String>, String) {
     if runtime == "codex" {
         cmd.env("INPUT_MODEL", "openai/gpt-5.5");
     }
-    let run = sc.run_command(cmd);
+    let run = cmd.finish();
     let replies = sc.replies();
     assert_eq!(replies.len(), 1, "{}", run.logs());
-    (run.code(), sc.all_reactions(), replies[0].body.clone())
+    (run.code, sc.all_reactions(), replies[0].body.clone())
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn an_install_failure_is_a_confused_reply_that_says_what_to_do() {
         ("codex", "could not install Codex 0.169.0", "codex-path"),
     ] {
         let (code, reactions, body) = run_with_failing_npm(runtime);
-        assert_eq!(code, Some(1), "{runtime}: {body}");
+        assert_eq!(code, 1, "{runtime}: {body}");
         assert!(reactions.iter().any(|r| r.contains("confused")), "{runtime}: {reactions:?}");
         assert!(body.contains(what) && body.contains("E404"), "{body}");
         assert!(body.contains(input), "the reply says what to do: {body}");

@@ -3,6 +3,7 @@
 //! (The binary end to end, with signals, is in `binary.rs`.)
 
 use crate::support::fake_github;
+use crate::support::fixtures::hello_world::{self, COMMENT, REPO};
 
 use fake_github::{FakeGithub, Fault, FaultKind, Subject};
 use sisyphus_action::cli::RunArgs;
@@ -16,8 +17,6 @@ use sisyphus_action::marker::MARKER;
 use sisyphus_action::sanitize::sanitize;
 
 const TOKEN: &str = "ghs_lifecycleSecretToken1234";
-const REPO: &str = "Codertocat/Hello-World";
-const COMMENT: u64 = 492_700_400;
 const LABEL: &str = "sisyphus: working";
 
 struct Setup {
@@ -29,14 +28,7 @@ struct Setup {
 fn setup(agent_command: &str) -> Setup {
     let gh = FakeGithub::start();
     gh.expect_token(TOKEN);
-    gh.seed_issue(
-        REPO,
-        1,
-        "Spelling error in the README file",
-        "It looks like you accidently spelled 'commit' with two 't's.",
-        false,
-    );
-    gh.seed_comment(REPO, 1, COMMENT, "@sisyphus-dev-ai please fix the flaky test", "Codertocat");
+    hello_world::seed_with_comment(&gh, "@sisyphus-dev-ai please fix the flaky test");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("work")).unwrap();
     std::fs::create_dir_all(dir.path().join("temp")).unwrap();

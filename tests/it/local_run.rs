@@ -5,14 +5,14 @@
 //! whose remote is not `--repo` (or, in Actions, a work tree that is not checkout's clone of
 //! `GITHUB_REPOSITORY`) is refused before anything reaches GitHub.
 
-use crate::support::core_cli;
+use crate::support::actions::{self, Ran, Run};
 use crate::support::fake_github;
+use crate::support::fixtures;
 use crate::support::git_repo;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fake_github::FakeGithub;
 use git_repo::{Repos, git};
@@ -43,27 +43,18 @@ impl Scene {
 
     /// `sisyphus-action run --repo <repo> --issue 1 …` in the checkout, as a person types it:
     /// no `GITHUB_*` but the URLs of the fake and the token.
-    fn local_run(&self, repo: &str, extra: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sisyphus-action"));
-        cmd.args(["run", "--repo", repo, "--issue", "1", "--prompt", "fix the answer"])
+    fn local_run(&self, repo: &str, extra: &[&str]) -> Ran {
+        Run::new(self.repos.root.path())
+            .args(["run", "--repo", repo, "--issue", "1", "--prompt", "fix the answer"])
             .args(extra)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.repos.root.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("TMPDIR", self.repos.root.path().join("tmp"))
-            .env("GITHUB_SERVER_URL", self.gh.server_url())
-            .env("GITHUB_API_URL", self.gh.api_url())
-            .env("GITHUB_GRAPHQL_URL", self.gh.graphql_url())
+            .env_from(&self.gh)
             .env("GITHUB_TOKEN", TOKEN)
-            .env("INPUT_RUNTIME", "command")
-            .env("INPUT_AGENT_COMMAND", AGENT)
-            .env("SISYPHUS_RETRY_BASE_MS", "10")
-            .current_dir(&self.repos.work)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        bounded(&mut cmd)
+            .input("runtime", "command")
+            .input("agent-command", AGENT)
+            .cwd(&self.repos.work)
+            .limit(Duration::from_secs(120))
+            .finish()
     }
 
     /// A checkout in the middle of someone's work: on their own branch, a modified tracked
@@ -84,23 +75,6 @@ impl Scene {
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
         git(work, &["config", "--local", "user.name", "The Person"]);
     }
-}
-
-fn bounded(cmd: &mut Command) -> Output {
-    let mut child = cmd.spawn().expect("the binary starts");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("sisyphus-action did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn logs(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 /// Every file under `dir`, `.git` included, with its bytes (a symlink as its target).
@@ -146,8 +120,8 @@ fn a_local_run_leaves_a_dirty_checkout_exactly_as_it_was() {
     let before = snapshot(work);
 
     let out = sc.local_run(REPO, &[]);
-    let log = logs(&out);
-    assert_eq!(out.status.code(), Some(0), "{log}");
+    let log = out.logs();
+    assert_eq!(out.code, 0, "{log}");
     assert!(
         log.contains("appear under the GitHub account that owns the token"),
         "the run says up front whose name its writes carry:\n{log}"
@@ -191,9 +165,9 @@ fn a_read_only_local_run_gives_the_agent_the_default_branch_and_pushes_nothing()
     let before = snapshot(work);
     let refs = sc.gh.git_refs(REPO);
     let out = sc.local_run(REPO, &["--allow-push", "false"]);
-    let log = logs(&out);
+    let log = out.logs();
     // The agent's `sed` needs the default branch's `src/lib.rs` in its work tree.
-    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert_eq!(out.code, 0, "{log}");
     assert_eq!(changed(&before, &snapshot(work)), Vec::<PathBuf>::new(), "the checkout changed\n{log}");
     assert_eq!(sc.gh.git_refs(REPO), refs, "a read-only run pushed");
     assert!(sc.gh.pulls().is_empty());
@@ -217,8 +191,8 @@ fn a_directory_whose_remote_is_not_the_repository_is_refused_before_github_hears
     // The person's clone came from the fake's git server; nothing after it may.
     let cloned = sc.gh.git_requests().len();
     let out = sc.local_run("octo/other", &[]);
-    let log = logs(&out);
-    assert_eq!(out.status.code(), Some(2), "{log}");
+    let log = out.logs();
+    assert_eq!(out.code, 2, "{log}");
     assert!(log.contains("which is not `octo/other`") && log.contains("--remote NAME"), "{log}");
     assert_eq!(sc.gh.request_lines(), Vec::<String>::new(), "GitHub was contacted");
     assert_eq!(sc.gh.git_requests().len(), cloned, "the git server was contacted");
@@ -226,15 +200,15 @@ fn a_directory_whose_remote_is_not_the_repository_is_refused_before_github_hears
 
     // A remote that does not exist is refused the same way.
     let out = sc.local_run(REPO, &["--remote", "upstream"]);
-    assert_eq!(out.status.code(), Some(2), "{}", logs(&out));
-    assert!(logs(&out).contains("has no remote `upstream`"), "{}", logs(&out));
+    assert_eq!(out.code, 2, "{}", out.logs());
+    assert!(out.logs().contains("has no remote `upstream`"), "{}", out.logs());
     assert_eq!(sc.gh.request_lines(), Vec::<String>::new());
 
     // `--remote` names the one that is `--repo` (a fork's clone with `upstream`, say).
     let upstream = "git@github.com:octo/other.git";
     git(&sc.repos.work, &["remote", "add", "upstream", upstream]);
     let out = sc.local_run("octo/other", &["--remote", "upstream", "--dry-run"]);
-    assert_eq!(out.status.code(), Some(0), "{}", logs(&out));
+    assert_eq!(out.code, 0, "{}", out.logs());
 }
 
 /// In Actions the work tree must be checkout's clone of `GITHUB_REPOSITORY`: `origin` at
@@ -242,7 +216,7 @@ fn a_directory_whose_remote_is_not_the_repository_is_refused_before_github_hears
 #[test]
 fn in_actions_the_work_tree_must_be_a_clone_of_the_repository() {
     let gh = FakeGithub::start();
-    let payload = core_cli::fixture("events/issue_comment.created.mention.json");
+    let payload = fixtures::fixture("events/issue_comment.created.mention.json");
     let server = gh.server_url();
     let cases = [
         (format!("{server}/Codertocat/Hello-World"), 0),
@@ -251,9 +225,9 @@ fn in_actions_the_work_tree_must_be_a_clone_of_the_repository() {
         ("https://elsewhere.example/Codertocat/Hello-World".to_owned(), 2),
     ];
     for (url, code) in cases {
-        let (_dir, work) = core_cli::ready();
+        let (_dir, work) = fixtures::ready();
         git(Path::new(&work), &["remote", "add", "origin", &url]);
-        let r = core_cli::run(
+        let r = actions::run(
             &["run", "--dry-run"],
             &[
                 ("GITHUB_ACTIONS", "true"),

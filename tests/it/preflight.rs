@@ -6,12 +6,13 @@
 //! never panic, and send GitHub nothing at all. Then property tests: arbitrary strings in every
 //! input and every payload field the gate reads never panic and end in a usage error at worst.
 
-use crate::support::core_cli;
 use crate::support::fake_github;
 use crate::support::git_repo;
+use crate::support::{actions, fixtures};
 
-use core_cli::{Run, fixture, run};
+use actions::{Ran, run};
 use fake_github::FakeGithub;
+use fixtures::fixture;
 use git_repo::Repos;
 
 const TOKEN: &str = "ghs_preflighttoken";
@@ -54,7 +55,7 @@ impl Scene {
 
     /// A real run with `base()` changed by `env` (an empty value removes a variable) and `args`
     /// after `run`.
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
         let mut all = self.base();
         for (k, v) in env {
             all.retain(|(name, _)| name != k);
@@ -69,7 +70,7 @@ impl Scene {
     }
 
     /// Exit 2, the annotation names `input`, no panic, and not one request reached GitHub.
-    fn assert_refused(&self, r: &Run, input: &str, what: &str) {
+    fn assert_refused(&self, r: &Ran, input: &str, what: &str) {
         let title = match input {
             flag if flag.starts_with("--") => format!("flag {flag}"),
             "work tree" => "work tree".to_owned(),

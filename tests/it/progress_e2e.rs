@@ -36,21 +36,15 @@ fn agent_scenario() -> Option<(Scenario, Slot)> {
 }
 
 /// The mention on issue #1, seeded on the fake, and the command that answers it.
-fn mention(sc: &Scenario, scenario: &str) -> Command {
+fn mention(sc: &Scenario, scenario: &str) -> Run {
     let body = format!("@sisyphus-dev-ai SCENARIO={scenario} please work on it");
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, &body, "Codertocat");
-    let mut cmd = sc.command("issue_comment", &issue_comment(&body, "Codertocat", "OWNER", false));
+    let mut cmd = sc.mention(&body);
     // However slow the machine, only the plan can bring the comment before the end.
     cmd.env("SISYPHUS_PROGRESS_INTERVAL_MS", INTERVAL_MS.to_string())
         .env("INPUT_TIMEOUT_MINUTES", "6")
-        .env("INPUT_PROGRESS_DELAY", "3600");
+        .env("INPUT_PROGRESS_DELAY", "3600")
+        .limit(LONG_RUN);
     cmd
-}
-
-fn run_long(mut cmd: Command) -> Run {
-    let started = Instant::now();
-    let out = wait_bounded(cmd.spawn().expect("the binary starts"), LONG_RUN);
-    Run { out, elapsed: started.elapsed() }
 }
 
 /// Every write of a comment on issue #1's conversation: creates and edits, in arrival order.
@@ -77,9 +71,9 @@ fn checklist(body: &str) -> Vec<String> {
 #[test]
 fn the_comment_follows_the_plan_is_throttled_and_becomes_the_reply() {
     let Some((sc, _slot)) = agent_scenario() else { return };
-    let run = run_long(mention(&sc, "progress"));
+    let run = mention(&sc, "progress").finish();
     let log = run.logs();
-    assert_eq!(run.code(), Some(0), "{log}");
+    assert_eq!(run.code, 0, "{log}");
 
     let writes = comment_writes(&sc);
     assert!(writes.len() >= 3, "a create, edits and the reply: {writes:#?}");
@@ -138,8 +132,8 @@ fn the_comment_follows_the_plan_is_throttled_and_becomes_the_reply() {
 #[test]
 fn a_short_run_without_a_plan_comments_only_at_the_end() {
     let Some((sc, _slot)) = agent_scenario() else { return };
-    let run = run_long(mention(&sc, "quick"));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = mention(&sc, "quick").finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
     let writes = comment_writes(&sc);
     let methods: Vec<&str> = writes.iter().map(|l| l.method.as_str()).collect();
     assert_eq!(methods, ["POST"], "after {:?}: {writes:#?}\n{}", run.elapsed, run.logs());
@@ -153,8 +147,8 @@ fn failed_edits_do_not_stop_the_run() {
     let Some((sc, _slot)) = agent_scenario() else { return };
     // The first live edit fails, retry included; later ones go through.
     sc.gh.fault(Fault::on("PATCH", "/issues/comments/").times(2).kind(FaultKind::Status(502)));
-    let run = run_long(mention(&sc, "progress"));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = mention(&sc, "progress").finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
     assert!(run.logs().contains("cannot update the progress comment"), "{}", run.logs());
     let patches: Vec<Logged> = comment_writes(&sc).into_iter().filter(|l| l.method == "PATCH").collect();
     assert!(patches.iter().filter(|l| l.status == 502).count() == 2, "{patches:#?}");
@@ -167,15 +161,14 @@ fn failed_edits_do_not_stop_the_run() {
 #[test]
 fn a_deleted_live_comment_is_recreated_for_the_reply() {
     let Some((sc, _slot)) = agent_scenario() else { return };
-    let child = mention(&sc, "progress").spawn().unwrap();
+    let child = mention(&sc, "progress").spawn();
     let live = wait_for(LONG_RUN, || sc.replies().first().map(|c| c.id));
     let Some(live) = live else {
-        let out = wait_bounded(child, LONG_RUN);
-        panic!("no live comment appeared: {}", Run { out, elapsed: Duration::ZERO }.logs());
+        panic!("no live comment appeared: {}", child.wait().logs());
     };
     sc.gh.delete_comment(live);
-    let run = Run { out: wait_bounded(child, LONG_RUN), elapsed: Duration::ZERO };
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = child.wait();
+    assert_eq!(run.code, 0, "{}", run.logs());
     let replies = sc.replies();
     assert_eq!(replies.len(), 1, "{replies:#?}");
     assert_ne!(replies[0].id, live);
@@ -196,7 +189,7 @@ fn wait_for<T>(limit: Duration, probe: impl Fn() -> Option<T>) -> Option<T> {
 }
 
 /// `@sisyphus-dev-ai stop` by `login` on issue #1, as a second run (its own run id) sees it.
-fn stop_command(sc: &Scenario, login: &str, association: &str) -> Command {
+fn stop_command(sc: &Scenario, login: &str, association: &str) -> Run {
     let body = "@sisyphus-dev-ai stop";
     sc.gh.seed_comment(REPO, ISSUE, STOP_COMMENT, body, login);
     let mut payload = issue_comment(body, login, association, false);
@@ -213,20 +206,19 @@ fn cancels(sc: &Scenario) -> Vec<String> {
 #[test]
 fn stop_cancels_the_run_at_work_which_says_who_stopped_it() {
     let Some((sc, _slot)) = agent_scenario() else { return };
-    let first = mention(&sc, "stoppable").spawn().unwrap();
+    let first = mention(&sc, "stoppable").spawn();
     sc.gh.seed_run(RUN_ID, first.id());
     let live = wait_for(LONG_RUN, || sc.replies().first().map(|c| c.id));
     assert!(live.is_some(), "the first run never showed its plan");
 
-    let stop = sc.run_command(stop_command(&sc, "Codertocat", "OWNER"));
-    assert_eq!(stop.code(), Some(0), "{}", stop.logs());
+    let stop = stop_command(&sc, "Codertocat", "OWNER").finish();
+    assert_eq!(stop.code, 0, "{}", stop.logs());
     assert_eq!(cancels(&sc), [format!("POST /repos/{REPO}/actions/runs/{RUN_ID}/cancel")]);
     assert_eq!(sc.gh.reactions_on_comment(STOP_COMMENT), ["+1"]);
     assert!(sc.gh.run_state(RUN_ID).is_some_and(|r| r.cancelled));
 
-    let signalled = Instant::now();
-    let run = Run { out: wait_bounded(first, Duration::from_secs(30)), elapsed: signalled.elapsed() };
-    assert_eq!(run.code(), Some(130), "{}", run.logs());
+    let run = first.wait();
+    assert_eq!(run.code, 130, "{}", run.logs());
     assert!(run.logs().contains("SIGINT"), "{}", run.logs());
     // One bot comment: the live one, now the cancelled run's reply, naming who stopped it and
     // what was done; nothing pushed; 😕 on the request, no label.
@@ -244,16 +236,16 @@ fn stop_cancels_the_run_at_work_which_says_who_stopped_it() {
     sc.assert_hygiene(&run);
 
     // Stopping again: nothing is running any more.
-    let again = sc.run_command(stop_command(&sc, "Codertocat", "OWNER"));
-    assert_eq!(again.code(), Some(0), "{}", again.logs());
+    let again = stop_command(&sc, "Codertocat", "OWNER").finish();
+    assert_eq!(again.code, 0, "{}", again.logs());
     assert_eq!(cancels(&sc).len(), 1, "the finished run's reply names no run to cancel");
 }
 
 #[test]
 fn stop_with_nothing_running_replies_once() {
     let sc = Scenario::new(std::path::PathBuf::from("/nonexistent/opencode"));
-    let run = sc.run_command(stop_command(&sc, "Codertocat", "OWNER"));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = stop_command(&sc, "Codertocat", "OWNER").finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
     assert!(cancels(&sc).is_empty());
     let replies = sc.replies();
     assert_eq!(replies.len(), 1, "{replies:#?}");
@@ -278,8 +270,8 @@ fn a_stop_by_someone_not_allowed_is_skipped() {
         &format!("working\n\n{MARKER}\n<!-- sisyphus-action:run-id={RUN_ID} -->"),
         "github-actions[bot]",
     );
-    let run = sc.run_command(stop_command(&sc, "mallory", "NONE"));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = stop_command(&sc, "mallory", "NONE").finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
     assert!(run.logs().contains("skipping"), "{}", run.logs());
     assert!(cancels(&sc).is_empty());
     assert!(sc.gh.run_state(RUN_ID).is_some_and(|r| !r.cancelled));

@@ -1,11 +1,11 @@
 //! The prompt: snapshots of what the agent reads for an issue and a PR, user text that stays
 //! literal whatever it contains, and the `prompt-template` override.
 
-use crate::support::core_cli;
+use crate::support::fixtures;
 
 use std::path::Path;
 
-use core_cli::trigger;
+use fixtures::trigger;
 use sisyphus_action::cli::RunArgs;
 use sisyphus_action::config::Config;
 use sisyphus_action::context::{self, Thread};
@@ -15,7 +15,7 @@ use sisyphus_action::prompt::{self, Environment, PromptInput};
 use sisyphus_action::sanitize::sanitize;
 
 fn thread(name: &str, trigger: &Trigger) -> Thread {
-    let text = std::fs::read_to_string(core_cli::fixture(&format!("graphql/{name}.response.json"))).unwrap();
+    let text = std::fs::read_to_string(fixtures::fixture(&format!("graphql/{name}.response.json"))).unwrap();
     context::parse_response(&serde_json::from_str(&text).unwrap(), trigger).unwrap()
 }
 

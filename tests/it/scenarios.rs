@@ -36,9 +36,9 @@ const BRANCH: &str = "sisyphus/issue-1-spelling-error-in-the-readme";
 
 /// The end state of a successful run on `subject`: 👍 only (on the whole fake), no label left,
 /// exactly one reply carrying the marker and the model's words, `conclusion=success`.
-fn assert_success(sc: &Scenario, run: &Run, subject: &Subject, number: u64, answer: &str) {
+fn assert_success(sc: &Scenario, run: &Ran, subject: &Subject, number: u64, answer: &str) {
     let log = run.logs();
-    assert_eq!(run.code(), Some(0), "{log}");
+    assert_eq!(run.code, 0, "{log}");
     assert_eq!(sc.all_reactions(), vec![format!("{subject:?} +1")], "{:?}\n{log}", sc.gh.request_lines());
     assert!(sc.gh.issue_labels(REPO, number).is_empty(), "label left behind\n{log}");
     assert!(sc.gh.repo_labels(REPO).iter().any(|l| l.name == LABEL && l.color == "fcf2e1"), "the working label");
@@ -54,9 +54,9 @@ fn assert_success(sc: &Scenario, run: &Run, subject: &Subject, number: u64, answ
 }
 
 /// The end state of a failed or cancelled run: 😕 only, no label, one reply with the run link.
-fn assert_failure(sc: &Scenario, run: &Run, code: i32, conclusion: &str, kind: &str) {
+fn assert_failure(sc: &Scenario, run: &Ran, code: i32, conclusion: &str, kind: &str) {
     let log = run.logs();
-    assert_eq!(run.code(), Some(code), "{log}");
+    assert_eq!(run.code, code, "{log}");
     assert_eq!(sc.all_reactions(), vec![format!("{:?} confused", Subject::IssueComment(COMMENT))], "{log}");
     assert!(sc.gh.issue_labels(REPO, ISSUE).is_empty(), "label left behind\n{log}");
     let replies = sc.replies();
@@ -94,7 +94,7 @@ fn issue_mention_pushes_a_branch_opens_a_pr_and_replies() {
     // The call sequence below is that of a run without the live progress comment, whose
     // edits depend on timing (`progress_e2e` covers them).
     cmd.env("INPUT_PROGRESS", "off");
-    let run = sc.run_command(cmd);
+    let run = cmd.finish();
     assert_success(&sc, &run, &Subject::IssueComment(COMMENT), ISSUE, "FAKE-FINAL-ANSWER");
 
     // The branch: one commit on top of main with exactly the agent's files, by the bot.
@@ -230,7 +230,7 @@ fn non_triggers_make_no_request_at_all() {
         let sc = Scenario::new(PathBuf::from("/nonexistent/opencode"));
         let before = sc.refs();
         let run = sc.run("issue_comment", &payload);
-        assert_eq!(run.code(), Some(0), "{what}: {}", run.logs());
+        assert_eq!(run.code, 0, "{what}: {}", run.logs());
         assert_eq!(sc.gh.request_lines(), Vec::<String>::new(), "{what}: GitHub was called");
         assert!(sc.llm.requests().is_empty(), "{what}: the model was called");
         assert_eq!(sc.refs(), before, "{what}");
@@ -246,8 +246,7 @@ fn non_triggers_make_no_request_at_all() {
 fn model_error_confused_reply_with_run_link_exit_1() {
     let Some((sc, _slot)) = agent_scenario() else { return };
     let body = "@sisyphus-dev-ai SCENARIO=http400 fix it";
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
-    let run = sc.run("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false));
+    let run = sc.mention(body).finish();
     assert_failure(&sc, &run, 1, "failure", "APIError");
     assert!(sc.replies()[0].body.contains("fake bad request"), "{}", sc.replies()[0].body);
     assert!(sc.summary().contains("| Outcome | failure |"), "{}", sc.summary());
@@ -257,12 +256,11 @@ fn model_error_confused_reply_with_run_link_exit_1() {
 fn timeout_minutes_aborts_the_agent_exit_130() {
     let Some((sc, _slot)) = agent_scenario() else { return };
     let body = "@sisyphus-dev-ai SCENARIO=slow take your time";
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
-    let mut cmd = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false));
+    let mut cmd = sc.mention(body);
     cmd.env("INPUT_TIMEOUT_MINUTES", "0.2");
     // Below the one-minute floor of `timeout-minutes`: allowed for the timeout tests only.
     cmd.env("SISYPHUS_SHORT_TIMEOUTS", "1");
-    let run = sc.run_command(cmd);
+    let run = cmd.finish();
     assert_failure(&sc, &run, 130, "cancelled", "timeout");
     assert!(run.elapsed < Duration::from_secs(60), "{:?}", run.elapsed);
 }
@@ -271,8 +269,7 @@ fn timeout_minutes_aborts_the_agent_exit_130() {
 fn sigterm_during_the_turn_finalizes_without_orphans() {
     let Some((sc, _slot)) = agent_scenario() else { return };
     let body = "@sisyphus-dev-ai SCENARIO=slow take your time";
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
-    let child = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false)).spawn().unwrap();
+    let child = sc.mention(body).spawn();
     let streaming = sc.wait_for_model(Duration::from_secs(90), |r| r.iter().any(|r| r.scenario == "slow" && r.tools));
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     if !streaming {
@@ -283,10 +280,9 @@ fn sigterm_during_the_turn_finalizes_without_orphans() {
     std::thread::sleep(Duration::from_millis(500));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let signalled = Instant::now();
-    let out = wait_bounded(child, Duration::from_secs(30));
-    let run = Run { out, elapsed: signalled.elapsed() };
+    let run = child.wait();
     // The runner sends SIGKILL ~7.5 s after SIGTERM: everything must be done by then.
-    assert!(run.elapsed < Duration::from_millis(7500), "finishing took {:?}", run.elapsed);
+    assert!(signalled.elapsed() < Duration::from_millis(7500), "finishing took {:?}", signalled.elapsed());
     assert!(run.logs().contains("SIGTERM"), "{}", run.logs());
     assert_failure(&sc, &run, 130, "cancelled", "cancelled");
 }
@@ -330,7 +326,7 @@ fn rerun_of_a_finished_event_duplicates_nothing() {
     }
     let mut cmd = sc.command("issue_comment", &payload);
     cmd.env("GITHUB_RUN_ATTEMPT", "2");
-    let again = sc.run_command(cmd);
+    let again = cmd.finish();
     assert_success(&sc, &again, &Subject::IssueComment(COMMENT), ISSUE, "FAKE-FINAL-ANSWER");
     assert_eq!(sc.replies()[0].id, first_reply.id, "the earlier reply is updated, not repeated");
     assert_eq!(sc.gh.pulls().len(), 1, "no second PR");
@@ -350,10 +346,10 @@ fn local_run_of_one_issue_outside_actions() {
         .arg(&sc.opencode)
         .env("OPENAI_API_KEY", MODEL_KEY)
         .env("TMPDIR", sc.path("runner-temp"))
-        .current_dir(&sc.repos.work);
-    let run = sc.run_command(cmd);
+        .cwd(&sc.repos.work);
+    let run = cmd.finish();
     let log = run.logs();
-    assert_eq!(run.code(), Some(0), "{log}");
+    assert_eq!(run.code, 0, "{log}");
     assert!(!log.lines().any(|l| l.starts_with("::")), "workflow commands outside Actions:\n{log}");
     assert!(log.contains("session"), "plain progress logs: {log}");
     assert_eq!(sc.all_reactions(), vec![format!("{:?} +1", Subject::Issue(REPO.into(), ISSUE))]);

@@ -12,7 +12,6 @@ use crate::support::git_repo;
 use crate::support::opencode;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::*;
@@ -57,9 +56,8 @@ fn scenario(bin: PathBuf) -> Scenario {
     sc
 }
 
-fn sisyphus_command(sc: &Scenario, cache: &std::path::Path, body: &str) -> Command {
-    sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
-    let mut cmd = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false));
+fn sisyphus_command(sc: &Scenario, cache: &std::path::Path, body: &str) -> Run {
+    let mut cmd = sc.mention(body);
     cmd.env("INPUT_AGENT_PRESET", "sisyphus").env("RUNNER_TOOL_CACHE", cache).env("INPUT_TIMEOUT_MINUTES", "3");
     cmd
 }
@@ -79,8 +77,8 @@ fn a_sisyphus_fix_is_published_alone_and_the_users_config_is_put_back() {
             Reply::Text("Fixed the spelling in README.md. FAKE-SISYPHUS-DONE".into()),
         ],
     );
-    let run = sc.run_command(sisyphus_command(&sc, &cache, "@sisyphus-dev-ai SCENARIO=sisyfix fix the typo"));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = sisyphus_command(&sc, &cache, "@sisyphus-dev-ai SCENARIO=sisyfix fix the typo").finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
 
     let pulls = sc.gh.pulls();
     assert_eq!(pulls.len(), 1, "{}", run.logs());
@@ -111,11 +109,11 @@ fn a_wrong_agent_name_fails_in_seconds_listing_the_agents() {
 
 /// Runs `cmd` with a 10 min timeout and expects a failure long before it (start-up alone is
 /// slow when the machine is loaded), without the model asked to work; returns the reply.
-fn fails_in_seconds(sc: &Scenario, mut cmd: Command) -> String {
+fn fails_in_seconds(sc: &Scenario, mut cmd: Run) -> String {
     cmd.env("INPUT_TIMEOUT_MINUTES", "10");
     let started = Instant::now();
-    let run = sc.run_command(cmd);
-    assert_eq!(run.code(), Some(1), "{}", run.logs());
+    let run = cmd.finish();
+    assert_eq!(run.code, 1, "{}", run.logs());
     assert!(started.elapsed() < Duration::from_secs(115), "took {:?}\n{}", started.elapsed(), run.logs());
     assert!(sc.llm.requests().iter().all(|r| !r.tools), "the model was asked to work");
     sc.replies()[0].body.clone()
@@ -137,8 +135,8 @@ fn our_headless_rules_reach_the_model() {
             Reply::Text("Hello. FAKE-HELLO-DONE".into()),
         ],
     );
-    let run = sc.run_command(sisyphus_command(&sc, &cache, "@sisyphus-dev-ai SCENARIO=hello say hello"));
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = sisyphus_command(&sc, &cache, "@sisyphus-dev-ai SCENARIO=hello say hello").finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
     let asked = sc.llm.requests().into_iter().find(|r| r.tools && r.scenario == "hello").expect("the model was asked");
     assert!(asked.user.contains("<github-actions-run>") && asked.user.contains("never ask"), "{}", asked.user);
     assert!(asked.system.contains("Sisyphus"), "not the Sisyphus agent");
@@ -223,8 +221,8 @@ fn a_forks_claude_code_files_neither_run_nor_reach_the_model() {
     sc.gh.seed_comment(REPO, PULL, COMMENT, body, "Codertocat");
     let mut cmd = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", true));
     cmd.env("INPUT_AGENT_PRESET", "sisyphus").env("RUNNER_TOOL_CACHE", &cache).env("INPUT_TIMEOUT_MINUTES", "3");
-    let run = sc.run_command(cmd);
-    assert_eq!(run.code(), Some(0), "{}", run.logs());
+    let run = cmd.finish();
+    assert_eq!(run.code, 0, "{}", run.logs());
     assert!(sc.replies()[0].body.contains("FAKE-FORK-DONE"), "{}", sc.replies()[0].body);
     let written: Vec<_> = std::fs::read_dir(canary.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(written.is_empty(), "the fork's Claude Code files ran: {written:?}\n{}", run.logs());

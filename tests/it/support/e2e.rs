@@ -1,51 +1,39 @@
-//! The scenario harness: one run of the binary exactly as the action runs it.
+//! The scenario world: one run of the binary exactly as the action runs it, around it
+//! everything it talks to.
 //!
 //! Each `Scenario` owns a temp dir with a real git checkout (`git_repo::Repos`) cloned over HTTP
 //! from the fake GitHub, which serves the bare repo with the real `git http-backend`
 //! (`GITHUB_SERVER_URL` is the fake's URL, so every fetch and push goes over it), a stateful
-//! fake GitHub and a scripted fake model on 127.0.0.1, and
-//! builds the environment GitHub Actions sets (`GITHUB_*`, `RUNNER_TEMP`, `INPUT_*`) around a
-//! payload file. The agent is the real `opencode serve` (`OPENCODE_BIN`), talking to the fake
-//! model through an OpenAI-compatible provider (`openai-base-url`).
-//!
-//! The binary is `$SISYPHUS_BIN` when set (`scripts/test` points it at a release build), else
-//! the debug build cargo made for this test. Every wait is bounded.
+//! fake GitHub seeded with the Hello-World issue (`fixtures::hello_world`) and a scripted fake
+//! model on 127.0.0.1. `Scenario::command` is the run (`actions::Run`) with the environment
+//! GitHub Actions sets (`GITHUB_*`, `RUNNER_TEMP`, `INPUT_*`) around a payload file. The agent is
+//! the real `opencode serve` (`OPENCODE_BIN`), talking to the fake model through an
+//! OpenAI-compatible provider (`openai-base-url`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::support::actions::parse_outputs;
+pub use crate::support::actions::{Ran, Run};
 use crate::support::fake_github::FakeGithub;
 use crate::support::fake_llm::FakeLlm;
+pub use crate::support::fixtures::hello_world::{
+    COMMENT, ISSUE, ISSUE_TITLE, OWNER, PR_HEAD, PULL, REPO, REVIEW_COMMENT,
+};
+use crate::support::fixtures::{hello_world, trigger};
 use crate::support::git_repo::{self, Repos};
 
-pub const REPO: &str = "Codertocat/Hello-World";
-pub const OWNER: &str = "Codertocat";
 pub const TOKEN: &str = "ghs_e2eScenarioToken0123456789";
 pub const MODEL_KEY: &str = "sk-e2eScenarioModelKey987654321";
 pub const RUN_ID: &str = "4242";
 /// The run's path under `GITHUB_SERVER_URL`; the full link is `Scenario::run_url()`.
 pub const RUN_URL: &str = "/Codertocat/Hello-World/actions/runs/4242";
 pub const LABEL: &str = "sisyphus: working";
-/// The issue every scenario has, and the comment on it that mentions the bot.
-pub const ISSUE: u64 = 1;
-pub const ISSUE_TITLE: &str = "Spelling error in the README file";
-pub const COMMENT: u64 = 492_700_400;
-/// The pull request the PR scenarios use, its head branch, and its comments.
-pub const PULL: u64 = 2;
-pub const PR_HEAD: &str = "feature";
-pub const REVIEW_COMMENT: u64 = 284_312_630;
 /// A bound on any one run of the binary (a cold OpenCode start on a loaded 2-core box included).
 pub const RUN_LIMIT: Duration = Duration::from_secs(120);
-
-/// The binary under test.
-pub fn binary() -> PathBuf {
-    std::env::var_os("SISYPHUS_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sisyphus-action")), PathBuf::from)
-}
 
 pub struct Scenario {
     pub repos: Repos,
@@ -54,26 +42,8 @@ pub struct Scenario {
     pub opencode: PathBuf,
 }
 
-/// One finished run of the binary.
-pub struct Run {
-    pub out: Output,
-    pub elapsed: Duration,
-}
-
-impl Run {
-    pub fn code(&self) -> Option<i32> {
-        self.out.status.code()
-    }
-
-    /// stdout and stderr, without `::add-mask::` lines (the runner's way to hide a value shows it once).
-    pub fn logs(&self) -> String {
-        let all = format!("{}{}", String::from_utf8_lossy(&self.out.stdout), String::from_utf8_lossy(&self.out.stderr));
-        all.lines().filter(|l| !l.starts_with("::add-mask::")).collect::<Vec<_>>().join("\n")
-    }
-}
-
 impl Scenario {
-    /// Issue #1 with the mentioning comment, a checkout of `main`; no PR yet.
+    /// Issue #1 (the suite seeds the mentioning comment), a checkout of `main`; no PR yet.
     pub fn new(opencode: PathBuf) -> Self {
         let gh = FakeGithub::start();
         gh.expect_token(TOKEN);
@@ -82,7 +52,7 @@ impl Scenario {
             format!("{}/{REPO}", gh.server_url())
         });
         std::fs::create_dir_all(repos.root.path().join("runner-temp")).unwrap();
-        gh.seed_issue(REPO, ISSUE, ISSUE_TITLE, "It looks like you accidently spelled 'commit' with two 't's.", false);
+        hello_world::seed(&gh);
         Self { repos, gh, llm: FakeLlm::start(), opencode }
     }
 
@@ -114,61 +84,41 @@ impl Scenario {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
     }
 
-    /// Writes the payload and returns the command, with the environment GitHub Actions sets.
-    pub fn command(&self, event: &str, payload: &Value) -> Command {
-        static RUNS: AtomicUsize = AtomicUsize::new(0);
-        let payload_path = self.path(&format!("event-{}.json", RUNS.fetch_add(1, Ordering::SeqCst)));
-        std::fs::write(&payload_path, serde_json::to_vec_pretty(payload).unwrap()).unwrap();
-        let mut cmd = self.base_command();
-        cmd.arg("run")
+    /// The run as the action starts it: the payload, the environment GitHub Actions sets and
+    /// the inputs pointing at the fake model and OpenCode.
+    pub fn command(&self, event: &str, payload: &Value) -> Run {
+        let mut run = self.base_command();
+        run.arg("run")
             .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_EVENT_NAME", event)
-            .env("GITHUB_EVENT_PATH", &payload_path)
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_REPOSITORY_OWNER", OWNER)
-            .env("GITHUB_WORKSPACE", &self.repos.work)
-            .env("GITHUB_RUN_ID", RUN_ID)
+            .event(event, payload)
+            .workflow(REPO, &self.repos.work)
             .env("GITHUB_RUN_ATTEMPT", "1")
-            .env("GITHUB_OUTPUT", self.path("github-output"))
-            .env("GITHUB_STEP_SUMMARY", self.path("step-summary"))
-            .env("RUNNER_TEMP", self.path("runner-temp"))
-            .env("INPUT_GITHUB_TOKEN", TOKEN)
-            .env("INPUT_MODEL", "openai-compatible/fake-model")
-            .env("INPUT_OPENAI_BASE_URL", &self.llm.base_url)
-            .env("INPUT_OPENAI_API_KEY", MODEL_KEY)
-            .env("INPUT_OPENCODE_PATH", &self.opencode)
-            .env("INPUT_TIMEOUT_MINUTES", "2")
-            .current_dir(&self.repos.work);
-        cmd
+            .input("github-token", TOKEN)
+            .input("model", "openai-compatible/fake-model")
+            .input("openai-base-url", &self.llm.base_url)
+            .input("openai-api-key", MODEL_KEY)
+            .input("opencode-path", &self.opencode)
+            .input("timeout-minutes", "2");
+        run
     }
 
-    /// A cleared environment with only what any process needs; GitHub's variables are added by
-    /// `command`, a local run adds its own.
-    pub fn base_command(&self) -> Command {
-        let mut cmd = Command::new(binary());
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.repos.root.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GITHUB_SERVER_URL", self.server_url())
-            .env("GITHUB_API_URL", self.gh.api_url())
-            .env("GITHUB_GRAPHQL_URL", self.gh.graphql_url())
-            .env("GITHUB_TOKEN", TOKEN)
-            .env("SISYPHUS_RETRY_BASE_MS", "10")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
+    /// The run with only what any process needs and the fake GitHub; GitHub's variables are
+    /// added by `command`, a local run adds its own.
+    pub fn base_command(&self) -> Run {
+        let mut run = Run::new(self.repos.root.path());
+        run.env_from(&self.gh).env("GITHUB_TOKEN", TOKEN).limit(RUN_LIMIT);
+        run
     }
 
-    pub fn run(&self, event: &str, payload: &Value) -> Run {
-        self.run_command(self.command(event, payload))
+    /// The usual trigger: `body` as comment #`COMMENT` on issue #1 by the repository's owner,
+    /// seeded on the fake, and the run on its `issue_comment` event.
+    pub fn mention(&self, body: &str) -> Run {
+        self.gh.seed_comment(REPO, ISSUE, COMMENT, body, OWNER);
+        self.command("issue_comment", &issue_comment(body, OWNER, "OWNER", false))
     }
 
-    pub fn run_command(&self, mut cmd: Command) -> Run {
-        let started = Instant::now();
-        let out = wait_bounded(cmd.spawn().expect("the binary starts"), RUN_LIMIT);
-        Run { out, elapsed: started.elapsed() }
+    pub fn run(&self, event: &str, payload: &Value) -> Ran {
+        self.command(event, payload).finish()
     }
 
     /// `$GITHUB_OUTPUT`, parsed (heredoc form; the last value of a name wins).
@@ -217,7 +167,7 @@ impl Scenario {
 
     /// What every run must leave: no OpenAPI violation, no secret anywhere a human or the
     /// agent could see it, no process left behind, the token nowhere in git.
-    pub fn assert_hygiene(&self, run: &Run) {
+    pub fn assert_hygiene(&self, run: &Ran) {
         assert!(self.gh.violations().is_empty(), "OpenAPI violations: {:?}", self.gh.violations());
         let mut places = vec![
             ("logs".to_owned(), run.logs()),
@@ -275,40 +225,6 @@ impl Drop for Scenario {
     }
 }
 
-pub fn wait_bounded(mut child: Child, limit: Duration) -> Output {
-    let started = Instant::now();
-    while child.try_wait().expect("try_wait").is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("wait");
-            panic!(
-                "the binary did not finish within {limit:?}\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().expect("wait")
-}
-
-pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let Some((name, delimiter)) = line.split_once("<<") else { continue };
-        let mut value = Vec::new();
-        for l in lines.by_ref() {
-            if l == delimiter {
-                break;
-            }
-            value.push(l);
-        }
-        out.insert(name.to_owned(), value.join("\n"));
-    }
-    out
-}
-
 pub fn processes_naming(dir: &Path) -> Vec<String> {
     let needle = dir.to_string_lossy().into_owned();
     let mut found = Vec::new();
@@ -331,71 +247,35 @@ pub fn processes_naming(dir: &Path) -> Vec<String> {
     found
 }
 
-// ----- payloads: real GitHub payloads (tests/fixtures/e2e/), pointed at this scenario -----
-
-fn fixture(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e2e").join(name);
-    let mut v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    v["repository"]["full_name"] = json!(REPO);
-    v["repository"]["name"] = json!("Hello-World");
-    v["repository"]["owner"]["login"] = json!(OWNER);
-    v["repository"]["default_branch"] = json!("main");
-    v
-}
+// ----- payloads: real GitHub payloads (`fixtures::trigger`), pointed at this scenario -----
 
 /// `issue_comment.created` on issue #1 (or PR #2 with `on_pull`), by `login` with `association`.
 pub fn issue_comment(body: &str, login: &str, association: &str, on_pull: bool) -> Value {
-    let mut v = fixture("issue_comment.created.json");
-    v["comment"]["id"] = json!(COMMENT);
-    v["comment"]["body"] = json!(body);
-    v["comment"]["user"]["login"] = json!(login);
-    v["comment"]["user"]["type"] = json!(if login.ends_with("[bot]") { "Bot" } else { "User" });
-    v["comment"]["author_association"] = json!(association);
-    if on_pull {
-        v["issue"]["number"] = json!(PULL);
-        v["issue"]["title"] = json!(format!("PR {PULL}"));
-        v["issue"]["pull_request"] = json!({"url": format!("https://api.github.com/repos/{REPO}/pulls/{PULL}")});
+    let payload = if on_pull {
+        trigger::issue_comment(REPO, PULL).titled(&format!("PR {PULL}")).on_pull(REPO)
     } else {
-        v["issue"]["number"] = json!(ISSUE);
-        v["issue"]["title"] = json!(ISSUE_TITLE);
-    }
-    v
-}
-
-fn point_pull(v: &mut Value) {
-    v["pull_request"]["number"] = json!(PULL);
-    v["pull_request"]["head"]["ref"] = json!(PR_HEAD);
-    v["pull_request"]["head"]["repo"]["full_name"] = json!(REPO);
-    v["pull_request"]["base"]["ref"] = json!("main");
-    v["pull_request"]["base"]["repo"]["full_name"] = json!(REPO);
+        trigger::issue_comment(REPO, ISSUE).titled(ISSUE_TITLE)
+    };
+    payload.comment(COMMENT, body).by(login, association).json()
 }
 
 /// `pull_request_review_comment.created` on PR #2.
 pub fn review_comment(body: &str) -> Value {
-    let mut v = fixture("pull_request_review_comment.created.json");
-    point_pull(&mut v);
-    v["comment"]["id"] = json!(REVIEW_COMMENT);
-    v["comment"]["body"] = json!(body);
-    v
+    trigger::review_comment(REPO, PULL, PR_HEAD).comment(REVIEW_COMMENT, body).json()
 }
 
 /// `pull_request_review.submitted` on PR #2 with `body`.
 pub fn review(body: &str) -> Value {
-    let mut v = fixture("pull_request_review.submitted.json");
-    point_pull(&mut v);
-    v["review"]["body"] = json!(body);
-    v
+    trigger::review(REPO, PULL, PR_HEAD).review_body(body).json()
 }
 
 /// `workflow_dispatch` with the `prompt` and `issue-number` inputs.
 pub fn dispatch(prompt: &str, issue: Option<u64>) -> Value {
-    let mut v = fixture("workflow_dispatch.json");
-    let mut inputs = json!({"prompt": prompt});
-    if let Some(n) = issue {
-        inputs["issue-number"] = json!(n.to_string());
+    let payload = trigger::dispatch(REPO, prompt);
+    match issue {
+        Some(n) => payload.input("issue-number", &n.to_string()).json(),
+        None => payload.json(),
     }
-    v["inputs"] = inputs;
-    v
 }
 
 /// The context query's answer for PR #2 (the fake's built-in answer has no PR fields).
