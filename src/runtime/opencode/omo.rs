@@ -34,6 +34,13 @@ pub fn with_rules(prompt: &str) -> String {
     format!("{prompt}\n\n{HEADLESS_RULES}")
 }
 
+/// How long a root idle with todos pending must stay idle before a Sisyphus run counts as
+/// done (`Limits::quiet`; 4 s elsewhere). The plugin re-prompts such a session only after its
+/// idle handler has read the todos and messages back through the API and then counted down
+/// 2 s; on a loaded machine that took 4.1 s (`tests/fixtures/opencode/omo-todo-continuation.jsonl`),
+/// past the 4 s that ended the run before the plugin resumed it.
+pub const QUIET: Duration = Duration::from_secs(10);
+
 /// A smaller model of the same provider for the explore and librarian agents (as the seed's
 /// `--claude=max20` set them up); other providers keep the run's model.
 pub fn small_model(model: &str) -> String {
