@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use fake_llm::FakeLlm;
 use opencode::{Slot, opencode_bin};
 use sisyphus_action::cancel::{Cancel, CancelReason};
-use sisyphus_action::config::{AgentConfig, RuntimeKind};
+use sisyphus_action::config::AgentConfig;
 use sisyphus_action::runtime::opencode::completion::Limits;
 use sisyphus_action::runtime::opencode::{OpenCode, RunStats};
 use sisyphus_action::runtime::{AgentRequest, AgentStatus, Outcome, Runtime};
@@ -45,27 +45,9 @@ fn setup(bin: PathBuf) -> Setup {
 }
 
 fn request(s: &Setup, scenario: &str, tweak: impl FnOnce(&mut AgentConfig)) -> AgentRequest {
-    let mut config = AgentConfig {
-        runtime: RuntimeKind::OpenCode,
-        model: "openai-compatible/fake-model".into(),
-        variant: None,
-        agent: None,
-        plugins: vec![],
-        opencode_config: None,
-        opencode_path: Some(s.bin.clone()),
-        opencode_version: "1.18.33".into(),
-        // Far beyond any test's bound below: a test that ends by its own event never meets it,
-        // even on a loaded 2-core machine where OpenCode alone may take 25 s to start.
-        timeout: Duration::from_secs(300),
-        anthropic_api_key: None,
-        anthropic_base_url: None,
-        openai_api_key: Some("x".into()),
-        openai_base_url: Some(s.llm.base_url.clone()),
-        preset: None,
-        omo_version: "4.19.4".into(),
-        omo_config: None,
-        actions: false,
-    };
+    // Far beyond any test's bound below: a test that ends by its own event never meets it,
+    // even on a loaded 2-core machine where OpenCode alone may take 25 s to start.
+    let mut config = opencode::fake_model_agent(&s.bin, &s.llm.base_url, Duration::from_secs(300));
     tweak(&mut config);
     AgentRequest {
         prompt: format!("SCENARIO={scenario} do the thing"),

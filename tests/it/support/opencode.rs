@@ -1,6 +1,9 @@
 //! The pinned OpenCode for the real-server tiers, and the cap on how many servers run at once.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sisyphus_action::config::{AgentConfig, DEFAULT_OMO_VERSION, DEFAULT_OPENCODE_VERSION, RuntimeKind};
 use std::sync::{Condvar, Mutex};
 
 /// The pinned OpenCode (`OPENCODE_BIN`, set by `scripts/test`, else `opencode` on PATH);
@@ -40,5 +43,28 @@ impl Drop for Slot {
         let (lock, cv) = &SLOTS;
         *lock.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
         cv.notify_one();
+    }
+}
+
+/// A plain OpenCode agent at `bin` on the fake model at `base_url` (`support::fake_llm`).
+pub fn fake_model_agent(bin: &Path, base_url: &str, timeout: Duration) -> AgentConfig {
+    AgentConfig {
+        runtime: RuntimeKind::OpenCode,
+        model: "openai-compatible/fake-model".into(),
+        variant: None,
+        agent: None,
+        plugins: vec![],
+        opencode_config: None,
+        opencode_path: Some(bin.to_owned()),
+        opencode_version: DEFAULT_OPENCODE_VERSION.into(),
+        timeout,
+        anthropic_api_key: None,
+        anthropic_base_url: None,
+        openai_api_key: Some("fake-key".into()),
+        openai_base_url: Some(base_url.to_owned()),
+        preset: None,
+        omo_version: DEFAULT_OMO_VERSION.into(),
+        omo_config: None,
+        actions: false,
     }
 }
