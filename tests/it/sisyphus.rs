@@ -172,21 +172,21 @@ fn a_plugin_that_does_not_load_fails_in_seconds_with_the_server_log() {
     assert!(body.contains("oh-my-opencode did not load") && body.contains("server log"), "{body}");
 }
 
-/// A fork's head carries a hostile `.claude/` (a hook, an MCP server, a skill and a command,
-/// each of which would write a canary outside the tree or show a marker to the model): with
-/// the plugin's Claude Code compatibility off for an untrusted tree, none of it runs or
-/// reaches the model.
-///
-/// Known defect: it also passed with the compatibility left on (session 18, `claude_code` not
-/// written): the plugin did not run these files in this setup either, for a reason not yet
-/// found (lazy MCP start? the hook loader's conditions?). Until it fails without the setting it
-/// proves nothing, so it is ignored.
-#[test]
-#[ignore = "passes with claude_code on too: cannot fail yet (see the doc comment)"]
-fn a_forks_claude_code_files_neither_run_nor_reach_the_model() {
-    let Some(bin) = opencode_bin() else { return };
-    let Some(cache) = tool_cache() else { return };
-    let _slot = Slot::take();
+/// What one run over a head with hostile Claude Code files did.
+struct ClaudeRun {
+    /// The canaries the files' commands wrote.
+    ran: Vec<String>,
+    /// Whether a marker of the files reached the model.
+    reached: bool,
+    /// The plugin's log lines about Claude Code hooks, for the failure message.
+    log: String,
+}
+
+/// A pull request whose head carries a hostile `.claude/` (hooks on the prompt, the session's
+/// start and every tool call, an MCP server, a skill and a command, each of which writes a
+/// canary outside the tree or shows a marker to the model), from a fork or from the
+/// repository itself, worked on by Sisyphus.
+fn claude_code_run(bin: PathBuf, cache: &std::path::Path, fork: bool) -> ClaudeRun {
     let sc = scenario(bin);
     let canary = tempfile::tempdir().unwrap();
     let touch = |name: &str| format!("touch {}", canary.path().join(name).display());
@@ -210,8 +210,9 @@ fn a_forks_claude_code_files_neither_run_nor_reach_the_model() {
             (".claude/commands/hostile.md", command),
         ],
     );
-    sc.gh.seed_pull(REPO, PULL, &format!("forker:{PR_HEAD}"), "main");
-    sc.gh.set_graphql(pull_graphql(PULL, &sha, true));
+    let owner = if fork { "forker" } else { REPO.split('/').next().unwrap_or_default() };
+    sc.gh.seed_pull(REPO, PULL, &format!("{owner}:{PR_HEAD}"), "main");
+    sc.gh.set_graphql(pull_graphql(PULL, &sha, fork));
     sc.llm.script_steps(
         "forked",
         vec![
@@ -222,17 +223,64 @@ fn a_forks_claude_code_files_neither_run_nor_reach_the_model() {
     let body = "@sisyphus-dev-ai SCENARIO=forked look around";
     sc.gh.seed_comment(REPO, PULL, COMMENT, body, "Codertocat");
     let mut cmd = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", true));
-    cmd.env("INPUT_AGENT_PRESET", "sisyphus").env("RUNNER_TOOL_CACHE", &cache).env("INPUT_TIMEOUT_MINUTES", "3");
+    cmd.env("INPUT_AGENT_PRESET", "sisyphus").env("RUNNER_TOOL_CACHE", cache).env("INPUT_TIMEOUT_MINUTES", "3");
     let run = sc.run_command(cmd);
     assert_eq!(run.code(), Some(0), "{}", run.logs());
     assert!(sc.replies()[0].body.contains("FAKE-FORK-DONE"), "{}", sc.replies()[0].body);
-    let written: Vec<_> = std::fs::read_dir(canary.path()).unwrap().flatten().map(|e| e.file_name()).collect();
-    assert!(written.is_empty(), "the fork's Claude Code files ran: {written:?}\n{}", run.logs());
     let requests = sc.llm.requests();
     assert!(requests.iter().any(|r| r.tools), "the model was never asked");
-    for r in &requests {
-        assert!(!format!("{}{}", r.system, r.user).contains("FAKE-HOSTILE"), "the fork's files reached the model");
-    }
+    let mut ran: Vec<String> = std::fs::read_dir(canary.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ran.sort();
+    let reached = requests.iter().any(|r| format!("{}{}", r.system, r.user).contains("FAKE-HOSTILE"));
+    let log = plugin_log(&sc.path("runner-temp"))
+        .lines()
+        .filter(|l| l.contains("claude") || l.contains("hook") || l.contains("Loaded "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    ClaudeRun { ran, reached, log }
+}
+
+/// oh-my-opencode's own log of the run (`oh-my-opencode.log` in its private `TMPDIR`).
+fn plugin_log(dir: &std::path::Path) -> String {
+    let Ok(entries) = std::fs::read_dir(dir) else { return String::new() };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .map(|p| {
+            if p.is_dir() {
+                plugin_log(&p)
+            } else if p.file_name().is_some_and(|n| n == "oh-my-opencode.log") {
+                std::fs::read_to_string(&p).unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .collect()
+}
+
+/// With the plugin's Claude Code compatibility on (a head of the repository itself), its
+/// hooks in `.claude/settings.json` run (`process.cwd()/.claude/settings.json`, 4.19.4's
+/// `loadClaudeHooksConfig`); for a fork's head (`claude_code` off: `omo::build`) none of the
+/// fork's files run or reach the model.
+#[test]
+fn a_forks_claude_code_files_neither_run_nor_reach_the_model() {
+    let Some(bin) = opencode_bin() else { return };
+    let Some(cache) = tool_cache() else { return };
+    let _slot = Slot::take();
+    let trusted = claude_code_run(bin.clone(), &cache, false);
+    assert!(
+        trusted.ran.iter().any(|c| c == "tool-hook"),
+        "the plant is live: the repository's own hooks run ({:?})\n{}",
+        trusted.ran,
+        trusted.log
+    );
+    let fork = claude_code_run(bin, &cache, true);
+    assert!(fork.ran.is_empty(), "the fork's Claude Code files ran: {:?}\n{}", fork.ran, fork.log);
+    assert!(!fork.reached, "the fork's files reached the model");
 }
 
 /// Records what the real plugin, the real `opencode serve` and the fake model do in one
