@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sisyphus_action::cancel::CancelReason;
 use sisyphus_action::runtime::opencode::completion::{Action, Completion, Input, Limits, Snapshot};
-use sisyphus_action::runtime::opencode::events::{Event, Status};
+use sisyphus_action::runtime::opencode::events::{self, Event, Status};
 use sisyphus_action::runtime::opencode::sse::Parser;
+use sisyphus_action::runtime::opencode::transcript::Transcript;
+use sisyphus_action::runtime::opencode::{event_of_run, omo};
 use sisyphus_action::runtime::{AgentStatus, Todo};
 
 fn fixture(name: &str) -> String {
@@ -38,6 +40,9 @@ struct SimApi {
     requests: usize,
     /// oh-my-opencode's marker file says background work is active before this time.
     background_until: f64,
+    /// The marker file's active sources as recorded, from each change on (replaces
+    /// `background_until` when not empty).
+    markers: Markers,
     marker_reads: usize,
 }
 
@@ -76,6 +81,10 @@ struct Replay {
     /// Every action with the recording time it was emitted at.
     actions: Vec<(f64, Action)>,
     finished: Option<(f64, AgentStatus)>,
+    /// What the driver would publish: the transcript of the run's events.
+    transcript: Transcript,
+    /// The final text when the machine finished.
+    final_text: Option<String>,
 }
 
 impl Replay {
@@ -91,10 +100,12 @@ impl Replay {
         Replay {
             machine: Completion::new(root.clone(), limits, base),
             api: SimApi::default(),
-            root,
             base,
             actions: vec![],
             finished: None,
+            transcript: Transcript::new(root.clone()),
+            final_text: None,
+            root,
         }
     }
 
@@ -103,6 +114,12 @@ impl Replay {
     }
 
     fn input(&mut self, t: f64, input: Input) {
+        // As the driver does: the transcript records the run's events before the machine sees them.
+        if let Input::Event(event) = &input
+            && event_of_run(&self.machine, event)
+        {
+            self.transcript.record(event, std::path::Path::new("/work"));
+        }
         let mut queue = self.machine.handle(input, self.at(t));
         while !queue.is_empty() {
             let action = queue.remove(0);
@@ -114,14 +131,20 @@ impl Replay {
                 }
                 Action::ReadMarker => {
                     self.api.marker_reads += 1;
-                    let active = if t < self.api.background_until {
+                    let active = if !self.api.markers.is_empty() {
+                        let seen = self.api.markers.iter().take_while(|(tm, _)| *tm <= t).last();
+                        seen.map(|(_, active)| active.clone()).unwrap_or_default()
+                    } else if t < self.api.background_until {
                         vec!["background-task: 1 background task(s) active".to_owned()]
                     } else {
                         Vec::new()
                     };
                     queue.extend(self.machine.handle(Input::Marker(active), self.at(t)));
                 }
-                Action::Finish(status) => self.finished = Some((t, status)),
+                Action::Finish(status) => {
+                    self.finished = Some((t, status));
+                    self.final_text = Some(self.transcript.final_text());
+                }
                 _ => {}
             }
         }
@@ -616,4 +639,156 @@ fn an_unknown_model_fails_at_once_and_the_advice_names_the_model_input() {
     let advice = sisyphus_action::report::advice(&kind, &message, "openai-compatible/fake-model").unwrap();
     assert!(advice.contains("the model `fake-model` is not known to provider `openai-compatible`"), "{advice}");
     assert!(advice.contains("set the `model` input"), "{advice}");
+}
+
+/// The plugin's marker file's active sources, from each change on.
+type Markers = Vec<(f64, Vec<String>)>;
+
+/// A recording of a Sisyphus turn (`sisyphus::record_stream`): the events, and the marker.
+fn omo_recording(name: &str) -> (Vec<(f64, Event)>, Markers) {
+    let (mut events, mut markers) = (Vec::new(), Vec::new());
+    for line in fixture(name).lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let t = v["t"].as_f64().unwrap();
+        match v.get("marker") {
+            Some(marker) => markers.push((t, events::active_sources(&marker.to_string()))),
+            None => events.push((t, Event::parse(&v["event"]))),
+        }
+    }
+    (events, markers)
+}
+
+/// The limits a Sisyphus run gets (`OpenCode::run`).
+fn sisyphus_limits() -> Limits {
+    Limits { quiet: omo::QUIET, ..limits() }
+}
+
+/// Replays a Sisyphus recording, its marker as recorded, cut (events and marker changes) at
+/// `cut`; then time runs on to 700 s.
+fn run_omo(name: &str, limits: Limits, cut: f64) -> Replay {
+    let (events, markers) = omo_recording(name);
+    let events: Vec<(f64, Event)> = events.into_iter().filter(|(t, _)| *t < cut).collect();
+    let mut r = Replay::new(&events, limits);
+    r.api.markers = markers.into_iter().filter(|(t, _)| *t < cut).collect();
+    for (t, event) in events {
+        r.advance(t);
+        if r.finished.is_some() {
+            break;
+        }
+        r.api.see(&event);
+        r.input(t, Input::Event(event));
+    }
+    r.advance(700.0);
+    r
+}
+
+/// When the root went idle (`session.status` idle) in a recording.
+fn root_idles(events: &[(f64, Event)], root: &str) -> Vec<f64> {
+    events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Status { session, status: Status::Idle } if session == root))
+        .map(|(t, _)| *t)
+        .collect()
+}
+
+/// A Sisyphus recording with its root and the root's two idles (before and after the plugin
+/// woke it), checked to be there.
+fn two_idles(name: &str) -> (Vec<(f64, Event)>, Markers, String, [f64; 2]) {
+    let (events, markers) = omo_recording(name);
+    let root = root_of(&events);
+    let idles = root_idles(&events, &root);
+    let idles: [f64; 2] = idles.try_into().unwrap_or_else(|i| panic!("two root idles, not {i:?}"));
+    (events, markers, root, idles)
+}
+
+#[test]
+fn a_background_task_that_reports_after_the_roots_idle_is_waited_for() {
+    // Recorded: Sisyphus starts an explore task in the background (the marker turns active),
+    // ends its turn (root idle at ~54 s), the task's session works on until ~59 s, the marker
+    // turns idle at ~62 s and the plugin hands the result to the root, which answers and goes
+    // idle again (~65 s).
+    let name = "omo-background-wake.jsonl";
+    let (_, markers, _, idles) = two_idles(name);
+    let active_at_idle = markers.iter().take_while(|(t, _)| *t <= idles[0]).last().map(|(_, a)| a.clone());
+    assert!(active_at_idle.is_some_and(|a| !a.is_empty()), "the marker is active at the first idle");
+
+    let r = run_omo(name, sisyphus_limits(), 700.0);
+    assert_eq!(r.finished, Some((idles[1], AgentStatus::Done)), "done at the idle after the wake, not at {}", idles[0]);
+    assert_eq!(r.machine.children().len(), 1, "the background task's session is tracked");
+    let text = r.final_text.clone().unwrap();
+    assert!(text.contains("FAKE-BG-FINAL"), "the answer after the wake is what is published: {text}");
+    // Read at each idle, then every 0.5 s once only the marker holds the run (~59-62 s).
+    assert!((5..=20).contains(&r.api.marker_reads), "{} marker reads", r.api.marker_reads);
+    // One re-check, at the first idle (the task's session was busy); marker reads are file reads.
+    assert_eq!(r.count(|a| *a == Action::Recheck), 1);
+    // The default quiet period holds too: the marker is what holds the run, not the quiet period.
+    let r = run_omo(name, limits(), 700.0);
+    assert_eq!(r.finished, Some((idles[1], AgentStatus::Done)));
+}
+
+#[test]
+fn a_background_task_cut_before_its_wake_times_out_naming_the_work() {
+    // The same run cut while the task still works (60 s): nothing more comes, the marker stays
+    // active. The run is held to its deadline and then reports the background work left.
+    let name = "omo-background-wake.jsonl";
+    let l = Limits { timeout: Duration::from_secs(120), ..sisyphus_limits() };
+    let r = run_omo(name, l, 60.0);
+    assert_eq!(r.finished.clone().map(|(t, s)| (t.round() as i64, s)), Some((120, AgentStatus::TimedOut)));
+    assert_eq!(r.machine.background(), ["background-task: 1 background task(s) active"]);
+    // Cut after the marker turned idle but before the root woke (~62 s): done a quiet period
+    // after the last read that saw it active, with the root's pre-wake text.
+    let (events, markers, root, [first_idle, _]) = two_idles(name);
+    let is_root_busy = |e: &Event| matches!(e, Event::Status { session, status: Status::Busy } if *session == root);
+    let wake = events.iter().find(|(t, e)| *t > first_idle && is_root_busy(e)).unwrap().0;
+    let went_idle = markers.iter().find(|(t, a)| *t > first_idle && a.is_empty()).unwrap().0;
+    assert!(went_idle < wake, "the recording's marker turned idle before the wake");
+    let r = run_omo(name, sisyphus_limits(), wake - 0.01);
+    let (t, status) = r.finished.clone().expect("finished");
+    assert_eq!(status, AgentStatus::Done);
+    assert!(t > went_idle && t <= went_idle + omo::QUIET.as_secs_f64(), "done at {t}, marker idle at {went_idle}");
+    assert!(!r.final_text.clone().unwrap().contains("FAKE-BG-FINAL"));
+}
+
+#[test]
+fn a_todo_continuation_by_the_plugin_is_waited_for() {
+    // Recorded on a loaded machine: Sisyphus plans two todos, ends its turn with them pending
+    // (first idle), and the plugin prompts it again 4.1 s later; it completes them and goes
+    // idle with nothing pending.
+    let name = "omo-todo-continuation.jsonl";
+    let (events, _, root, idles) = two_idles(name);
+    let resumed = events
+        .iter()
+        .find(|(t, e)| {
+            *t > idles[0] && matches!(e, Event::Status { session, status: Status::Busy } if *session == root)
+        })
+        .unwrap()
+        .0;
+    assert!(
+        resumed - idles[0] > Limits::default().quiet.as_secs_f64(),
+        "the recording's point: {}",
+        resumed - idles[0]
+    );
+
+    let r = run_omo(name, sisyphus_limits(), 700.0);
+    assert_eq!(r.finished, Some((idles[1], AgentStatus::Done)), "done at the final idle, todos done");
+    assert_eq!(r.machine.todos().iter().map(|t| t.status.as_str()).collect::<Vec<_>>(), ["completed", "completed"]);
+    assert!(r.final_text.clone().unwrap().contains("FAKE-TODO-FINAL"));
+    // With the 4 s of a plain run, the plugin's resume came too late: why Sisyphus waits longer.
+    let r = run_omo(name, limits(), 700.0);
+    let (t, _) = r.finished.clone().unwrap();
+    assert!((t - (idles[0] + limits().quiet.as_secs_f64())).abs() < 1e-6, "stopped early at {t}");
+}
+
+#[test]
+fn a_todo_continuation_that_never_comes_ends_a_quiet_period_after_the_idle() {
+    // Cut after the first idle: the plugin never resumed. Done with the todos left pending (the
+    // driver warns about them), a quiet period after the idle, not at the deadline.
+    let name = "omo-todo-continuation.jsonl";
+    let (_, _, _, idles) = two_idles(name);
+    let r = run_omo(name, sisyphus_limits(), idles[0] + 2.0);
+    let (t, status) = r.finished.clone().unwrap();
+    assert_eq!(status, AgentStatus::Done);
+    assert!((t - (idles[0] + omo::QUIET.as_secs_f64())).abs() < 1e-6, "{t}");
+    assert_eq!(r.machine.todos().iter().map(|t| t.status.as_str()).collect::<Vec<_>>(), ["in_progress", "pending"]);
+    assert!(!r.final_text.clone().unwrap().contains("FAKE-TODO-FINAL"));
 }

@@ -6,7 +6,8 @@
 //! The rule: the root session is idle, every descendant session (`session.created` with a
 //! `parentID` we track, recursively) is idle, no background work is active, and the root's
 //! todos are all `completed` or `cancelled` — or, when todos are left pending (a plugin such as
-//! oh-my-opencode resumes the session ~2-3 s after idle), no busy came back within `quiet`,
+//! oh-my-opencode resumes the session 2-4 s after idle, more on a loaded machine: the Sisyphus
+//! preset's `quiet` is longer, `omo::QUIET`), no busy came back within `quiet`,
 //! counted from the last idle of *any* tracked session. Background work is what
 //! oh-my-opencode's marker file (`<workdir>/.omo/run-continuation/<root>.json`) lists as
 //! `active`: its background agents run and report back to the root after the root's idle. The

@@ -152,8 +152,8 @@ pub fn xdg_dirs(scratch: &Path) -> [(&str, PathBuf); 4] {
 
 /// The server's complete environment: the allow-listed part of `parent`, then ours.
 /// `untrusted_tree` (a fork's head): the tree's own `opencode.json`, `.opencode/` (agents,
-/// commands, plugins, MCP servers) and `AGENTS.md` are not loaded — they are the fork author's
-/// configuration, not the repository's.
+/// commands, plugins, MCP servers), `AGENTS.md`, `CLAUDE.md` and `.claude/skills` are not
+/// loaded — they are the fork author's configuration, not the repository's.
 pub fn server_env(
     parent: impl IntoIterator<Item = (OsString, OsString)>,
     config_json: &str,
@@ -174,13 +174,16 @@ pub fn server_env(
         ("OMO_DISABLE_POSTHOG", "1"),
     ];
     let ours = ours.into_iter().map(|(k, v)| (k.into(), v.into()));
-    let project = untrusted_tree.then(|| ("OPENCODE_DISABLE_PROJECT_CONFIG".into(), "1".into()));
+    // OpenCode also reads Claude Code's files itself (`.claude/skills`, `CLAUDE.md`).
+    let fork = ["OPENCODE_DISABLE_PROJECT_CONFIG", "OPENCODE_DISABLE_CLAUDE_CODE"];
+    let project = fork.into_iter().filter(|_| untrusted_tree).map(|k| (k.into(), "1".into()));
     let dirs = xdg_dirs(scratch).into_iter().map(|(k, v)| (k.into(), v.into()));
     env::agent_env(parent, ours.chain(project).chain(dirs))
 }
 
 /// What the server would read instead of what we decide: never inherited.
-const OVERRIDDEN: [&str; 3] = ["OPENCODE_CONFIG", "OPENCODE_PERMISSION", "OPENCODE_DISABLE_PROJECT_CONFIG"];
+const OVERRIDDEN: [&str; 4] =
+    ["OPENCODE_CONFIG", "OPENCODE_PERMISSION", "OPENCODE_DISABLE_PROJECT_CONFIG", "OPENCODE_DISABLE_CLAUDE_CODE"];
 
 #[cfg(test)]
 mod tests {
@@ -298,5 +301,6 @@ mod tests {
         assert!(!keys.contains(&"OPENCODE_DISABLE_PROJECT_CONFIG"));
         let fork = server_env(parent, "{}", "pw", Path::new("/scratch"), true);
         assert_eq!(fork[&OsString::from("OPENCODE_DISABLE_PROJECT_CONFIG")], OsString::from("1"));
+        assert_eq!(fork[&OsString::from("OPENCODE_DISABLE_CLAUDE_CODE")], OsString::from("1"));
     }
 }

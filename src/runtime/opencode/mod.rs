@@ -81,9 +81,17 @@ pub struct RunStats {
 
 impl Runtime for OpenCode {
     fn run(&self, request: &AgentRequest, cancel: &Cancel) -> Result<Finished> {
-        let limits = self.limits.unwrap_or(Limits { timeout: request.config.timeout, ..Limits::default() });
+        let limits = self.limits.unwrap_or_else(|| limits_for(&request.config));
         run(request, cancel, limits, self.stats.as_deref())
     }
+}
+
+/// The completion limits of a run with `config`: its timeout, and for the Sisyphus preset a
+/// longer quiet period (the plugin resumes a session left with pending todos seconds after
+/// its idle: `omo::QUIET`).
+fn limits_for(config: &crate::config::AgentConfig) -> Limits {
+    let quiet = if config.sisyphus() { omo::QUIET } else { Limits::default().quiet };
+    Limits { timeout: config.timeout, quiet, ..Limits::default() }
 }
 
 /// `agent` is the resolved name (`agents::resolve`), not the input as typed.
@@ -497,5 +505,21 @@ pub fn event_of_run(machine: &Completion, event: &Event) -> bool {
         | Event::TodoUpdated { session, .. } => machine.tracks(session),
         Event::Error { session, .. } => session.as_deref().is_none_or(|s| machine.tracks(s)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AgentConfig, Preset};
+
+    #[test]
+    fn a_sisyphus_run_waits_longer_for_the_plugin_to_resume_it() {
+        let plain = AgentConfig { timeout: Duration::from_secs(90), ..AgentConfig::for_tests() };
+        assert_eq!(limits_for(&plain), Limits { timeout: Duration::from_secs(90), ..Limits::default() });
+        let sisyphus = AgentConfig { preset: Some(Preset::Sisyphus), ..plain };
+        let limits = limits_for(&sisyphus);
+        assert_eq!((limits.quiet, limits.timeout), (omo::QUIET, Duration::from_secs(90)));
+        assert!(omo::QUIET > Limits::default().quiet);
     }
 }

@@ -34,6 +34,13 @@ pub fn with_rules(prompt: &str) -> String {
     format!("{prompt}\n\n{HEADLESS_RULES}")
 }
 
+/// How long a root idle with todos pending must stay idle before a Sisyphus run counts as
+/// done (`Limits::quiet`; 4 s elsewhere). The plugin re-prompts such a session only after its
+/// idle handler has read the todos and messages back through the API and then counted down
+/// 2 s; on a loaded machine that took 4.1 s (`tests/fixtures/opencode/omo-todo-continuation.jsonl`),
+/// past the 4 s that ended the run before the plugin resumed it.
+pub const QUIET: Duration = Duration::from_secs(10);
+
 /// A smaller model of the same provider for the explore and librarian agents (as the seed's
 /// `--claude=max20` set them up); other providers keep the run's model.
 pub fn small_model(model: &str) -> String {
@@ -52,13 +59,14 @@ pub fn build(agent: &AgentConfig, untrusted_tree: bool, workdir: &Path) -> Resul
     let helper = json!({"model": small_model(&agent.model)});
     let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     let timeout = ms(agent.timeout);
-    let mut out = json!({
+    // 4.19.4 checks the whole file against its layer schema and, if any key is unknown there,
+    // loads none of it (silently: a fork's hooks then ran with `claude_code` "off"). The
+    // plugin's own settings go in the `[opencode]` block; only the shared ones at the top.
+    let mut opencode = json!({
         "telemetry": false,
         "auto_update": false,
         // Ultrawork on, as the workflow we replace ran it (more agents, more tokens).
         "default_mode": {"ultrawork": true, "goal": false},
-        "codegraph": {"enabled": false, "auto_init": false, "auto_provision": false, "daemon": false},
-        "agents": {"sisyphus": sisyphus, "explore": helper.clone(), "librarian": helper},
         // Background tasks give up before the run's own deadline (each at the plugin's minimum).
         "background_task": {
             "staleTimeoutMs": (timeout / 2).max(60_000),
@@ -68,10 +76,15 @@ pub fn build(agent: &AgentConfig, untrusted_tree: bool, workdir: &Path) -> Resul
     });
     if untrusted_tree {
         // A fork's tree: its Claude-Code hooks, MCP servers, commands, agents and plugins are its author's.
-        out["claude_code"] = json!({
+        opencode["claude_code"] = json!({
             "mcp": false, "commands": false, "skills": false, "agents": false, "hooks": false, "plugins": false
         });
     }
+    let mut out = json!({
+        "codegraph": {"enabled": false, "auto_provision": false, "daemon": false},
+        "agents": {"sisyphus": sisyphus, "explore": helper.clone(), "librarian": helper},
+        "[opencode]": opencode,
+    });
     if let Some(user) = &agent.omo_config {
         deep_merge(&mut out, user_config(user, workdir)?);
     }
@@ -168,20 +181,29 @@ mod tests {
         assert_eq!(config["agents"]["explore"]["model"], "anthropic/claude-haiku-4-5");
         assert!(config["agents"]["sisyphus"].get("prompt_append").is_none(), "the rules go in the message");
         assert!(with_rules("fix it").starts_with("fix it\n") && with_rules("x").contains("never ask"));
-        assert_eq!(config["telemetry"], false);
-        assert_eq!(config["auto_update"], false);
+        let plugin = &config["[opencode]"];
+        assert_eq!(plugin["telemetry"], false);
+        assert_eq!(plugin["auto_update"], false);
         assert_eq!(config["codegraph"]["enabled"], false);
-        assert_eq!(config["default_mode"]["ultrawork"], true);
-        assert!(config["background_task"]["taskTtlMs"].as_u64().unwrap() < 30 * 60 * 1000);
-        assert!(config.get("claude_code").is_none());
-        assert_eq!(build(&agent(), true, workdir).unwrap()["claude_code"]["hooks"], false);
+        assert_eq!(plugin["default_mode"]["ultrawork"], true);
+        assert!(plugin["background_task"]["taskTtlMs"].as_u64().unwrap() < 30 * 60 * 1000);
+        assert!(plugin.get("claude_code").is_none());
+        assert_eq!(build(&agent(), true, workdir).unwrap()["[opencode]"]["claude_code"]["hooks"], false);
+        // Only the keys 4.19.4's layer schema knows are at the top (any other: the file is ignored).
+        for key in config.as_object().unwrap().keys() {
+            assert!(["agents", "codegraph", "[opencode]"].contains(&key.as_str()), "{key}");
+        }
+        for key in config["codegraph"].as_object().unwrap().keys() {
+            assert!(["enabled", "auto_provision", "daemon", "telemetry"].contains(&key.as_str()), "{key}");
+        }
 
         let mut mine = agent();
-        mine.omo_config = Some(r#"{"codegraph": {"enabled": true}, "default_mode": {"ultrawork": false}}"#.into());
+        mine.omo_config =
+            Some(r#"{"codegraph": {"enabled": true}, "[opencode]": {"default_mode": {"ultrawork": false}}}"#.into());
         let config = build(&mine, false, workdir).unwrap();
         assert_eq!(config["codegraph"]["enabled"], true);
         assert_eq!(config["codegraph"]["daemon"], false, "merged, not replaced");
-        assert_eq!(config["default_mode"]["ultrawork"], false);
+        assert_eq!(config["[opencode]"]["default_mode"]["ultrawork"], false);
         mine.omo_config = Some("[1]".into());
         assert!(build(&mine, false, workdir).is_err());
     }
