@@ -211,7 +211,7 @@ fn mention_through_action(action: &runner::Action, rel: &Release, opencode: &Pat
     let sc = Scenario::new(opencode.to_owned());
     let body = "@sisyphus-dev-ai SCENARIO=quick please fix the spelling";
     sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
-    let cmd = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false));
+    let cmd = sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false)).command();
     let cache = sc.path("tool-cache");
     if cached {
         rel.seed_cache(&cache);
@@ -253,7 +253,9 @@ struct Mention {
 /// changed in the tool cache and how often npm ran.
 fn skipped_through_action(action: &runner::Action, rel: &Release, opencode: &Path, cached: bool) -> Skipped {
     let sc = Scenario::new(opencode.to_owned());
-    let cmd = sc.command("issue_comment", &issue_comment("Thanks, looks good to me.", "Codertocat", "OWNER", false));
+    let cmd = sc
+        .command("issue_comment", &issue_comment("Thanks, looks good to me.", "Codertocat", "OWNER", false))
+        .command();
     let cache = sc.path("tool-cache");
     std::fs::create_dir_all(&cache).unwrap();
     if cached {
@@ -327,7 +329,7 @@ fn launch_to_first_turn(sc: &Scenario, mut cmd: Command, what: &str) -> f64 {
 fn quick_mention(sc: &Scenario) -> Command {
     let body = "@sisyphus-dev-ai SCENARIO=quick answer briefly";
     sc.gh.seed_comment(REPO, ISSUE, COMMENT, body, "Codertocat");
-    sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false))
+    sc.command("issue_comment", &issue_comment(body, "Codertocat", "OWNER", false)).command()
 }
 
 fn sisyphus(cmd: &mut Command, cache: &Path) {
@@ -341,7 +343,7 @@ fn main() {
     let runs = env_or("BENCH_RUNS", 5) as usize;
     let action_runs = env_or("BENCH_ACTION_RUNS", 3) as usize;
     let Some(opencode) = opencode::opencode_bin() else { panic!("the benchmark needs OpenCode (OPENCODE_BIN)") };
-    let bin = e2e::binary();
+    let bin = support::actions::binary();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let action = runner::Action::load(&root.join("action.yml")).unwrap_or_else(|e| panic!("{e}"));
     let rel = Release::new(&bin);

@@ -515,7 +515,7 @@ mod tests {
 
     #[test]
     fn a_sisyphus_run_waits_longer_for_the_plugin_to_resume_it() {
-        let plain = AgentConfig { timeout: Duration::from_secs(90), ..AgentConfig::for_tests() };
+        let plain = AgentConfig { timeout: Duration::from_secs(90), ..AgentConfig::default() };
         assert_eq!(limits_for(&plain), Limits { timeout: Duration::from_secs(90), ..Limits::default() });
         let sisyphus = AgentConfig { preset: Some(Preset::Sisyphus), ..plain };
         let limits = limits_for(&sisyphus);
