@@ -261,6 +261,24 @@ mod tests {
         assert!(before(c("2024-01-01T11:00:00+02:00", None), cutoff), "offsets compare as times");
     }
 
+    /// The thread is all later stages read: what the answer lacks of a pull request, the
+    /// payload's facts fill (here an answer that takes the pull request for an issue).
+    #[test]
+    fn the_payloads_pull_request_fills_what_the_answer_lacks() {
+        let payload = include_str!("../../tests/fixtures/events/pull_request_review_comment.created.mention.json");
+        let trigger = crate::event::parse("pull_request_review_comment", payload).unwrap();
+        let from_payload = trigger.thread.pull.clone().unwrap();
+        let answer = json!({"data": {"repository": {"nameWithOwner": "o/r", "defaultBranchRef": null,
+            "issueOrPullRequest": {"__typename": "Issue", "number": 1, "title": "T", "body": "B",
+                "author": {"login": "a"}, "labels": {"nodes": []}, "comments": {"nodes": []}}}}});
+        let thread = parse_response(&answer, &trigger).unwrap();
+        assert!(thread.is_pull_request);
+        assert_eq!(thread.pull.map(|p| p.info), Some(from_payload));
+        assert_eq!(Some(thread.default_branch), trigger.thread.default_branch);
+        let odd = parse_response(&json!({"data": "no object"}), &trigger).unwrap_err();
+        assert!(matches!(odd.downcast_ref::<GithubError>(), Some(GithubError::Malformed(_))), "{odd:#}");
+    }
+
     #[test]
     fn nulls_in_the_answer_are_defaults_and_a_deleted_author_is_ghost() {
         let answer = json!({"data": {"repository": {"nameWithOwner": "o/r", "defaultBranchRef": null,

@@ -317,6 +317,26 @@ mod tests {
         assert!(parse_stat("garbage").is_none());
     }
 
+    /// The agent's processes get the environment they are given and nothing of ours (the test
+    /// runner's `HOME` and `CARGO_*` stay behind), and lead a process group of their own.
+    #[test]
+    fn an_agent_command_sees_only_its_env_and_leads_its_own_group() {
+        let env = [("ONLY", "given"), ("PATH", "/usr/bin:/bin")];
+        let out = agent_command("/bin/sh", env)
+            .args(["-c", "echo \"$$ $(cut -d' ' -f5 /proc/$$/stat)\"; env"])
+            .stdout(Stdio::piped())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        let (pid, group) = lines.next().and_then(|l| l.split_once(' ')).unwrap();
+        assert_eq!(pid, group, "not the leader of its own process group: {text}");
+        let names: Vec<&str> = lines.filter_map(|l| l.split_once('=').map(|(k, _)| k)).collect();
+        assert!(names.contains(&"ONLY") && names.contains(&"PATH"), "{text}");
+        // What a shell sets by itself is all it may add.
+        assert!(names.iter().all(|n| ["ONLY", "PATH", "PWD", "SHLVL", "_", "OLDPWD"].contains(n)), "{text}");
+    }
+
     /// Runs `end_descendants_inner` in a child test process, which becomes a subreaper and
     /// then ends its own descendants: doing either here would touch other tests' children.
     #[test]
