@@ -247,20 +247,17 @@ pub async fn npm_install(target: &Target, what: &str, env: &BTreeMap<OsString, O
         .tempdir_in(&parent)
         .with_context(|| format!("could not create a staging dir in `{}`", parent.display()))?;
     tracing::info!("installing {what} into {}", target.dir().display());
-    let mut command = tokio::process::Command::new(&npm);
+    let mut command = crate::isolation::process::agent_command(&npm, env);
     command
         .args(["install", "--no-audit", "--no-fund", "--no-save", "--ignore-scripts", "--loglevel=error", "--prefix"])
         .arg(staging.path())
         .arg(target.spec())
         .current_dir(staging.path())
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        // A cancelled run drops this future: npm goes with it (containment ends its children).
-        .kill_on_drop(true);
+        .stderr(Stdio::piped());
+    let mut command = tokio::process::Command::from(command);
+    // A cancelled run drops this future: npm goes with it (containment ends its children).
+    command.kill_on_drop(true);
     let ran = tokio::time::timeout(INSTALL_LIMIT, command.output()).await;
     let out = match ran {
         Ok(out) => out.with_context(|| format!("could not install {what}: cannot run `{}`", npm.display()))?,

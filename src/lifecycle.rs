@@ -261,7 +261,7 @@ async fn work(
         Some(Err(e)) => return fail(Stage::Install, &e),
         None => return cancelled(),
     };
-    let untrusted_tree = untrusted_tree(&plan, trigger, &thread);
+    let untrusted_tree = untrusted_tree(&plan, &thread);
     let hidden = match crate::isolation::credentials::hide(workdir) {
         Ok(hidden) => hidden,
         Err(e) => return fail(Stage::Agent, &e.context("could not hide checkout's credentials")),
@@ -310,9 +310,8 @@ struct Agent {
 }
 
 /// A fork's head is its author's tree: its agent configuration must not load.
-fn untrusted_tree(plan: &Plan, trigger: &Trigger, thread: &Thread) -> bool {
-    let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.thread.pull.as_ref());
-    runtime::untrusted_tree(matches!(plan, Plan::ForkHead { .. }), pull, &thread.repo)
+fn untrusted_tree(plan: &Plan, thread: &Thread) -> bool {
+    runtime::untrusted_tree(matches!(plan, Plan::ForkHead { .. }), thread.pull.as_ref().map(|p| &p.info), &thread.repo)
 }
 
 /// runtime → containment → publish. Returns the ending and whether containment held (nothing

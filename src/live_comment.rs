@@ -69,7 +69,7 @@ pub struct Live {
 /// Starts the task. `client` is its own, with short retries: a live edit is never worth the
 /// 90-second budget a reply gets.
 pub fn start(client: Client, target: Target) -> Live {
-    let base = RetryPolicy::for_env(&client.env);
+    let base = client.retry();
     let client = client.with_retry(RetryPolicy { max_retries: 1, budget: Duration::from_secs(10), ..base });
     let (sender, rx) = mpsc::unbounded_channel();
     let (stop, stopped) = oneshot::channel();

@@ -99,9 +99,9 @@ pub fn plan(trigger: &Trigger, thread: &Thread, config: &Config) -> Plan {
     if !config.publish.allow_push {
         return read_only("the `allow-push` input is off");
     }
-    if trigger.is_pull_request() || thread.is_pull_request {
-        let pull = thread.pull.as_ref().map(|p| &p.info).or(trigger.thread.pull.as_ref());
-        return match pull {
+    // The thread already holds what the payload says of the pull request (`context`).
+    if thread.is_pull_request {
+        return match thread.pull.as_ref().map(|p| &p.info) {
             Some(pull) => pull_plan(pull, thread, config),
             None => read_only("the pull request's head branch is not known (it could not be looked up)"),
         };

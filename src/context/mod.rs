@@ -10,7 +10,7 @@ use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use crate::event::{PullInfo, Trigger};
-use crate::github::Client;
+use crate::github::{Client, GithubError};
 use crate::sanitize::{Sanitized, sanitize, strip_invisible};
 
 /// The context query, validated against GitHub's schema in `tests/it/context.rs`.
@@ -98,7 +98,9 @@ pub async fn gather(client: Option<&Client>, trigger: &Trigger) -> Result<Thread
     parse_response(&response, trigger)
 }
 
-/// The thread as far as the payload alone tells it (dry-run without a token).
+/// The thread as far as the payload alone tells it (dry-run without a token). The one place
+/// the payload's `PayloadThread` becomes a `Thread`: `parse_response` starts from it, so later
+/// stages read the thread only, never the payload's copy of it too.
 pub fn from_payload(trigger: &Trigger) -> Thread {
     Thread {
         repo: trigger.repo.full_name(),
@@ -118,16 +120,19 @@ pub fn from_payload(trigger: &Trigger) -> Thread {
     }
 }
 
-/// The GraphQL answer (`{"data": …}` or the bare `data`) → `Thread`. Pure.
+/// The GraphQL answer (`{"data": …}` or the bare `data`) → `Thread`, on top of what the payload
+/// says (`from_payload`): the answer's facts win, the payload's fill what it lacks. Pure.
 pub fn parse_response(response: &Value, trigger: &Trigger) -> Result<Thread> {
     let data = response.get("data").unwrap_or(response);
-    let data = graphql::Data::deserialize(data).context("the context query's answer has an unexpected shape")?;
+    let data = graphql::Data::deserialize(data)
+        .map_err(|e| GithubError::Malformed(format!("the context query's answer has an unexpected shape: {e}")))?;
+    let payload = from_payload(trigger);
     let repo = data.repository.context("the context query found no repository")?;
     let item = repo.issue_or_pull_request.as_ref().with_context(|| {
         format!("the context query found no issue or pull request #{}", trigger.number.unwrap_or(0))
     })?;
     let cutoff = trigger.created_at.as_deref();
-    let is_pull_request = item.typename == "PullRequest";
+    let answered_pull = item.typename == "PullRequest";
     let comments = item
         .comments
         .iter()
@@ -138,7 +143,7 @@ pub fn parse_response(response: &Value, trigger: &Trigger) -> Result<Thread> {
             body: sanitize(&c.body),
         })
         .collect();
-    let pull = is_pull_request.then(|| PullContext {
+    let pull = answered_pull.then(|| PullContext {
         info: PullInfo {
             head_ref: item.head_ref_name.clone(),
             head_sha: item.head_ref_oid.clone(),
@@ -179,23 +184,20 @@ pub fn parse_response(response: &Value, trigger: &Trigger) -> Result<Thread> {
             })
             .collect(),
     });
-    let (title, body, title_edited, body_edited) = as_at_trigger(item, trigger);
+    let (title, body, title_edited, body_edited) = as_at_trigger(item, trigger, &payload);
     Ok(Thread {
-        repo: repo.name_with_owner.unwrap_or_else(|| trigger.repo.full_name()),
-        number: item.number.or(trigger.number),
-        is_pull_request,
+        repo: repo.name_with_owner.unwrap_or(payload.repo),
+        number: item.number.or(payload.number),
+        // Either saying so makes it a pull request: a fork's head must never pass for an issue.
+        is_pull_request: answered_pull || payload.is_pull_request,
         title,
         body,
         author: item.author.login.clone(),
         labels: item.labels.iter().map(|l| sanitize(&l.name)).collect(),
-        comment: sanitize(trigger.text()),
-        default_branch: repo
-            .default_branch_ref
-            .map(|r| r.name)
-            .or_else(|| trigger.thread.default_branch.clone())
-            .unwrap_or_else(|| "main".into()),
+        comment: payload.comment,
+        default_branch: repo.default_branch_ref.map_or(payload.default_branch, |r| r.name),
         comments,
-        pull,
+        pull: pull.or(payload.pull),
         from_payload_only: false,
         title_edited,
         body_edited,
@@ -206,18 +208,17 @@ pub fn parse_response(response: &Value, trigger: &Trigger) -> Result<Thread> {
 /// since. Anyone who may edit the thread could have planted words after the request was made;
 /// the event payload holds the version the request was made against. Without a trigger time
 /// (a dispatch, a local run) there is no payload version, and nothing counts as later.
-fn as_at_trigger(item: &graphql::Item, trigger: &Trigger) -> (Sanitized, Sanitized, bool, bool) {
+fn as_at_trigger(item: &graphql::Item, trigger: &Trigger, payload: &Thread) -> (Sanitized, Sanitized, bool, bool) {
     let (title, body) = (sanitize(&item.title), sanitize(&item.body));
     if trigger.created_at.is_none() {
         return (title, body, false, false);
     }
     // GitHub keeps no edit time for a title, but the payload carries the title at the trigger.
-    let payload_title = sanitize(&trigger.thread.title);
-    let title_edited = !payload_title.is_empty() && payload_title != title;
+    let title_edited = !payload.title.is_empty() && payload.title != title;
     let body_edited = !written_before(&[item.created_at.as_ref(), item.last_edited_at.as_ref()], cutoff(trigger));
     (
-        if title_edited { payload_title } else { title },
-        if body_edited { sanitize(&trigger.thread.body) } else { body },
+        if title_edited { payload.title.clone() } else { title },
+        if body_edited { payload.body.clone() } else { body },
         title_edited,
         body_edited,
     )
@@ -258,6 +259,24 @@ mod tests {
         assert!(!before(c("2024-01-01T10:00:01Z", None), cutoff));
         assert!(!before(c("2024-01-01T09:00:00Z", Some("2024-01-01T11:00:00Z")), cutoff));
         assert!(before(c("2024-01-01T11:00:00+02:00", None), cutoff), "offsets compare as times");
+    }
+
+    /// The thread is all later stages read: what the answer lacks of a pull request, the
+    /// payload's facts fill (here an answer that takes the pull request for an issue).
+    #[test]
+    fn the_payloads_pull_request_fills_what_the_answer_lacks() {
+        let payload = include_str!("../../tests/fixtures/events/pull_request_review_comment.created.mention.json");
+        let trigger = crate::event::parse("pull_request_review_comment", payload).unwrap();
+        let from_payload = trigger.thread.pull.clone().unwrap();
+        let answer = json!({"data": {"repository": {"nameWithOwner": "o/r", "defaultBranchRef": null,
+            "issueOrPullRequest": {"__typename": "Issue", "number": 1, "title": "T", "body": "B",
+                "author": {"login": "a"}, "labels": {"nodes": []}, "comments": {"nodes": []}}}}});
+        let thread = parse_response(&answer, &trigger).unwrap();
+        assert!(thread.is_pull_request);
+        assert_eq!(thread.pull.map(|p| p.info), Some(from_payload));
+        assert_eq!(Some(thread.default_branch), trigger.thread.default_branch);
+        let odd = parse_response(&json!({"data": "no object"}), &trigger).unwrap_err();
+        assert!(matches!(odd.downcast_ref::<GithubError>(), Some(GithubError::Malformed(_))), "{odd:#}");
     }
 
     #[test]

@@ -22,10 +22,10 @@ pub struct Posted {
 }
 
 fn posted(path: &str, body: &Value, kind: CommentKind) -> Result<Posted, GithubError> {
-    let id = body.get("id").and_then(Value::as_u64).ok_or_else(|| GithubError::Http {
-        status: 200,
-        message: format!("{path}: the comment in the response has no id"),
-    })?;
+    let id = body
+        .get("id")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| GithubError::Malformed(format!("{path}: the comment in the response has no id")))?;
     let html_url = body.get("html_url").and_then(Value::as_str).unwrap_or_default().to_owned();
     Ok(Posted { id, html_url, kind })
 }

@@ -48,6 +48,10 @@ pub enum GithubError {
     Http { status: u16, message: String },
     #[error("graphql: {0}")]
     GraphQl(String),
+    /// A success whose body is not what the call returns (no id, not a list, …): GitHub (or a
+    /// proxy in front of it) answered something else. Retrying would not help.
+    #[error("malformed answer: {0}")]
+    Malformed(String),
     #[error("transport: {0}")]
     Transport(String),
 }
@@ -63,6 +67,7 @@ impl GithubError {
             Self::Unprocessable(_) => "validation failed",
             Self::Http { .. } => "github http error",
             Self::GraphQl(_) => "graphql",
+            Self::Malformed(_) => "malformed answer",
             Self::Transport(_) => "network",
         }
     }
@@ -123,7 +128,10 @@ struct Reply {
 }
 
 pub struct Client {
-    pub env: GithubEnv,
+    /// `GITHUB_API_URL`: REST paths are relative to it.
+    api_url: String,
+    /// `GITHUB_GRAPHQL_URL`: on GitHub Enterprise not `api_url + /graphql`.
+    graphql_url: String,
     octocrab: Octocrab,
     auth: HeaderValue,
     user_agent: HeaderValue,
@@ -133,7 +141,7 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the token.
-        f.debug_struct("Client").field("api_url", &self.env.api_url).field("retry", &self.retry).finish()
+        f.debug_struct("Client").field("api_url", &self.api_url).field("retry", &self.retry).finish()
     }
 }
 
@@ -151,7 +159,8 @@ impl Client {
             .build()
             .context("cannot build the GitHub client")?;
         Ok(Self {
-            env: env.clone(),
+            api_url: env.api_url.clone(),
+            graphql_url: env.graphql_url.clone(),
             octocrab,
             auth,
             user_agent: HeaderValue::from_static(concat!("sisyphus-action/", env!("CARGO_PKG_VERSION"))),
@@ -166,9 +175,14 @@ impl Client {
         self
     }
 
+    /// The retry policy calls use now (a caller that wants shorter retries starts from it).
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
+    }
+
     /// The absolute URL of a REST `path` (e.g. `/repos/o/r/issues/1/labels`).
     pub fn api_url(&self, path: &str) -> String {
-        format!("{}/{}", self.env.api_url.trim_end_matches('/'), path.trim_start_matches('/'))
+        format!("{}/{}", self.api_url.trim_end_matches('/'), path.trim_start_matches('/'))
     }
 
     /// A REST call: `path` is relative to `GITHUB_API_URL` (e.g. `/repos/o/r/issues/1/labels`).
@@ -204,10 +218,7 @@ impl Client {
         for page in 1..=max_pages.max(1) {
             let body = self.rest(Method::GET, &format!("{path}{separator}per_page=100&page={page}"), None).await?;
             let Value::Array(batch) = body else {
-                return Err(GithubError::Http {
-                    status: 200,
-                    message: format!("GET {}: expected a list", strip_query(path)),
-                });
+                return Err(GithubError::Malformed(format!("GET {}: expected a list", strip_query(path))));
             };
             let full = batch.len() >= 100;
             items.extend(batch);
@@ -223,7 +234,7 @@ impl Client {
     pub async fn graphql(&self, query: &str, variables: Value) -> Result<Value, GithubError> {
         let what = "POST graphql".to_owned();
         let payload = serde_json::json!({ "query": query, "variables": variables });
-        let reply = self.send(&Method::POST, &self.env.graphql_url, Some(&payload), &what).await?;
+        let reply = self.send(&Method::POST, &self.graphql_url, Some(&payload), &what).await?;
         if !reply.status.is_success() {
             return Err(classify(&what, &reply));
         }

@@ -7,6 +7,7 @@
 use http::Method;
 use serde_json::{Value, json};
 
+use super::types::Repo;
 use super::{Client, GithubError};
 
 /// The parts of a pull request the action reports.
@@ -27,12 +28,39 @@ pub struct NewPull<'a> {
     pub draft: bool,
 }
 
-/// `GET /repos/{repo}/pulls?head=owner:branch&state=open`.
-pub fn list_open_path(repo: &str, head_owner: &str, branch: &str) -> String {
-    format!("/repos/{repo}/pulls?head={}&state=open&per_page=10", query_escape(&format!("{head_owner}:{branch}")))
+impl Client {
+    /// The open pull request whose head is the branch `branch` of `repo` itself, if any.
+    pub async fn find_open_pull(&self, repo: &Repo, branch: &str) -> Result<Option<Pull>, GithubError> {
+        let path = list_open_path(repo, branch);
+        let list = self.rest(Method::GET, &path, None).await?;
+        let Some(items) = list.as_array() else {
+            return Err(GithubError::Malformed(format!("GET /repos/{repo}/pulls: the answer is not a list")));
+        };
+        items.first().map(parse_pull).transpose()
+    }
+
+    /// `POST /repos/{repo}/pulls`.
+    pub async fn create_pull(&self, repo: &Repo, pull: &NewPull<'_>) -> Result<Pull, GithubError> {
+        let value = self.rest(Method::POST, &format!("/repos/{repo}/pulls"), Some(&create_body(pull))).await?;
+        parse_pull(&value)
+    }
+
+    /// `PATCH /repos/{repo}/pulls/{number}`: new title and body.
+    pub async fn update_pull(&self, repo: &Repo, number: u64, title: &str, body: &str) -> Result<Pull, GithubError> {
+        let path = format!("/repos/{repo}/pulls/{number}");
+        let value = self.rest(Method::PATCH, &path, Some(&json!({ "title": title, "body": body }))).await?;
+        parse_pull(&value)
+    }
 }
 
-pub fn create_body(pull: &NewPull<'_>) -> Value {
+/// `GET /repos/{repo}/pulls?head=owner:branch&state=open`: the head is named with its owner,
+/// and a new pull request's head is always in `repo` itself.
+fn list_open_path(repo: &Repo, branch: &str) -> String {
+    let head = format!("{}:{branch}", repo.owner);
+    format!("/repos/{repo}/pulls?head={}&state=open&per_page=10", query_escape(&head))
+}
+
+fn create_body(pull: &NewPull<'_>) -> Value {
     json!({
         "title": pull.title,
         "body": pull.body,
@@ -43,45 +71,14 @@ pub fn create_body(pull: &NewPull<'_>) -> Value {
     })
 }
 
-pub fn update_body(title: &str, body: &str) -> Value {
-    json!({ "title": title, "body": body })
-}
-
 /// Reads `number` and `html_url` from a pull request object.
-pub fn parse_pull(value: &Value) -> Result<Pull, GithubError> {
+fn parse_pull(value: &Value) -> Result<Pull, GithubError> {
     let number = value.get("number").and_then(Value::as_u64);
     let html_url = value.get("html_url").and_then(Value::as_str);
     match (number, html_url) {
         (Some(number), Some(url)) => Ok(Pull { number, html_url: url.to_owned() }),
-        _ => Err(GithubError::Transport("pull request response lacks `number` or `html_url`".into())),
+        _ => Err(GithubError::Malformed("the pull request in the answer lacks `number` or `html_url`".into())),
     }
-}
-
-/// The open pull request whose head is `head_owner:branch`, if any.
-pub async fn find_open(
-    client: &Client,
-    repo: &str,
-    head_owner: &str,
-    branch: &str,
-) -> Result<Option<Pull>, GithubError> {
-    let list = client.rest(Method::GET, &list_open_path(repo, head_owner, branch), None).await?;
-    let Some(items) = list.as_array() else {
-        return Err(GithubError::Transport("pull request list is not an array".into()));
-    };
-    items.first().map(parse_pull).transpose()
-}
-
-/// `POST /repos/{repo}/pulls`.
-pub async fn create(client: &Client, repo: &str, pull: &NewPull<'_>) -> Result<Pull, GithubError> {
-    let value = client.rest(Method::POST, &format!("/repos/{repo}/pulls"), Some(&create_body(pull))).await?;
-    parse_pull(&value)
-}
-
-/// `PATCH /repos/{repo}/pulls/{number}`: new title and body.
-pub async fn update(client: &Client, repo: &str, number: u64, title: &str, body: &str) -> Result<Pull, GithubError> {
-    let path = format!("/repos/{repo}/pulls/{number}");
-    let value = client.rest(Method::PATCH, &path, Some(&update_body(title, body))).await?;
-    parse_pull(&value)
 }
 
 /// True when GitHub refused because Actions may not open PRs in this repository (a setting:
@@ -106,18 +103,19 @@ mod tests {
 
     #[test]
     fn list_path_escapes_the_branch() {
+        let repo: Repo = "o/r".parse().unwrap();
         assert_eq!(
-            list_open_path("o/r", "o", "sisyphus/issue-5-fix"),
+            list_open_path(&repo, "sisyphus/issue-5-fix"),
             "/repos/o/r/pulls?head=o:sisyphus/issue-5-fix&state=open&per_page=10"
         );
-        assert_eq!(list_open_path("o/r", "o", "a+b&c"), "/repos/o/r/pulls?head=o:a%2Bb%26c&state=open&per_page=10");
+        assert_eq!(list_open_path(&repo, "a+b&c"), "/repos/o/r/pulls?head=o:a%2Bb%26c&state=open&per_page=10");
     }
 
     #[test]
     fn responses_are_read_or_refused_clearly() {
         let pull = parse_pull(&json!({"number": 7, "html_url": "https://github.com/o/r/pull/7"})).unwrap();
         assert_eq!(pull, Pull { number: 7, html_url: "https://github.com/o/r/pull/7".into() });
-        assert!(parse_pull(&json!({"message": "x"})).is_err());
+        assert!(matches!(parse_pull(&json!({"message": "x"})), Err(GithubError::Malformed(_))));
         let refused =
             GithubError::Forbidden("GitHub Actions is not permitted to create or approve pull requests.".into());
         assert!(is_actions_not_permitted(&refused));

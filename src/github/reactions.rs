@@ -70,7 +70,7 @@ fn parse(value: &Value, created: bool) -> Option<Reaction> {
 }
 
 fn malformed(what: &str) -> GithubError {
-    GithubError::Http { status: 200, message: format!("{what}: the reaction in the response has no id") }
+    GithubError::Malformed(format!("{what}: the reaction in the response has no id"))
 }
 
 impl Client {

@@ -1,5 +1,6 @@
-//! The agent's processes: the one place that knows how to start them (own process group), how to stop a group (SIGTERM, grace, SIGKILL) and how to end
-//! everything the agent left behind once its turn is over.
+//! The agent's processes: the one place that knows how to start them (`agent_command`: a given
+//! environment only, in a process group of their own), how to stop a group (SIGTERM, grace,
+//! SIGKILL) and how to end everything the agent left behind once its turn is over.
 //!
 //! Why a module of its own: the agent (OpenCode or a `command` CLI) is untrusted. It runs shell
 //! commands as our user, and a command can leave its process group (`setsid`, OpenCode runs
@@ -13,13 +14,30 @@
 //! What environment those processes get is `env.rs`'s.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::process::Child;
+use std::ffi::OsStr;
+use std::os::unix::process::CommandExt as _;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
+
+/// `program` as every process of the agent's (and npm installing it) starts: `env` is its whole
+/// environment (nothing of ours is inherited, the token least of all), its stdin reads nothing
+/// (an open pipe would make a CLI wait for input), and it leads a process group of its own, so
+/// that `stop_group` reaches whatever it starts. Callers add arguments, a directory, pipes (or
+/// another stdin); where tokio is needed, `tokio::process::Command::from` takes it as it is.
+pub fn agent_command<K, V>(program: impl AsRef<OsStr>, env: impl IntoIterator<Item = (K, V)>) -> Command
+where
+    K: AsRef<OsStr>,
+    V: AsRef<OsStr>,
+{
+    let mut command = Command::new(program);
+    command.env_clear().envs(env).stdin(Stdio::null()).process_group(0);
+    command
+}
 
 /// The pid of a child we started, as a `Pid` (its process group id too, when it was started
 /// with `process_group(0)`).
@@ -297,6 +315,26 @@ mod tests {
         let p = parse_stat("4242 (a (weird) name) S 17 4242 4242 0 -1").unwrap();
         assert_eq!(p, ProcInfo { pid: 4242, ppid: 17, comm: "a (weird) name".into(), state: 'S' });
         assert!(parse_stat("garbage").is_none());
+    }
+
+    /// The agent's processes get the environment they are given and nothing of ours (the test
+    /// runner's `HOME` and `CARGO_*` stay behind), and lead a process group of their own.
+    #[test]
+    fn an_agent_command_sees_only_its_env_and_leads_its_own_group() {
+        let env = [("ONLY", "given"), ("PATH", "/usr/bin:/bin")];
+        let out = agent_command("/bin/sh", env)
+            .args(["-c", "echo \"$$ $(cut -d' ' -f5 /proc/$$/stat)\"; env"])
+            .stdout(Stdio::piped())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        let (pid, group) = lines.next().and_then(|l| l.split_once(' ')).unwrap();
+        assert_eq!(pid, group, "not the leader of its own process group: {text}");
+        let names: Vec<&str> = lines.filter_map(|l| l.split_once('=').map(|(k, _)| k)).collect();
+        assert!(names.contains(&"ONLY") && names.contains(&"PATH"), "{text}");
+        // What a shell sets by itself is all it may add.
+        assert!(names.iter().all(|n| ["ONLY", "PATH", "PWD", "SHLVL", "_", "OLDPWD"].contains(n)), "{text}");
     }
 
     /// Runs `end_descendants_inner` in a child test process, which becomes a subreaper and

@@ -3,7 +3,8 @@
 //! every failure becomes a note and a link a human can follow. A pushed PR head needs no PR:
 //! `follow_up` links the one it belongs to. Nothing here merges, and nothing here pushes.
 
-use crate::github::pulls::{self, NewPull};
+use crate::github::pulls::{self, NewPull, Pull};
+use crate::github::types::Repo;
 use crate::github::{Client, GithubError};
 
 use super::room::Room;
@@ -11,41 +12,36 @@ use super::{PublishInput, Published, message};
 use crate::plan::Plan;
 
 /// `{server}/{repo}/compare/{base}...{branch}?expand=1`: GitHub's "open a pull request" page.
-pub fn compare_url(server_url: &str, repo: &str, base: &str, branch: &str) -> String {
+pub fn compare_url(server_url: &str, repo: &Repo, base: &str, branch: &str) -> String {
     format!("{}/{repo}/compare/{base}...{branch}?expand=1", server_url.trim_end_matches('/'))
 }
 
-/// The PR a branch is for: where it goes and what it says.
-pub struct Request<'a> {
-    pub repo: &'a str,
-    pub server_url: &'a str,
-    pub branch: &'a str,
-    pub base: &'a str,
-    pub title: &'a str,
-    pub body: &'a str,
-    pub draft: bool,
-}
-
-/// Updates the open PR for the branch, or opens one; falls back to a compare link.
-pub async fn open_or_update(client: Option<&Client>, req: &Request<'_>, out: &mut Published) {
-    let compare = compare_url(req.server_url, req.repo, req.base, req.branch);
+/// Updates the open PR for the branch `pull.head` of `repo`, or opens one; falls back to a
+/// compare link on `server_url`.
+async fn open_or_update(
+    client: Option<&Client>,
+    repo: &Repo,
+    server_url: &str,
+    pull: &NewPull<'_>,
+    out: &mut Published,
+) {
+    let compare = compare_url(server_url, repo, pull.base, pull.head);
     let Some(client) = client else {
         out.notes.push("No pull request was opened: there is no GitHub token to open it with.".into());
         out.compare_url = Some(compare);
         return;
     };
-    let owner = req.repo.split('/').next().unwrap_or(req.repo);
-    match upsert(client, req, owner).await {
-        Ok(pull) => {
-            out.pr_number = Some(pull.number);
-            out.pr_url = Some(pull.html_url);
+    match upsert(client, repo, pull).await {
+        Ok(opened) => {
+            out.pr_number = Some(opened.number);
+            out.pr_url = Some(opened.html_url);
         }
         Err(err) if pulls::is_actions_not_permitted(&err) => {
             out.notes.push(format!(
                 "GitHub does not allow Actions to open pull requests in this repository, so the branch `{}` \
                  was pushed without one; open it with the compare link (or enable \"Allow GitHub Actions to \
                  create and approve pull requests\" in the repository settings).",
-                req.branch
+                pull.head
             ));
             out.compare_url = Some(compare);
         }
@@ -54,7 +50,7 @@ pub async fn open_or_update(client: Option<&Client>, req: &Request<'_>, out: &mu
             out.notes.push(format!(
                 "The pull request could not be opened or updated ({err}); the branch `{}` is pushed, \
                  open it with the compare link.",
-                req.branch
+                pull.head
             ));
             out.compare_url = Some(compare);
         }
@@ -64,11 +60,10 @@ pub async fn open_or_update(client: Option<&Client>, req: &Request<'_>, out: &mu
 /// Opens the PR; when GitHub answers that one already exists for the branch (a re-run, or
 /// another run that got there first), updates that one instead. Creating first spares the
 /// lookup in the common case, a first run on a new branch.
-async fn upsert(client: &Client, req: &Request<'_>, owner: &str) -> Result<pulls::Pull, GithubError> {
-    let new = NewPull { title: req.title, body: req.body, head: req.branch, base: req.base, draft: req.draft };
-    match pulls::create(client, req.repo, &new).await {
-        Err(GithubError::AlreadyExists(detail)) => match pulls::find_open(client, req.repo, owner, req.branch).await? {
-            Some(existing) => pulls::update(client, req.repo, existing.number, req.title, req.body).await,
+async fn upsert(client: &Client, repo: &Repo, pull: &NewPull<'_>) -> Result<Pull, GithubError> {
+    match client.create_pull(repo, pull).await {
+        Err(GithubError::AlreadyExists(detail)) => match client.find_open_pull(repo, pull.head).await? {
+            Some(existing) => client.update_pull(repo, existing.number, pull.title, pull.body).await,
             None => Err(GithubError::AlreadyExists(detail)),
         },
         other => other,
@@ -121,9 +116,11 @@ async fn open_pull_request(
 ) {
     let config = input.config;
     let server_url = &config.github.server_url;
+    // `owner/name` always: GitHub's `nameWithOwner`, or the payload's repository.
+    let repo = input.thread.repo.parse::<Repo>().unwrap_or_else(|_| input.trigger.repo.clone());
     if !config.publish.allow_pr {
         out.notes.push(format!("No pull request was opened: the `allow-pr` input is off (branch `{branch}`)."));
-        out.compare_url = Some(compare_url(server_url, &input.thread.repo, base, branch));
+        out.compare_url = Some(compare_url(server_url, &repo, base, branch));
         return;
     }
     let closes = input.thread.number.filter(|_| !input.thread.is_pull_request);
@@ -135,16 +132,8 @@ async fn open_pull_request(
         run_url: config.github.run_url(),
     };
     let body = message::redact(&message::pr_body(&facts), &config.secrets());
-    let request = Request {
-        repo: &input.thread.repo,
-        server_url,
-        branch,
-        base,
-        title,
-        body: &body,
-        draft: config.publish.draft_pr,
-    };
-    open_or_update(client, &request, out).await;
+    let pull = NewPull { title, body: &body, head: branch, base, draft: config.publish.draft_pr };
+    open_or_update(client, &repo, server_url, &pull, out).await;
 }
 
 #[cfg(test)]
@@ -154,7 +143,7 @@ mod tests {
     #[test]
     fn compare_link_points_at_the_expanded_compare_page() {
         assert_eq!(
-            compare_url("https://github.com/", "o/r", "main", "sisyphus/issue-5-fix"),
+            compare_url("https://github.com/", &"o/r".parse().unwrap(), "main", "sisyphus/issue-5-fix"),
             "https://github.com/o/r/compare/main...sisyphus/issue-5-fix?expand=1"
         );
     }

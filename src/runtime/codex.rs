@@ -11,9 +11,8 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write as _};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -96,12 +95,12 @@ fn run(request: &AgentRequest, settings: &CodexSettings, cancel: &Cancel) -> Res
         .with_context(|| format!("cannot write `{}`", config_path.display()))?;
     let env = codex_config::env(std::env::vars_os(), &config, &request.config, &home);
 
-    let mut command = Command::new(&binary);
+    let mut command = process::agent_command(&binary, &env);
     command.args(["exec", "--json", "--skip-git-repo-check", "--cd"]).arg(&request.workdir);
     // No shell: the prompt is one argument (after `--`, so it cannot be read as an option), or
     // for a very long one a file on stdin. Never an open pipe: the CLI would wait on it.
     if request.prompt.len() <= ARG_PROMPT_LIMIT {
-        command.arg("--").arg(&request.prompt).stdin(Stdio::null());
+        command.arg("--").arg(&request.prompt);
     } else {
         let prompt_file = home.join("prompt.md");
         std::fs::write(&prompt_file, &request.prompt)
@@ -110,13 +109,7 @@ fn run(request: &AgentRequest, settings: &CodexSettings, cancel: &Cancel) -> Res
             std::fs::File::open(&prompt_file).with_context(|| format!("cannot open `{}`", prompt_file.display()))?;
         command.arg("-").stdin(file);
     }
-    command
-        .current_dir(&request.workdir)
-        .env_clear()
-        .envs(&env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    command.current_dir(&request.workdir).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().with_context(|| format!("cannot start `{} exec`", binary.display()))?;
     let group = process::pid_of(&child);
     tracing::info!("codex exec started (pid {group}; CODEX_HOME {})", home.display());

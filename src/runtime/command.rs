@@ -13,9 +13,8 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::os::unix::process::CommandExt as _;
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -86,18 +85,14 @@ impl Runtime for CommandRuntime {
         std::fs::write(&prompt_file, &request.prompt)
             .with_context(|| format!("cannot write the prompt to `{}`", prompt_file.display()))?;
 
-        let mut command = Command::new("sh");
+        let mut command = process::agent_command("sh", env(std::env::vars_os(), request, &prompt_file));
         command
             .arg("-c")
             .arg(&self.command)
             .current_dir(&request.workdir)
-            .env_clear()
-            .envs(env(std::env::vars_os(), request, &prompt_file))
-            .stdin(Stdio::null())
             // Both piped through us: nothing the agent prints reaches the job log unguarded.
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+            .stderr(Stdio::piped());
         let secrets: Vec<String> =
             model_keys(request).filter(|(name, _)| name.ends_with("_KEY")).map(|(_, v)| v.clone()).collect();
         let mut child = command.spawn().with_context(|| format!("cannot start `sh -c {}`", self.command))?;

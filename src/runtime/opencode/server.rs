@@ -8,9 +8,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Read, Write as _};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,14 +31,11 @@ pub fn locate(configured: Option<&Path>) -> Result<PathBuf> {
 /// `opencode --version`, trimmed; bounded so a broken binary cannot hang us.
 pub fn version(binary: &Path) -> Result<String> {
     // Like the server, it is the agent's code: it gets the allow-listed environment only.
-    let mut child = Command::new(binary)
+    let env = env::agent_env(std::env::vars_os(), [("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into())]);
+    let mut child = process::agent_command(binary, env)
         .arg("--version")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .env_clear()
-        .envs(env::agent_env(std::env::vars_os(), [("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into())]))
-        .process_group(0)
         .spawn()
         .with_context(|| format!("cannot run `{} --version`", binary.display()))?;
     let mut stdout = child.stdout.take().context("no stdout from `opencode --version`")?;
@@ -89,15 +85,11 @@ impl Server {
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("cannot create the server log `{}`", log_path.display()))?;
         let log = Arc::new(Mutex::new(log));
-        let mut child = Command::new(binary)
+        let mut child = process::agent_command(binary, env)
             .args(["serve", "--hostname", "127.0.0.1", "--port", "0", "--print-logs"])
             .current_dir(workdir)
-            .env_clear()
-            .envs(env)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start `{} serve`", binary.display()))?;
         let tail = Arc::new(Mutex::new(VecDeque::new()));
