@@ -43,7 +43,9 @@ while :; do
 done
 "#;
 
-/// Starts the three watchers, detached in three ways, and waits (bounded) for their pids.
+/// Starts the three watchers, detached in three ways, and waits (bounded) for each one's first
+/// whole scan: on a loaded machine one pass over every process takes seconds, and a watcher
+/// ended before its first pass would prove nothing (and fail `assert_contained`).
 fn launcher(dir: &Path) -> String {
     let d = dir.display();
     format!(
@@ -52,7 +54,7 @@ setsid sh "$D/scan.sh" setsid </dev/null >/dev/null 2>&1 &
 ( sh "$D/scan.sh" double </dev/null >/dev/null 2>&1 & )
 nohup sh "$D/scan.sh" nohup </dev/null >/dev/null 2>&1 &
 i=0
-while [ $i -lt 400 ] && ! {{ [ -s "$D/setsid.pid" ] && [ -s "$D/double.pid" ] && [ -s "$D/nohup.pid" ]; }}; do
+while [ $i -lt 1200 ] && ! {{ [ -s "$D/alive.setsid" ] && [ -s "$D/alive.double" ] && [ -s "$D/alive.nohup" ]; }}; do
   sleep 0.05; i=$((i+1))
 done
 "#
