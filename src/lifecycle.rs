@@ -280,7 +280,7 @@ async fn work(
         hidden.discard();
         gha.warning("checkout's persisted credentials were not restored: a process the agent started is still running");
     }
-    if let Err(e) = publish::unexclude_agent_state(workdir) {
+    if let Err(e) = publish::unexclude_agent_state(&prepared) {
         tracing::warn!("could not take the agent-state exclusion out of the work tree: {e:#}");
     }
     if let Some(local) = local {

@@ -5,7 +5,7 @@
 //! What it does not do: decide the branch (`crate::plan` did), or commit or push anything
 //! (`commit`, `push`, after the agent).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
@@ -21,6 +21,9 @@ pub struct Prepared {
     pub start: Option<String>,
     /// For a new branch: the base branch's commit at that time.
     pub base: Option<String>,
+    /// The work tree's `info/exclude`, found before the agent ran (so that taking our block out
+    /// again runs no git in the tree the agent wrote): `unexclude_agent_state` edits it.
+    pub exclude: Option<PathBuf>,
 }
 
 /// Puts the work tree on the planned branch before the agent starts. The commits come from the
@@ -29,13 +32,17 @@ pub struct Prepared {
 pub fn prepare(plan: &Plan, workdir: &Path, config: &Config) -> Result<Prepared> {
     // For the agent's own `git status` and `git add`: its tooling's state is not part of the
     // work. Best-effort (publishing excludes it again in the clean room, which is what counts).
-    let exclude = git::Git::new(workdir).run(&["rev-parse", "--git-path", "info/exclude"]);
-    if let Err(e) = exclude.and_then(|path| exclude_agent_state(&workdir.join(path))) {
-        tracing::warn!("could not exclude agent state in the work tree: {e:#}");
-    }
-    let Some(target) = PushTarget::of(plan, config) else { return Ok(Prepared::default()) };
+    let exclude = git::Git::new(workdir).run(&["rev-parse", "--git-path", "info/exclude"]).map(|p| workdir.join(p));
+    let exclude = match exclude.and_then(|path| exclude_agent_state(&path).map(|()| path)) {
+        Ok(path) => Some(path),
+        Err(e) => {
+            tracing::warn!("could not exclude agent state in the work tree: {e:#}");
+            None
+        }
+    };
+    let mut prepared = Prepared { exclude, ..Prepared::default() };
+    let Some(target) = PushTarget::of(plan, config) else { return Ok(prepared) };
     let room = room::Room::new(config, &target.repo)?;
-    let mut prepared = Prepared::default();
     if let Some(base) = &target.base {
         let sha = room
             .tip(base)
@@ -83,16 +90,15 @@ pub(super) fn hand_over(room: &room::Room, workdir: &Path, start: &str) -> Resul
 /// Takes our block out of the work tree's `info/exclude` again once the run is over: the
 /// exclusion is for the run (the agent's `git status`), not a lasting change to the person's
 /// checkout, which a self-hosted runner keeps for the next job. Best-effort, like the exclusion.
-pub fn unexclude_agent_state(workdir: &Path) -> Result<()> {
-    let path = git::Git::new(workdir).run(&["rev-parse", "--git-path", "info/exclude"])?;
-    let path = workdir.join(path);
-    let text = match std::fs::read_to_string(&path) {
+pub fn unexclude_agent_state(prepared: &Prepared) -> Result<()> {
+    let Some(path) = prepared.exclude.as_deref() else { return Ok(()) };
+    let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e).with_context(|| format!("could not read `{}`", path.display())),
     };
     match without_our_block(&text) {
-        Some(rest) => std::fs::write(&path, rest).with_context(|| format!("could not write `{}`", path.display())),
+        Some(rest) => std::fs::write(path, rest).with_context(|| format!("could not write `{}`", path.display())),
         None => Ok(()),
     }
 }
@@ -177,7 +183,7 @@ mod tests {
         std::fs::write(&path, CHECKOUTS).unwrap();
         exclude_agent_state(&path).unwrap();
         assert_ne!(std::fs::read_to_string(&path).unwrap(), CHECKOUTS);
-        unexclude_agent_state(work).unwrap();
+        unexclude_agent_state(&Prepared { exclude: Some(path.clone()), ..Prepared::default() }).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), CHECKOUTS);
     }
 }
