@@ -127,7 +127,11 @@ fn specific(input: &str) -> Vec<(String, &'static str)> {
         "codex-config" => v(&[("[oops", "not valid TOML"), ("{not json", "not valid JSON")]),
         "agent-preset" => v(&[("sisyphos", "did you mean `sisyphus`?")]),
         "oh-my-opencode-version" => v(&[("latest", "1.18.33")]),
-        "omo-config" => v(&[("{not json", "not valid JSON"), ("/nonexistent/omo.jsonc", "cannot read")]),
+        "omo-config" => v(&[
+            ("{not json", "not valid JSON"),
+            ("/nonexistent/omo.jsonc", "cannot read"),
+            (r#"{"telemetry": false}"#, "top-level key `telemetry`"),
+        ]),
         "prompt-template" => v(&[("/nonexistent/prompt.hbs", "cannot read the prompt template")]),
         "dry-run"
         | "co-author"
@@ -177,7 +181,7 @@ fn valid(input: &str) -> &'static str {
         "progress-delay" => "2.5",
         "agent-preset" => "sisyphus",
         "oh-my-opencode-version" => "4.19.4",
-        "omo-config" => r#"{"telemetry": false}"#,
+        "omo-config" => r#"{"[opencode]": {"telemetry": false}}"#,
         _ => "false",
     }
 }

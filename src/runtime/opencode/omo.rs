@@ -101,11 +101,36 @@ pub fn user_config(input: &str, workdir: &Path) -> Result<Value> {
         std::fs::read_to_string(&path).with_context(|| format!("cannot read `omo-config` file `{}`", path.display()))?
     };
     let value: Value = serde_json::from_str(&text).context("`omo-config` is not valid JSON")?;
-    if !value.is_object() {
-        bail!("`omo-config` must be a JSON object");
+    let Some(object) = value.as_object() else { bail!("`omo-config` must be a JSON object") };
+    // The plugin would drop the whole merged file, ours included, without a word.
+    if let Some(key) = object.keys().find(|k| !LAYER_KEYS.contains(&k.as_str())) {
+        bail!(
+            "`omo-config` has the top-level key `{key}`, which oh-my-opencode {} does not know (it would ignore the \
+             whole config): the plugin's own settings go in the `[opencode]` block; known keys: {}",
+            crate::config::DEFAULT_OMO_VERSION,
+            LAYER_KEYS.join(", ")
+        );
     }
     Ok(value)
 }
+
+/// The top-level keys of 4.19.4's config layer (`OmoConfigLayerSchema`, strict): a file with
+/// any other key is loaded not at all.
+pub const LAYER_KEYS: [&str; 13] = [
+    "$schema",
+    "categories",
+    "agents",
+    "codegraph",
+    "task",
+    "teams",
+    "models",
+    "[opencode]",
+    "[senpi]",
+    "[codex]",
+    "profiles",
+    "_migrations",
+    "legacy_migrations",
+];
 
 /// Our config in place of the user's for as long as this lives.
 #[derive(Debug)]
@@ -206,6 +231,12 @@ mod tests {
         assert_eq!(config["[opencode]"]["default_mode"]["ultrawork"], false);
         mine.omo_config = Some("[1]".into());
         assert!(build(&mine, false, workdir).is_err());
+        // The old layout (the plugin's settings at the top) is refused, not silently dropped.
+        let err = user_config(r#"{"agents": {}, "telemetry": false}"#, workdir).unwrap_err().to_string();
+        assert!(err.contains("`telemetry`") && err.contains("[opencode]"), "{err}");
+        for key in config.as_object().unwrap().keys() {
+            assert!(LAYER_KEYS.contains(&key.as_str()), "we write `{key}`, which the plugin does not know");
+        }
     }
 
     #[test]
